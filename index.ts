@@ -1,0 +1,2 @@
+/** Public API of the package outside n8n: the campaign engine (stores, trigger rules, ingest). */
+export * from './src';

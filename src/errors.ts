@@ -1,0 +1,41 @@
+/**
+ * Errors the engine throws. Each has a stable `code`; the n8n adapters map them to
+ * NodeOperationError (or an HTTP status in the trigger) at the edge.
+ */
+export class CampaignError extends Error {
+	constructor(
+		readonly code: string,
+		message: string,
+	) {
+		super(message);
+		this.name = new.target.name;
+	}
+}
+
+/** An input value is wrong; `field` is its path, e.g. `batch[3].timestamp`. */
+export class InvalidInputError extends CampaignError {
+	constructor(
+		readonly field: string,
+		message: string,
+	) {
+		super('invalid_input', `${field}: ${message}`);
+	}
+}
+
+/** The store cannot be opened or reached; the message says what to fix. */
+export class StoreUnavailableError extends CampaignError {
+	constructor(message: string, options?: { cause?: unknown }) {
+		super('store_unavailable', message);
+		if (options?.cause !== undefined) (this as { cause?: unknown }).cause = options.cause;
+	}
+}
+
+/** The store was created by a newer version of this package. */
+export class SchemaVersionError extends CampaignError {
+	constructor(found: number, supported: number) {
+		super(
+			'schema_version',
+			`The campaign store has schema version ${found}, but this version of n8n-nodes-triggered-campaigns supports up to ${supported}. Update the package on every n8n process (main and workers).`,
+		);
+	}
+}

@@ -1,0 +1,63 @@
+/** The engine's public API: the n8n nodes import from here only. */
+export { systemClock, type Clock } from './clock';
+export {
+	CampaignError,
+	InvalidInputError,
+	SchemaVersionError,
+	StoreUnavailableError,
+} from './errors';
+export {
+	BatchTooLargeError,
+	DEFAULT_MAX_BATCH_SIZE,
+	parseEventPayload,
+	parseJsonBody,
+	parseTrackEvent,
+	type ParsedEvents,
+	type RejectedEvent,
+} from './events/parse-events';
+export {
+	ingestEvents,
+	type IngestOutcome,
+	type SkippedEvent,
+	type TriggeredEntry,
+} from './ingest/ingest-events';
+export {
+	SCHEMA_VERSION,
+	type CampaignEntry,
+	type CampaignEvent,
+	type CampaignStore,
+	type EntryState,
+	type EventQuery,
+	type IngestRequest,
+	type IngestResult,
+	type ProfileUpdate,
+	type ReEntryRule,
+	type StoreBackend,
+	type UserProfile,
+} from './store/campaign-store';
+export {
+	closeSharedCampaignStores,
+	defaultSqlitePath,
+	getSharedCampaignStore,
+	openCampaignStore,
+	type StoreConfig,
+} from './store/open-store';
+export { openPostgresStore, PostgresCampaignStore } from './store/postgres/postgres-store';
+export { SqliteCampaignStore } from './store/sqlite/sqlite-store';
+export { assertTimeZone } from './time/time-zone';
+export {
+	evaluatePropertyFilter,
+	FILTER_OPERATORS,
+	readProperty,
+	type FilterOperator,
+	type PropertyFilter,
+} from './trigger/property-filter';
+export { evaluateTrigger, validateTriggerRule, type TriggerRule } from './trigger/trigger-rule';
+export { verifyWebhookRequest, type WebhookAuth } from './webhook/verify-request';
+export {
+	handleEventRequest,
+	triggeredEntryToJson,
+	type EventRequest,
+	type EventResponse,
+} from './webhook/handle-event-request';
+export { parseJsonObject, requireText } from './validation';
