@@ -1,0 +1,384 @@
+import { randomUUID } from 'node:crypto';
+
+import { CampaignError, InvalidInputError, StoreUnavailableError } from '../../errors';
+import type {
+	CampaignEntry,
+	CampaignEvent,
+	CampaignStore,
+	EventQuery,
+	IngestRequest,
+	IngestResult,
+	ProfileUpdate,
+	UserProfile,
+} from '../campaign-store';
+import { blockingEntryRange } from '../re-entry';
+import {
+	entryFromRow,
+	eventFromRow,
+	profileFromRow,
+	type EntryRow,
+	type EventRow,
+	type ProfileRow,
+} from '../rows';
+import type { PgClient, PgPool, PgQueryable } from './pg-types';
+import {
+	createPool,
+	describeError,
+	describePool,
+	type PostgresConnectionOptions,
+} from './postgres-connection';
+import { migratePostgresSchema } from './postgres-schema';
+import { advisoryKey, postgresStatements, type PostgresStatements } from './postgres-sql';
+
+export type { PostgresConnectionOptions } from './postgres-connection';
+
+export interface PostgresStoreOptions {
+	/** A pool the caller owns (a `pg.Pool`); the store leaves it open on close. */
+	pool?: PgPool;
+	/** Where to connect when no pool is given; the store then creates and owns its pool. */
+	connection?: PostgresConnectionOptions;
+	/** Schema of the store's tables, created when missing (default `triggered_campaigns`). */
+	schema?: string;
+	/** Connections in the store's own pool (default 10). */
+	poolMax?: number;
+}
+
+type EntryRequest = NonNullable<IngestRequest['entry']>;
+
+export const DEFAULT_POSTGRES_SCHEMA = 'triggered_campaigns';
+
+/** Unquoted-identifier rules; `pg_` is reserved for PostgreSQL's own schemas. */
+const SCHEMA_NAME = /^(?!pg_)[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+
+/** Clamps a time bound into BIGINT range; `floor` keeps `>` and `<=` exact for fractions. */
+const bigintBound = (ms: number): number =>
+	Math.min(Number.MAX_SAFE_INTEGER, Math.max(Number.MIN_SAFE_INTEGER, Math.floor(ms)));
+
+/** Merges updates of the same user in order, as applying them one by one would. */
+function foldProfileUpdates(updates: ProfileUpdate[]): ProfileUpdate[] {
+	const byUser = new Map<string, ProfileUpdate>();
+	for (const update of updates) {
+		const earlier = byUser.get(update.userId);
+		if (!earlier) {
+			byUser.set(update.userId, update);
+			continue;
+		}
+		byUser.set(update.userId, {
+			userId: update.userId,
+			email: update.email ?? earlier.email,
+			phone: update.phone ?? earlier.phone,
+			timeZone: update.timeZone ?? earlier.timeZone,
+			unsubscribed: update.unsubscribed ?? earlier.unsubscribed,
+			attributes: { ...earlier.attributes, ...update.attributes },
+			externalIds: { ...earlier.externalIds, ...update.externalIds },
+		});
+	}
+	return [...byUser.values()];
+}
+
+/**
+ * The store for n8n queue mode: several processes share one PostgreSQL database. Each
+ * ingest is one transaction; entering users serialises per campaign and user (in stripes)
+ * on advisory locks, so concurrent batches apply the re-entry rule as if they had run one
+ * after another.
+ */
+export class PostgresCampaignStore implements CampaignStore {
+	readonly backend = 'postgres' as const;
+	readonly schema: string;
+	private readonly pool: PgPool;
+	private readonly ownsPool: boolean;
+	/** `host:port/database`, for error messages. */
+	private readonly location: string;
+	private readonly sql: PostgresStatements;
+	private readonly entryLockSeed: string;
+	private opening: Promise<void> | undefined;
+	private closed = false;
+
+	constructor(options: PostgresStoreOptions) {
+		const schema = options.schema ?? DEFAULT_POSTGRES_SCHEMA;
+		if (typeof schema !== 'string' || !SCHEMA_NAME.test(schema)) {
+			throw new InvalidInputError(
+				'schema',
+				`"${String(schema)}" is not a usable PostgreSQL schema name. Use 1 to 63 letters, digits and underscores, starting with a letter or underscore and not with "pg_".`,
+			);
+		}
+		this.schema = schema;
+		this.sql = postgresStatements(schema);
+		this.entryLockSeed = advisoryKey('n8n-nodes-triggered-campaigns', 'campaign_entries', schema);
+
+		if (options.pool) {
+			this.pool = options.pool;
+			this.ownsPool = false;
+			this.location = describePool(options.pool);
+		} else if (options.connection) {
+			({ pool: this.pool, location: this.location } = createPool(
+				options.connection,
+				options.poolMax,
+			));
+			this.ownsPool = true;
+		} else {
+			throw new InvalidInputError(
+				'connection',
+				'give either a connection pool or the host, port, database, user and password to connect with.',
+			);
+		}
+	}
+
+	/** Connects and brings the schema up to date, once per store; later calls share that work. */
+	open(): Promise<void> {
+		this.opening ??= this.migrate().catch((error: unknown) => {
+			this.opening = undefined;
+			throw error;
+		});
+		return this.opening;
+	}
+
+	private async migrate(): Promise<void> {
+		try {
+			await this.transaction((client) => migratePostgresSchema(client, this.schema));
+		} catch (cause) {
+			if (cause instanceof CampaignError) throw cause;
+			throw new StoreUnavailableError(
+				`Cannot prepare the schema "${this.schema}" of the campaign store in PostgreSQL at ${this.location}: ${describeError(cause)}. Check that the user in the Campaign Store credential may create schemas and tables in this database, or have an administrator create the schema and grant that user all rights on it.`,
+				{ cause },
+			);
+		}
+	}
+
+	private async connect(): Promise<PgClient> {
+		if (this.closed) throw new StoreUnavailableError('This campaign store has been closed.');
+		try {
+			return await this.pool.connect();
+		} catch (cause) {
+			throw new StoreUnavailableError(
+				`Cannot connect to PostgreSQL at ${this.location}: ${describeError(cause)}. Check host, port, database, user and password in the Campaign Store credential.`,
+				{ cause },
+			);
+		}
+	}
+
+	/** Work on one pooled connection; a single statement is a transaction of its own. */
+	private async withClient<T>(work: (client: PgClient) => Promise<T>): Promise<T> {
+		const client = await this.connect();
+		try {
+			return await work(client);
+		} finally {
+			client.release();
+		}
+	}
+
+	private async query<Row>(text: string, values: unknown[]): Promise<Row[]> {
+		return this.withClient(async (client) => (await client.query<Row>(text, values)).rows);
+	}
+
+	/**
+	 * READ COMMITTED whatever the server's default: a statement that follows an advisory
+	 * lock must see what the previous holder of the lock committed.
+	 */
+	private async transaction<T>(work: (client: PgClient) => Promise<T>): Promise<T> {
+		const client = await this.connect();
+		let broken: Error | undefined;
+		try {
+			await client.query('BEGIN ISOLATION LEVEL READ COMMITTED');
+			const result = await work(client);
+			await client.query('COMMIT');
+			return result;
+		} catch (error) {
+			try {
+				await client.query('ROLLBACK');
+			} catch (rollbackError) {
+				broken = rollbackError as Error;
+			}
+			throw error;
+		} finally {
+			client.release(broken);
+		}
+	}
+
+	async ingest(request: IngestRequest): Promise<IngestResult> {
+		await this.open();
+		const entry = request.entry;
+		if (request.events.length === 0) return { recorded: [], entries: [], notReEligible: [] };
+		if (!entry || entry.candidates.length === 0) {
+			// One statement, so no BEGIN and COMMIT round trips.
+			const recorded = await this.withClient((client) => this.record(client, request.events));
+			return { recorded, entries: [], notReEligible: [] };
+		}
+		return this.transaction(async (client) => {
+			const recorded = await this.record(client, request.events);
+			const candidates = entry.candidates.filter((eventIndex) => recorded[eventIndex]);
+			return { recorded, ...(await this.enter(client, request, entry, candidates)) };
+		});
+	}
+
+	/** Inserts the events in one statement; true for each one recorded now. */
+	private async record(db: PgQueryable, events: CampaignEvent[]): Promise<boolean[]> {
+		// Within a batch, the first event with a messageId is the one that can be recorded.
+		const firstIndex = new Map<string, number>();
+		events.forEach((event, index) => {
+			if (!firstIndex.has(event.messageId)) firstIndex.set(event.messageId, index);
+		});
+		const distinct = [...firstIndex.values()].map((index) => events[index]);
+		const { rows } = await db.query<{ message_id: string }>(this.sql.insertEvents, [
+			distinct.map((event) => event.messageId),
+			distinct.map((event) => event.userId),
+			distinct.map((event) => event.name),
+			distinct.map((event) => event.occurredAt),
+			distinct.map((event) => event.receivedAt),
+			distinct.map((event) => event.timeZone ?? null),
+			distinct.map((event) => JSON.stringify(event.properties)),
+		]);
+		const inserted = new Set(rows.map((row) => row.message_id));
+		return events.map(
+			(event, index) => firstIndex.get(event.messageId) === index && inserted.has(event.messageId),
+		);
+	}
+
+	/**
+	 * Applies the re-entry rule to the recorded candidates in order. When the rule can block,
+	 * it locks the users first and reads their entries in a later statement, which therefore
+	 * sees every entry committed by a concurrent transaction that held a lock before.
+	 */
+	private async enter(
+		client: PgClient,
+		{ events, now }: IngestRequest,
+		entry: EntryRequest,
+		candidates: number[],
+	): Promise<Pick<IngestResult, 'entries' | 'notReEligible'>> {
+		const result: Pick<IngestResult, 'entries' | 'notReEligible'> = {
+			entries: [],
+			notReEligible: [],
+		};
+		const ranges = candidates.map((i) => blockingEntryRange(entry.reEntry, events[i].occurredAt));
+		const checked = candidates.flatMap((eventIndex, position) => {
+			const range = ranges[position];
+			return range ? [{ position, userId: events[eventIndex].userId, ...range }] : [];
+		});
+		/** Positions in `candidates` that an entry already in the store blocks. */
+		const blockedByStore = new Set<number>();
+		if (checked.length > 0) {
+			const userIds = checked.map((candidate) => candidate.userId);
+			await client.query(this.sql.lockEntries, [entry.campaignId, userIds, this.entryLockSeed]);
+			const { rows } = await client.query<{ ord: string }>(this.sql.findBlocked, [
+				entry.campaignId,
+				userIds,
+				checked.map((candidate) => candidate.after),
+				checked.map((candidate) => candidate.before),
+			]);
+			for (const row of rows) blockedByStore.add(checked[Number(row.ord) - 1].position);
+		}
+
+		// Entries of this batch block later candidates of the same user, as in SQLite.
+		const enteredNow = new Map<string, CampaignEntry[]>();
+		candidates.forEach((eventIndex, position) => {
+			const event = events[eventIndex];
+			const range = ranges[position];
+			const earlier = enteredNow.get(event.userId) ?? [];
+			const blocked =
+				range !== undefined &&
+				(blockedByStore.has(position) ||
+					earlier.some((e) => e.triggeredAt > range.after && e.triggeredAt < range.before));
+			if (blocked) {
+				result.notReEligible.push(eventIndex);
+				return;
+			}
+			const created: CampaignEntry = {
+				entryId: randomUUID(),
+				campaignId: entry.campaignId,
+				userId: event.userId,
+				enteredAt: now,
+				triggeredAt: event.occurredAt,
+				triggerMessageId: event.messageId,
+				state: 'active',
+			};
+			enteredNow.set(event.userId, [...earlier, created]);
+			result.entries.push({ eventIndex, entry: created });
+		});
+
+		if (result.entries.length > 0) {
+			const created = result.entries.map((e) => e.entry);
+			await client.query(this.sql.insertEntries, [
+				entry.campaignId,
+				now,
+				created.map((e) => e.entryId),
+				created.map((e) => e.userId),
+				created.map((e) => e.triggeredAt),
+				created.map((e) => e.triggerMessageId),
+			]);
+		}
+		return result;
+	}
+
+	async findEvents(query: EventQuery): Promise<CampaignEvent[]> {
+		await this.open();
+		const byName = query.names.length > 0;
+		const values: unknown[] = [
+			query.userId,
+			bigintBound(query.after),
+			bigintBound(query.until ?? Number.MAX_SAFE_INTEGER),
+			// A negative limit means none, as in SQLite (LIMIT NULL).
+			query.limit === undefined ? 100 : query.limit < 0 ? null : query.limit,
+		];
+		if (byName) values.push(query.names);
+		const rows = await this.query<EventRow>(this.sql.findEvents(byName), values);
+		return rows.map(eventFromRow);
+	}
+
+	async upsertProfiles(updates: ProfileUpdate[], now: number): Promise<void> {
+		await this.open();
+		if (updates.length === 0) return;
+		const folded = foldProfileUpdates(updates);
+		await this.query(this.sql.upsertProfiles, [
+			folded.map((u) => u.userId),
+			folded.map((u) => u.email ?? null),
+			folded.map((u) => u.phone ?? null),
+			folded.map((u) => u.timeZone ?? null),
+			folded.map((u) => u.unsubscribed ?? null),
+			folded.map((u) => JSON.stringify(u.attributes ?? {})),
+			folded.map((u) => JSON.stringify(u.externalIds ?? {})),
+			now,
+			folded.filter((u) => u.unsubscribed !== undefined).map((u) => u.userId),
+		]);
+	}
+
+	async getProfiles(userIds: string[]): Promise<Map<string, UserProfile>> {
+		await this.open();
+		const profiles = new Map<string, UserProfile>();
+		const wanted = [...new Set(userIds)];
+		if (wanted.length === 0) return profiles;
+		const rows = await this.query<ProfileRow>(this.sql.getProfiles, [wanted]);
+		const byId = new Map(rows.map((row) => [row.user_id, row]));
+		// In the order asked for, like the SQLite store.
+		for (const userId of wanted) {
+			const row = byId.get(userId);
+			if (row) profiles.set(userId, profileFromRow(row));
+		}
+		return profiles;
+	}
+
+	async getEntry(entryId: string): Promise<CampaignEntry | undefined> {
+		await this.open();
+		const [row] = await this.query<EntryRow>(this.sql.getEntry, [entryId]);
+		return row && entryFromRow(row);
+	}
+
+	async close(): Promise<void> {
+		if (this.closed) return;
+		this.closed = true;
+		if (this.ownsPool) await this.pool.end();
+	}
+}
+
+/** Creates a store, connects and migrates; fails with StoreUnavailableError or SchemaVersionError. */
+export async function openPostgresStore(
+	options: PostgresStoreOptions,
+): Promise<PostgresCampaignStore> {
+	const store = new PostgresCampaignStore(options);
+	try {
+		await store.open();
+	} catch (error) {
+		await store.close();
+		throw error;
+	}
+	return store;
+}

@@ -1,0 +1,85 @@
+import type { CampaignEntry, CampaignEvent, EntryState, UserProfile } from './campaign-store';
+
+/**
+ * Row shapes shared by both backends (same column names); JSON columns arrive as text
+ * from SQLite and as parsed objects from PostgreSQL, BIGINT as a string from `pg`.
+ */
+type Json = string | Record<string, unknown> | null;
+type Integer = number | string | bigint | null;
+
+const toMs = (value: Integer): number => Number(value);
+const toJson = <T>(value: Json, empty: T): T =>
+	value === null ? empty : typeof value === 'string' ? (JSON.parse(value) as T) : (value as T);
+const optional = <T>(value: T | null): T | undefined => (value === null ? undefined : value);
+
+export interface EventRow {
+	message_id: string;
+	user_id: string;
+	name: string;
+	occurred_at: Integer;
+	received_at: Integer;
+	time_zone: string | null;
+	properties: Json;
+}
+
+export function eventFromRow(row: EventRow): CampaignEvent {
+	return {
+		messageId: row.message_id,
+		userId: row.user_id,
+		name: row.name,
+		occurredAt: toMs(row.occurred_at),
+		receivedAt: toMs(row.received_at),
+		properties: toJson(row.properties, {}),
+		timeZone: optional(row.time_zone),
+	};
+}
+
+export interface ProfileRow {
+	user_id: string;
+	email: string | null;
+	phone: string | null;
+	time_zone: string | null;
+	unsubscribed: number | boolean;
+	attributes: Json;
+	external_ids: Json;
+	updated_at: Integer;
+}
+
+export function profileFromRow(row: ProfileRow): UserProfile {
+	return {
+		userId: row.user_id,
+		email: optional(row.email),
+		phone: optional(row.phone),
+		timeZone: optional(row.time_zone),
+		unsubscribed: Boolean(row.unsubscribed),
+		attributes: toJson(row.attributes, {}),
+		externalIds: toJson(row.external_ids, {}),
+		updatedAt: toMs(row.updated_at),
+	};
+}
+
+export interface EntryRow {
+	entry_id: string;
+	campaign_id: string;
+	user_id: string;
+	entered_at: Integer;
+	triggered_at: Integer;
+	trigger_message_id: string;
+	state: string;
+	exited_at: Integer;
+	exit_reason: string | null;
+}
+
+export function entryFromRow(row: EntryRow): CampaignEntry {
+	return {
+		entryId: row.entry_id,
+		campaignId: row.campaign_id,
+		userId: row.user_id,
+		enteredAt: toMs(row.entered_at),
+		triggeredAt: toMs(row.triggered_at),
+		triggerMessageId: row.trigger_message_id,
+		state: row.state as EntryState,
+		exitedAt: row.exited_at === null ? undefined : toMs(row.exited_at),
+		exitReason: optional(row.exit_reason),
+	};
+}

@@ -1,0 +1,65 @@
+/**
+ * SQLite schema, one migration per schema version. Times are INTEGER epoch ms,
+ * JSON columns are TEXT. Keep in step with `postgres/postgres-schema.ts` and docs/architecture.md.
+ */
+export const SQLITE_MIGRATIONS: ReadonlyArray<{ version: number; statements: string[] }> = [
+	{
+		version: 1,
+		statements: [
+			`CREATE TABLE events (
+				id INTEGER PRIMARY KEY,
+				message_id TEXT NOT NULL UNIQUE,
+				user_id TEXT NOT NULL,
+				name TEXT NOT NULL,
+				occurred_at INTEGER NOT NULL,
+				received_at INTEGER NOT NULL,
+				time_zone TEXT,
+				properties TEXT NOT NULL
+			)`,
+			`CREATE INDEX events_user_name_time ON events (user_id, name, occurred_at)`,
+			`CREATE TABLE profiles (
+				user_id TEXT PRIMARY KEY,
+				email TEXT,
+				phone TEXT,
+				time_zone TEXT,
+				unsubscribed INTEGER NOT NULL DEFAULT 0,
+				attributes TEXT NOT NULL DEFAULT '{}',
+				external_ids TEXT NOT NULL DEFAULT '{}',
+				updated_at INTEGER NOT NULL
+			)`,
+			`CREATE INDEX profiles_email ON profiles (email)`,
+			`CREATE TABLE campaign_entries (
+				entry_id TEXT PRIMARY KEY,
+				campaign_id TEXT NOT NULL,
+				user_id TEXT NOT NULL,
+				entered_at INTEGER NOT NULL,
+				triggered_at INTEGER NOT NULL,
+				trigger_message_id TEXT NOT NULL,
+				state TEXT NOT NULL CHECK (state IN ('active', 'exited', 'completed')),
+				exited_at INTEGER,
+				exit_reason TEXT
+			)`,
+			`CREATE INDEX campaign_entries_user ON campaign_entries (campaign_id, user_id, triggered_at)`,
+			`CREATE TABLE sends (
+				id INTEGER PRIMARY KEY,
+				idempotency_key TEXT NOT NULL UNIQUE,
+				campaign_id TEXT NOT NULL,
+				step_id TEXT NOT NULL,
+				entry_id TEXT,
+				user_id TEXT NOT NULL,
+				channel TEXT NOT NULL,
+				tags TEXT NOT NULL DEFAULT '[]',
+				state TEXT NOT NULL CHECK (state IN ('reserved', 'sent', 'failed', 'released')),
+				reserved_at INTEGER NOT NULL,
+				expires_at INTEGER,
+				sent_at INTEGER,
+				counts_toward_cap INTEGER NOT NULL DEFAULT 1,
+				variant TEXT,
+				provider_message_id TEXT,
+				error TEXT
+			)`,
+			`CREATE INDEX sends_user_channel_time ON sends (user_id, channel, reserved_at)`,
+			`CREATE INDEX sends_user_time ON sends (user_id, reserved_at)`,
+		],
+	},
+];

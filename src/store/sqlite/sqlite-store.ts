@@ -1,0 +1,278 @@
+import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
+
+import { SchemaVersionError, StoreUnavailableError } from '../../errors';
+import {
+	SCHEMA_VERSION,
+	type CampaignEntry,
+	type CampaignEvent,
+	type CampaignStore,
+	type EventQuery,
+	type IngestRequest,
+	type IngestResult,
+	type ProfileUpdate,
+	type UserProfile,
+} from '../campaign-store';
+import { blockingEntryRange } from '../re-entry';
+import {
+	entryFromRow,
+	eventFromRow,
+	profileFromRow,
+	type EntryRow,
+	type EventRow,
+	type ProfileRow,
+} from '../rows';
+import { SQLITE_MIGRATIONS } from './sqlite-schema';
+
+export interface SqliteStoreOptions {
+	/** Path of the database file, or `:memory:`. */
+	filePath: string;
+	/** How long a writer waits for another process's transaction, in ms (default 5000). */
+	busyTimeoutMs?: number;
+}
+
+const definedEntries = <T>(record: Record<string, T> | undefined): Record<string, T> =>
+	Object.fromEntries(Object.entries(record ?? {}).filter(([, value]) => value !== undefined));
+
+/** Loads `node:sqlite` lazily so that PostgreSQL users on an older Node never touch it. */
+function loadSqlite(): typeof import('node:sqlite') {
+	try {
+		// eslint-disable-next-line @typescript-eslint/no-require-imports
+		return require('node:sqlite') as typeof import('node:sqlite');
+	} catch (cause) {
+		throw new StoreUnavailableError(
+			`The embedded SQLite store needs Node.js 22.13 or later (this is ${process.version}). Run n8n on a newer Node.js, or choose PostgreSQL in the Campaign Store credential.`,
+			{ cause },
+		);
+	}
+}
+
+/**
+ * The default store: one SQLite file in WAL mode. Writers serialise on `BEGIN IMMEDIATE`,
+ * which makes every transaction atomic across the processes sharing the file.
+ */
+export class SqliteCampaignStore implements CampaignStore {
+	readonly backend = 'sqlite' as const;
+	private readonly db: DatabaseSync;
+	private readonly statements = new Map<string, StatementSync>();
+	private closed = false;
+
+	constructor(readonly options: SqliteStoreOptions) {
+		const { DatabaseSync } = loadSqlite();
+		if (options.filePath !== ':memory:') {
+			try {
+				mkdirSync(dirname(options.filePath), { recursive: true });
+			} catch (cause) {
+				throw new StoreUnavailableError(
+					`Cannot create the folder of the SQLite store ${options.filePath}: ${(cause as Error).message}. Choose a writable file path in the Campaign Store credential.`,
+					{ cause },
+				);
+			}
+		}
+		try {
+			this.db = new DatabaseSync(options.filePath);
+			this.db.exec(`PRAGMA busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+			this.db.exec('PRAGMA journal_mode = WAL');
+			// FULL: a committed event survives a power cut, which NORMAL does not promise in WAL mode.
+			this.db.exec('PRAGMA synchronous = FULL');
+			this.migrate();
+		} catch (cause) {
+			if (cause instanceof SchemaVersionError) throw cause;
+			throw new StoreUnavailableError(
+				`Cannot open the SQLite store ${options.filePath}: ${(cause as Error).message}. Check that the file is writable and not corrupted, or choose another path in the Campaign Store credential.`,
+				{ cause },
+			);
+		}
+	}
+
+	private migrate(): void {
+		this.transaction(() => {
+			this.db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)');
+			const row = this.db.prepare('SELECT max(version) AS version FROM schema_version').get() as {
+				version: number | null;
+			};
+			const current = row.version ?? 0;
+			if (current > SCHEMA_VERSION) throw new SchemaVersionError(current, SCHEMA_VERSION);
+			for (const migration of SQLITE_MIGRATIONS) {
+				if (migration.version <= current) continue;
+				for (const statement of migration.statements) this.db.exec(statement);
+				this.db.prepare('INSERT INTO schema_version (version) VALUES (?)').run(migration.version);
+			}
+		});
+	}
+
+	private statement(sql: string): StatementSync {
+		let statement = this.statements.get(sql);
+		if (!statement) {
+			statement = this.db.prepare(sql);
+			this.statements.set(sql, statement);
+		}
+		return statement;
+	}
+
+	private transaction<T>(work: () => T): T {
+		this.db.exec('BEGIN IMMEDIATE');
+		try {
+			const result = work();
+			this.db.exec('COMMIT');
+			return result;
+		} catch (error) {
+			this.db.exec('ROLLBACK');
+			throw error;
+		}
+	}
+
+	async ingest(request: IngestRequest): Promise<IngestResult> {
+		return this.transaction(() => {
+			const insertEvent = this.statement(
+				`INSERT INTO events (message_id, user_id, name, occurred_at, received_at, time_zone, properties)
+				 VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (message_id) DO NOTHING`,
+			);
+			const recorded = request.events.map(
+				(event) =>
+					insertEvent.run(
+						event.messageId,
+						event.userId,
+						event.name,
+						event.occurredAt,
+						event.receivedAt,
+						event.timeZone ?? null,
+						JSON.stringify(event.properties),
+					).changes === 1,
+			);
+			const result: IngestResult = { recorded, entries: [], notReEligible: [] };
+			const entry = request.entry;
+			if (!entry) return result;
+
+			const findBlocking = this.statement(
+				`SELECT 1 FROM campaign_entries WHERE campaign_id = ? AND user_id = ?
+				 AND triggered_at > ? AND triggered_at < ? LIMIT 1`,
+			);
+			const insertEntry = this.statement(
+				`INSERT INTO campaign_entries (entry_id, campaign_id, user_id, entered_at, triggered_at, trigger_message_id, state)
+				 VALUES (?, ?, ?, ?, ?, ?, 'active')`,
+			);
+			for (const eventIndex of entry.candidates) {
+				if (!recorded[eventIndex]) continue;
+				const event = request.events[eventIndex];
+				const range = blockingEntryRange(entry.reEntry, event.occurredAt);
+				if (range && findBlocking.get(entry.campaignId, event.userId, range.after, range.before)) {
+					result.notReEligible.push(eventIndex);
+					continue;
+				}
+				const created: CampaignEntry = {
+					entryId: randomUUID(),
+					campaignId: entry.campaignId,
+					userId: event.userId,
+					enteredAt: request.now,
+					triggeredAt: event.occurredAt,
+					triggerMessageId: event.messageId,
+					state: 'active',
+				};
+				insertEntry.run(
+					created.entryId,
+					created.campaignId,
+					created.userId,
+					created.enteredAt,
+					created.triggeredAt,
+					created.triggerMessageId,
+				);
+				result.entries.push({ eventIndex, entry: created });
+			}
+			return result;
+		});
+	}
+
+	async findEvents(query: EventQuery): Promise<CampaignEvent[]> {
+		const names = query.names;
+		const nameFilter = names.length ? `AND name IN (${names.map(() => '?').join(', ')})` : '';
+		const rows = this.db
+			.prepare(
+				`SELECT message_id, user_id, name, occurred_at, received_at, time_zone, properties FROM events
+				 WHERE user_id = ? ${nameFilter} AND occurred_at > ? AND occurred_at <= ?
+				 ORDER BY occurred_at, id LIMIT ?`,
+			)
+			.all(
+				query.userId,
+				...names,
+				query.after,
+				query.until ?? Number.MAX_SAFE_INTEGER,
+				query.limit ?? 100,
+			) as unknown as EventRow[];
+		return rows.map(eventFromRow);
+	}
+
+	async upsertProfiles(updates: ProfileUpdate[], now: number): Promise<void> {
+		this.transaction(() => {
+			const read = this.statement(
+				'SELECT attributes, external_ids FROM profiles WHERE user_id = ?',
+			);
+			const write = this.statement(
+				`INSERT INTO profiles (user_id, email, phone, time_zone, unsubscribed, attributes, external_ids, updated_at)
+				 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+				 ON CONFLICT (user_id) DO UPDATE SET
+				   email = coalesce(excluded.email, profiles.email),
+				   phone = coalesce(excluded.phone, profiles.phone),
+				   time_zone = coalesce(excluded.time_zone, profiles.time_zone),
+				   unsubscribed = coalesce(?, profiles.unsubscribed),
+				   attributes = excluded.attributes,
+				   external_ids = excluded.external_ids,
+				   updated_at = excluded.updated_at`,
+			);
+			for (const update of updates) {
+				const existing = read.get(update.userId) as
+					| { attributes: string; external_ids: string }
+					| undefined;
+				// Keys given as undefined are not given: they keep the stored value, as in PostgreSQL.
+				const attributes = {
+					...(existing ? JSON.parse(existing.attributes) : {}),
+					...definedEntries(update.attributes),
+				};
+				const externalIds = {
+					...(existing ? JSON.parse(existing.external_ids) : {}),
+					...definedEntries(update.externalIds),
+				};
+				const unsubscribed = update.unsubscribed === undefined ? null : Number(update.unsubscribed);
+				write.run(
+					update.userId,
+					update.email ?? null,
+					update.phone ?? null,
+					update.timeZone ?? null,
+					unsubscribed ?? 0,
+					JSON.stringify(attributes),
+					JSON.stringify(externalIds),
+					now,
+					unsubscribed,
+				);
+			}
+		});
+	}
+
+	async getProfiles(userIds: string[]): Promise<Map<string, UserProfile>> {
+		const profiles = new Map<string, UserProfile>();
+		const select = this.statement(
+			`SELECT user_id, email, phone, time_zone, unsubscribed, attributes, external_ids, updated_at
+			 FROM profiles WHERE user_id = ?`,
+		);
+		for (const userId of new Set(userIds)) {
+			const row = select.get(userId) as ProfileRow | undefined;
+			if (row) profiles.set(userId, profileFromRow(row));
+		}
+		return profiles;
+	}
+
+	async getEntry(entryId: string): Promise<CampaignEntry | undefined> {
+		const row = this.statement('SELECT * FROM campaign_entries WHERE entry_id = ?').get(entryId) as
+			| EntryRow
+			| undefined;
+		return row && entryFromRow(row);
+	}
+
+	async close(): Promise<void> {
+		if (this.closed) return;
+		this.closed = true;
+		this.db.close();
+	}
+}

@@ -1,0 +1,434 @@
+import { randomUUID } from 'node:crypto';
+
+import { Pool } from 'pg';
+
+import { InvalidInputError, SchemaVersionError, StoreUnavailableError } from '../../src/errors';
+import type {
+	CampaignEvent,
+	CampaignStore,
+	IngestRequest,
+	IngestResult,
+	ProfileUpdate,
+	ReEntryRule,
+} from '../../src/store/campaign-store';
+import {
+	openPostgresStore,
+	PostgresCampaignStore,
+	type PostgresStoreOptions,
+} from '../../src/store/postgres/postgres-store';
+import { SqliteCampaignStore } from '../../src/store/sqlite/sqlite-store';
+
+/** The local test server: trust authentication, database `test`. */
+const connection = {
+	host: process.env.PGHOST ?? '127.0.0.1',
+	port: Number(process.env.PGPORT ?? 5432),
+	database: process.env.PGDATABASE ?? 'test',
+	user: process.env.PGUSER ?? 'postgres',
+	password: process.env.PGPASSWORD,
+};
+
+const admin = new Pool({ ...connection, max: 2 });
+const schemas: string[] = [];
+const roles: string[] = [];
+const stores: CampaignStore[] = [];
+
+afterAll(async () => {
+	for (const store of stores) await store.close();
+	for (const schema of schemas) await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+	for (const role of roles) await admin.query(`DROP ROLE IF EXISTS "${role}"`);
+	await admin.end();
+});
+
+function freshSchema(): string {
+	const schema = `tc_test_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
+	schemas.push(schema);
+	return schema;
+}
+
+async function open(options: Partial<PostgresStoreOptions> & { schema: string }) {
+	const store = await openPostgresStore({ connection, poolMax: 4, ...options });
+	stores.push(store);
+	return store;
+}
+
+const T0 = Date.parse('2026-03-01T12:00:00Z');
+const DAY = 86_400_000;
+
+function event(userId: string, occurredAt = T0, messageId: string = randomUUID()): CampaignEvent {
+	return {
+		messageId,
+		userId,
+		name: 'Added to Cart',
+		occurredAt,
+		receivedAt: occurredAt,
+		properties: {},
+	};
+}
+
+function enter(events: CampaignEvent[], campaignId: string, reEntry: ReEntryRule): IngestRequest {
+	return { events, entry: { campaignId, reEntry, candidates: events.map((_, i) => i) }, now: T0 };
+}
+
+async function entriesPerUser(schema: string, campaignId: string): Promise<Map<string, number[]>> {
+	const { rows } = await admin.query<{ user_id: string; triggered_at: string }>(
+		`SELECT user_id, triggered_at FROM "${schema}".campaign_entries WHERE campaign_id = $1 ORDER BY triggered_at`,
+		[campaignId],
+	);
+	const byUser = new Map<string, number[]>();
+	for (const row of rows)
+		byUser.set(row.user_id, [...(byUser.get(row.user_id) ?? []), Number(row.triggered_at)]);
+	return byUser;
+}
+
+describe('PostgreSQL store: opening and migrating', () => {
+	it('migrates once when 8 stores open on the same new schema at the same moment', async () => {
+		const schema = freshSchema();
+		const opened = await Promise.all(Array.from({ length: 8 }, () => open({ schema, poolMax: 1 })));
+		expect(opened).toHaveLength(8);
+		const { rows } = await admin.query(`SELECT version FROM "${schema}".schema_version`);
+		expect(rows).toEqual([{ version: 1 }]);
+		await opened[7].ingest({ events: [event('u1')], now: T0 });
+		expect(await opened[0].findEvents({ userId: 'u1', names: [], after: 0 })).toHaveLength(1);
+	});
+
+	it('creates the tables with BIGINT times, JSONB values and the CHECK constraints', async () => {
+		const schema = freshSchema();
+		await open({ schema });
+		const { rows } = await admin.query<{
+			table_name: string;
+			column_name: string;
+			data_type: string;
+		}>(
+			`SELECT table_name, column_name, data_type FROM information_schema.columns
+			 WHERE table_schema = $1 AND column_name IN ('occurred_at', 'properties', 'attributes', 'tags', 'unsubscribed', 'reserved_at')
+			 ORDER BY table_name, column_name`,
+			[schema],
+		);
+		expect(rows.map((r) => `${r.table_name}.${r.column_name} ${r.data_type}`)).toEqual([
+			'events.occurred_at bigint',
+			'events.properties jsonb',
+			'profiles.attributes jsonb',
+			'profiles.unsubscribed boolean',
+			'sends.reserved_at bigint',
+			'sends.tags jsonb',
+		]);
+		await expect(
+			admin.query(
+				`INSERT INTO "${schema}".campaign_entries (entry_id, campaign_id, user_id, entered_at, triggered_at, trigger_message_id, state)
+				 VALUES ('e', 'c', 'u', 0, 0, 'm', 'paused')`,
+			),
+		).rejects.toThrow(/check constraint/);
+	});
+
+	it('keeps times beyond 32 bits exact', async () => {
+		const store = await open({ schema: freshSchema() });
+		const far = Date.parse('2286-11-20T17:46:40Z') + 123;
+		await store.ingest({ events: [event('u1', far)], now: far });
+		const [found] = await store.findEvents({ userId: 'u1', names: [], after: far - 1, until: far });
+		expect(found.occurredAt).toBe(far);
+		expect(typeof found.occurredAt).toBe('number');
+	});
+
+	it('refuses a schema written by a newer version, naming both versions', async () => {
+		const schema = freshSchema();
+		await (await open({ schema })).close();
+		await admin.query(`INSERT INTO "${schema}".schema_version (version) VALUES (99)`);
+		const opening = openPostgresStore({ connection, schema });
+		await expect(opening).rejects.toThrow(SchemaVersionError);
+		await expect(openPostgresStore({ connection, schema })).rejects.toThrow(
+			/schema version 99.*supports up to 1/,
+		);
+	});
+
+	it('uses a schema an administrator created for a user who may not create schemas', async () => {
+		const role = `tc_test_role_${randomUUID().slice(0, 8)}`;
+		roles.push(role);
+		await admin.query(`CREATE ROLE "${role}" LOGIN`);
+		const limited = { ...connection, user: role, password: undefined };
+
+		const denied = openPostgresStore({ connection: limited, schema: freshSchema() });
+		await expect(denied).rejects.toThrow(StoreUnavailableError);
+		await expect(openPostgresStore({ connection: limited, schema: freshSchema() })).rejects.toThrow(
+			/Cannot prepare the schema "tc_test_\w+" .* at 127\.0\.0\.1:5432\/test: permission denied .*create schemas and tables/,
+		);
+
+		const schema = freshSchema();
+		await admin.query(`CREATE SCHEMA "${schema}" AUTHORIZATION "${role}"`);
+		const store = await open({ connection: limited, schema });
+		expect((await store.ingest({ events: [event('u1')], now: T0 })).recorded).toEqual([true]);
+		await store.close();
+		await admin.query(`DROP OWNED BY "${role}" CASCADE`);
+	});
+
+	it('names host, port and database when it cannot connect, and what to check', async () => {
+		const refused = openPostgresStore({
+			connection: { ...connection, port: 1 },
+			schema: 'tc_unused',
+		});
+		await expect(refused).rejects.toThrow(StoreUnavailableError);
+		await expect(
+			openPostgresStore({ connection: { ...connection, port: 1 }, schema: 'tc_unused' }),
+		).rejects.toThrow(
+			/^Cannot connect to PostgreSQL at 127\.0\.0\.1:1\/test: .*ECONNREFUSED.*\. Check host, port, database, user and password in the Campaign Store credential\.$/,
+		);
+		await expect(
+			openPostgresStore({
+				connection: { ...connection, database: 'tc_no_such_db' },
+				schema: 'tc_unused',
+			}),
+		).rejects.toThrow(
+			/at 127\.0\.0\.1:5432\/tc_no_such_db: database "tc_no_such_db" does not exist/,
+		);
+	});
+
+	it.each([
+		'',
+		'bad-name',
+		'x"; DROP SCHEMA public; --',
+		'1abc',
+		'pg_mine',
+		'a'.repeat(64),
+		'spaced name',
+	])('rejects the schema name %j, naming the field', async (schema) => {
+		expect(() => new PostgresCampaignStore({ connection, schema })).toThrow(InvalidInputError);
+		await expect(openPostgresStore({ connection, schema })).rejects.toMatchObject({
+			code: 'invalid_input',
+			field: 'schema',
+			message: expect.stringMatching(/^schema: .*not a usable PostgreSQL schema name/),
+		});
+	});
+
+	it('asks for a pool or connection settings, and a sensible pool size', () => {
+		expect(() => new PostgresCampaignStore({})).toThrow(/^connection: /);
+		expect(() => new PostgresCampaignStore({ connection, poolMax: 0 })).toThrow(/^poolMax: /);
+	});
+
+	it('defaults the schema to triggered_campaigns', async () => {
+		const store = new PostgresCampaignStore({ connection });
+		expect(store.schema).toBe('triggered_campaigns');
+		await store.close();
+	});
+
+	it('works on an injected pool and leaves it open on close', async () => {
+		const pool = new Pool({ ...connection, max: 2 });
+		const store = await openPostgresStore({ pool, schema: freshSchema() });
+		expect((await store.ingest({ events: [event('u1')], now: T0 })).recorded).toEqual([true]);
+		await store.close();
+		await store.close();
+		expect((await pool.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+		await expect(store.getEntry('x')).rejects.toThrow(/closed/);
+		await pool.end();
+	});
+
+	it("names the injected pool's server when it cannot connect", async () => {
+		const pool = new Pool({ ...connection, port: 1 });
+		await expect(openPostgresStore({ pool, schema: 'tc_unused' })).rejects.toThrow(
+			/Cannot connect to PostgreSQL at 127\.0\.0\.1:1\/test/,
+		);
+		await pool.end();
+	});
+});
+
+describe('PostgreSQL store: several processes at once', () => {
+	let schema: string;
+	let a: CampaignStore;
+	let b: CampaignStore;
+	beforeAll(async () => {
+		schema = freshSchema();
+		[a, b] = await Promise.all([open({ schema }), open({ schema })]);
+	});
+
+	const users = Array.from({ length: 60 }, (_, i) => `user-${i}`);
+
+	it("enters each user exactly once with 'once' when two stores ingest the same users concurrently", async () => {
+		const campaign = `c-${randomUUID()}`;
+		const batch = (order: string[]) => order.map((userId) => event(userId));
+		const rounds: Promise<IngestResult>[] = [];
+		for (let round = 0; round < 4; round++) {
+			rounds.push(a.ingest(enter(batch(users), campaign, { mode: 'once' })));
+			rounds.push(b.ingest(enter(batch([...users].reverse()), campaign, { mode: 'once' })));
+		}
+		const results = await Promise.all(rounds);
+		const entered = results.flatMap((r) => r.entries.map((e) => e.entry.userId));
+		expect(entered.sort()).toEqual([...users].sort());
+		expect(results.reduce((sum, r) => sum + r.notReEligible.length, 0)).toBe(users.length * 7);
+		const stored = await entriesPerUser(schema, campaign);
+		expect([...stored.values()].every((times) => times.length === 1)).toBe(true);
+		expect(stored.size).toBe(users.length);
+	});
+
+	it("keeps entries a period apart with 'once per period' under concurrency", async () => {
+		const campaign = `c-${randomUUID()}`;
+		const rule: ReEntryRule = { mode: 'oncePerPeriod', periodMs: DAY };
+		const offsets = [0, DAY / 2, DAY, 1.5 * DAY, 2 * DAY, 3 * DAY];
+		const rounds = offsets.flatMap((offset) => [
+			a.ingest(
+				enter(
+					users.map((u) => event(u, T0 + offset)),
+					campaign,
+					rule,
+				),
+			),
+			b.ingest(
+				enter(
+					users.map((u) => event(u, T0 + offset + 1)),
+					campaign,
+					rule,
+				),
+			),
+		]);
+		await Promise.all(rounds);
+		const stored = await entriesPerUser(schema, campaign);
+		for (const times of stored.values()) {
+			for (let i = 1; i < times.length; i++)
+				expect(times[i] - times[i - 1]).toBeGreaterThanOrEqual(DAY);
+		}
+	});
+
+	it('records overlapping batches sent in opposite orders once each, without deadlock', async () => {
+		const ids = Array.from({ length: 300 }, () => randomUUID());
+		const forward = ids.map((id, i) => event(users[i % users.length], T0 + i, id));
+		const backward = [...forward].reverse();
+		const results = await Promise.all([
+			a.ingest({ events: forward, now: T0 }),
+			b.ingest({ events: backward, now: T0 }),
+			a.ingest({ events: backward, now: T0 }),
+			b.ingest({ events: forward, now: T0 }),
+		]);
+		const recorded = new Map<string, number>();
+		results.forEach((result, r) =>
+			result.recorded.forEach((yes, i) => {
+				const id = (r % 3 === 0 ? forward : backward)[i].messageId;
+				if (yes) recorded.set(id, (recorded.get(id) ?? 0) + 1);
+			}),
+		);
+		expect(recorded.size).toBe(ids.length);
+		expect([...recorded.values()].every((count) => count === 1)).toBe(true);
+	});
+
+	it("enters a batch of 20,000 users with 'once' within the server's lock table", async () => {
+		const campaign = `c-${randomUUID()}`;
+		const many = Array.from({ length: 20_000 }, (_, i) => `many-${i}`);
+		const first = await a.ingest(
+			enter(
+				many.map((u) => event(u)),
+				campaign,
+				{ mode: 'once' },
+			),
+		);
+		expect(first.entries).toHaveLength(many.length);
+		const again = await b.ingest(
+			enter(
+				many.map((u) => event(u)),
+				campaign,
+				{ mode: 'once' },
+			),
+		);
+		expect(again.entries).toEqual([]);
+		expect(again.notReEligible).toHaveLength(many.length);
+	});
+
+	it('keeps the batch order for events of equal time', async () => {
+		const user = `u-${randomUUID()}`;
+		const events = ['m-c', 'm-a', 'm-b'].map((prefix) =>
+			event(user, T0, `${prefix}-${randomUUID()}`),
+		);
+		await a.ingest({ events, now: T0 });
+		const found = await b.findEvents({ userId: user, names: [], after: 0 });
+		expect(found.map((e) => e.messageId)).toEqual(events.map((e) => e.messageId));
+	});
+
+	it('merges concurrent profile upserts of the same users without deadlock', async () => {
+		const update =
+			(key: string) =>
+			(userId: string): ProfileUpdate => ({ userId, attributes: { [key]: true } });
+		await Promise.all([
+			a.upsertProfiles(users.map(update('a1')), T0),
+			b.upsertProfiles([...users].reverse().map(update('b1')), T0),
+			a.upsertProfiles([...users].reverse().map(update('a2')), T0),
+			b.upsertProfiles(users.map(update('b2')), T0),
+		]);
+		const profiles = await a.getProfiles(users);
+		expect(profiles.size).toBe(users.length);
+		for (const profile of profiles.values()) {
+			expect(profile.attributes).toEqual({ a1: true, a2: true, b1: true, b2: true });
+		}
+	});
+});
+
+describe('PostgreSQL store: same results as the SQLite store', () => {
+	/** A small deterministic generator, so that a failure can be replayed. */
+	function random(seed: number) {
+		let state = seed;
+		return (n: number) => {
+			state = (state * 1103515245 + 12345) % 2 ** 31;
+			return state % n;
+		};
+	}
+
+	it('gives identical results for a mixed sequence of batches', async () => {
+		const pg = await open({ schema: freshSchema() });
+		const sqlite = new SqliteCampaignStore({ filePath: ':memory:' });
+		stores.push(sqlite);
+		const next = random(42);
+		const rules: ReEntryRule[] = [
+			{ mode: 'everyTime' },
+			{ mode: 'once' },
+			{ mode: 'oncePerPeriod', periodMs: 10 },
+		];
+		const seen: string[] = [];
+		const strip = (result: IngestResult) => ({
+			...result,
+			entries: result.entries.map(({ eventIndex, entry }) => ({
+				eventIndex,
+				entry: { ...entry, entryId: '' },
+			})),
+		});
+		for (let round = 0; round < 40; round++) {
+			const events = Array.from({ length: 1 + next(8) }, () => {
+				const reuse = seen.length > 0 && next(4) === 0;
+				const messageId = reuse ? seen[next(seen.length)] : `m-${round}-${next(1e6)}`;
+				seen.push(messageId);
+				return { ...event(`u${next(4)}`, T0 + next(40), messageId), name: ['A', 'B'][next(2)] };
+			});
+			const candidates = Array.from({ length: next(events.length + 2) }, () =>
+				next(events.length + 1),
+			);
+			const request: IngestRequest = {
+				events,
+				entry: { campaignId: `c${next(2)}`, reEntry: rules[next(3)], candidates },
+				now: T0 + round,
+			};
+			const [fromPg, fromSqlite] = await Promise.all([pg.ingest(request), sqlite.ingest(request)]);
+			expect(strip(fromPg)).toEqual(strip(fromSqlite));
+
+			const updates: ProfileUpdate[] = Array.from({ length: next(4) }, () => ({
+				userId: `u${next(4)}`,
+				email: next(2) ? `e${next(9)}@example.com` : undefined,
+				unsubscribed: [undefined, true, false][next(3)],
+				attributes: next(2) ? { [`k${next(3)}`]: next(9) } : undefined,
+				externalIds: next(2) ? { crm: `id${next(9)}` } : undefined,
+			}));
+			await Promise.all([
+				pg.upsertProfiles(updates, T0 + round),
+				sqlite.upsertProfiles(updates, T0 + round),
+			]);
+		}
+		const userIds = ['u0', 'u1', 'u2', 'u3', 'nobody'];
+		for (const userId of userIds) {
+			for (const query of [
+				{ userId, names: [], after: 0 },
+				{ userId, names: ['B'], after: T0 + 5, until: T0 + 30, limit: 3 },
+				{ userId, names: ['A', 'B'], after: -Infinity, limit: -1 },
+				{ userId, names: [], after: T0 + 10.5, until: T0 + 20.5 },
+			]) {
+				expect(await pg.findEvents(query)).toEqual(await sqlite.findEvents(query));
+			}
+		}
+		const [pgProfiles, sqliteProfiles] = await Promise.all([
+			pg.getProfiles(userIds),
+			sqlite.getProfiles(userIds),
+		]);
+		expect([...pgProfiles.entries()]).toEqual([...sqliteProfiles.entries()]);
+	});
+});

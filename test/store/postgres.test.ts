@@ -1,0 +1,28 @@
+import { randomUUID } from 'node:crypto';
+
+import { Pool } from 'pg';
+
+import { openPostgresStore } from '../../src/store/postgres/postgres-store';
+import { describeCampaignStoreConformance } from './store-conformance';
+
+/** The local test server: trust authentication, database `test`. */
+const connection = {
+	host: process.env.PGHOST ?? '127.0.0.1',
+	port: Number(process.env.PGPORT ?? 5432),
+	database: process.env.PGDATABASE ?? 'test',
+	user: process.env.PGUSER ?? 'postgres',
+	password: process.env.PGPASSWORD,
+};
+
+const admin = new Pool({ ...connection, max: 1 });
+const schemas: string[] = [];
+afterAll(async () => {
+	for (const schema of schemas) await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+	await admin.end();
+});
+
+describeCampaignStoreConformance('PostgreSQL', async () => {
+	const schema = `tc_test_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
+	schemas.push(schema);
+	return openPostgresStore({ connection, schema, poolMax: 4 });
+});

@@ -1,0 +1,69 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { SchemaVersionError, StoreUnavailableError } from '../../src/errors';
+import { SqliteCampaignStore } from '../../src/store/sqlite/sqlite-store';
+import { describeCampaignStoreConformance } from './store-conformance';
+
+const folder = mkdtempSync(join(tmpdir(), 'tc-sqlite-'));
+afterAll(() => rmSync(folder, { recursive: true, force: true }));
+
+let files = 0;
+describeCampaignStoreConformance('SQLite file', async () => {
+	return new SqliteCampaignStore({ filePath: join(folder, `store-${files++}.sqlite`) });
+});
+
+describe('SQLite store specifics', () => {
+	it('shares one file between two store instances, as n8n processes on one host do', async () => {
+		const filePath = join(folder, 'shared.sqlite');
+		const a = new SqliteCampaignStore({ filePath });
+		const b = new SqliteCampaignStore({ filePath });
+		const event = {
+			messageId: 'm-shared',
+			userId: 'u1',
+			name: 'Opened App',
+			occurredAt: 1,
+			receivedAt: 1,
+			properties: {},
+		};
+		expect((await a.ingest({ events: [event], now: 1 })).recorded).toEqual([true]);
+		expect((await b.ingest({ events: [event], now: 1 })).recorded).toEqual([false]);
+		expect(await b.findEvents({ userId: 'u1', names: [], after: 0 })).toHaveLength(1);
+		await a.close();
+		await b.close();
+	});
+
+	it('opens in WAL mode and creates missing folders', async () => {
+		const filePath = join(folder, 'deep', 'er', 'store.sqlite');
+		const store = new SqliteCampaignStore({ filePath });
+		const { DatabaseSync } = await import('node:sqlite');
+		const db = new DatabaseSync(filePath);
+		expect(db.prepare('PRAGMA journal_mode').get()).toEqual({ journal_mode: 'wal' });
+		expect(db.prepare('SELECT max(version) AS v FROM schema_version').get()).toEqual({ v: 1 });
+		db.close();
+		await store.close();
+	});
+
+	it('refuses a store written by a newer schema, naming both versions', async () => {
+		const filePath = join(folder, 'newer.sqlite');
+		await new SqliteCampaignStore({ filePath }).close();
+		const { DatabaseSync } = await import('node:sqlite');
+		const db = new DatabaseSync(filePath);
+		db.exec('INSERT INTO schema_version (version) VALUES (99)');
+		db.close();
+		expect(() => new SqliteCampaignStore({ filePath })).toThrow(SchemaVersionError);
+		expect(() => new SqliteCampaignStore({ filePath })).toThrow(
+			/schema version 99.*supports up to 1/,
+		);
+	});
+
+	it('says which path cannot be used and what to do', () => {
+		const filePath = join(folder, 'not-a-db.sqlite');
+		writeFileSync(filePath, 'this is not a database file '.repeat(200));
+		expect(() => new SqliteCampaignStore({ filePath })).toThrow(StoreUnavailableError);
+		expect(() => new SqliteCampaignStore({ filePath })).toThrow(
+			/Cannot open the SQLite store .*not-a-db\.sqlite.*choose another path/,
+		);
+	});
+});
