@@ -1,0 +1,175 @@
+import {
+	NodeConnectionTypes,
+	NodeOperationError,
+	type IDataObject,
+	type INodeType,
+	type INodeTypeDescription,
+	type IWebhookFunctions,
+	type IWebhookResponseData,
+} from 'n8n-workflow';
+
+import {
+	handleEventRequest,
+	InvalidInputError,
+	triggeredEntryToJson,
+	validateTriggerRule,
+	type FilterOperator,
+	type PropertyFilter,
+	type ReEntryRule,
+	type TriggerRule,
+	type WebhookAuth,
+} from '../../src';
+import { campaignStoreFor, testCampaignStoreCredential } from '../shared/campaign-store';
+import { parseDateParameter, splitList } from '../shared/parameters';
+import { testWebhookCredential } from './credential-test';
+import { triggerProperties, WEBHOOK_PATH } from './description';
+
+const UNIT_MS = { minutes: 60_000, hours: 3_600_000, days: 86_400_000 } as const;
+
+export class CampaignEventTrigger implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'Campaign Event Trigger',
+		name: 'campaignEventTrigger',
+		icon: { light: 'file:campaignEventTrigger.svg', dark: 'file:campaignEventTrigger.dark.svg' },
+		group: ['trigger'],
+		version: 1,
+		subtitle: '={{"Campaign: " + $parameter["campaignId"]}}',
+		description:
+			'Starts a triggered campaign when users do something: records behavioural events and enters matching users',
+		defaults: { name: 'Campaign Event Trigger' },
+		inputs: [],
+		outputs: [NodeConnectionTypes.Main],
+		credentials: [
+			{
+				name: 'campaignWebhookTokenApi',
+				required: true,
+				testedBy: 'testWebhookCredential',
+				displayOptions: { show: { authentication: ['headerToken'] } },
+			},
+			{
+				name: 'campaignWebhookHmacApi',
+				required: true,
+				testedBy: 'testWebhookCredential',
+				displayOptions: { show: { authentication: ['hmacSha256'] } },
+			},
+		],
+		webhooks: [
+			{
+				name: 'default',
+				httpMethod: 'POST',
+				responseMode: 'onReceived',
+				path: WEBHOOK_PATH,
+			},
+		],
+		properties: triggerProperties,
+	};
+
+	methods = { credentialTest: { testCampaignStoreCredential, testWebhookCredential } };
+
+	async webhook(this: IWebhookFunctions): Promise<IWebhookResponseData> {
+		const now = Date.now();
+		const request = this.getRequestObject();
+		const rule = readTriggerRule(this);
+		const options = this.getNodeParameter('options', {}) as IDataObject;
+		const rawBody: Buffer = Buffer.isBuffer(request.rawBody)
+			? request.rawBody
+			: Buffer.from(JSON.stringify(this.getBodyData()));
+
+		const result = await handleEventRequest({
+			rawBody,
+			headers: this.getHeaderData(),
+			auth: await readAuth(this),
+			rule,
+			maxBatchSize: (options.maxBatchSize as number | undefined) ?? 1000,
+			store: async () => await campaignStoreFor(this),
+			now,
+		});
+		if (result.status === 503)
+			this.logger.error(`Campaign Event Trigger: ${String(result.body.error)}`);
+		else if (result.status !== 202)
+			this.logger.debug(`Campaign Event Trigger answered ${result.status}`);
+		if (result.outcome?.profileError) {
+			this.logger.warn(
+				`Campaign Event Trigger: profiles of entered users could not be read; their items have no profile: ${result.outcome.profileError}`,
+			);
+		}
+
+		this.getResponseObject().status(result.status).json(result.body);
+		if (result.triggered.length === 0) return { noWebhookResponse: true };
+		return {
+			noWebhookResponse: true,
+			workflowData: [
+				this.helpers.returnJsonArray(result.triggered.map(triggeredEntryToJson) as IDataObject[]),
+			],
+		};
+	}
+}
+
+function readTriggerRule(context: IWebhookFunctions): TriggerRule {
+	const options = context.getNodeParameter('options', {}) as IDataObject;
+	const filters = (context.getNodeParameter('propertyFilters', {}) as IDataObject).filter as
+		| IDataObject[]
+		| undefined;
+	const reEntryMode = context.getNodeParameter('reEntry', 'oncePerPeriod') as ReEntryRule['mode'];
+	const reEntry: ReEntryRule =
+		reEntryMode === 'oncePerPeriod'
+			? {
+					mode: reEntryMode,
+					periodMs:
+						(context.getNodeParameter('reEntryPeriod', 24) as number) *
+						UNIT_MS[context.getNodeParameter('reEntryPeriodUnit', 'hours') as keyof typeof UNIT_MS],
+				}
+			: { mode: reEntryMode };
+	const timeZone = context.getTimezone();
+	const rule: TriggerRule = {
+		campaignId: (context.getNodeParameter('campaignId', '') as string).trim(),
+		eventNames: splitList(context.getNodeParameter('eventNames', '') as string),
+		propertyFilters: (filters ?? []).map(
+			(filter): PropertyFilter => ({
+				property: String(filter.property ?? '').trim(),
+				operator: filter.operator as FilterOperator,
+				value:
+					filter.operator === 'inList'
+						? splitList(String(filter.value ?? ''))
+						: (filter.value as string | undefined),
+			}),
+		),
+		startsAt: parseDateParameter(options.startsAt, 'Campaign Starts At', timeZone),
+		endsAt: parseDateParameter(options.endsAt, 'Campaign Ends At', timeZone),
+		reEntry,
+	};
+	try {
+		validateTriggerRule(rule);
+	} catch (error) {
+		throw new NodeOperationError(
+			context.getNode(),
+			error instanceof InvalidInputError
+				? `Campaign Event Trigger settings: ${error.message}`
+				: (error as Error),
+		);
+	}
+	return rule;
+}
+
+async function readAuth(context: IWebhookFunctions): Promise<WebhookAuth> {
+	const type = context.getNodeParameter('authentication', 'none') as WebhookAuth['type'];
+	if (type === 'headerToken') {
+		const credentials = await context.getCredentials('campaignWebhookTokenApi');
+		return {
+			type,
+			headerName: (credentials.headerName as string) || 'Authorization',
+			token: credentials.token as string,
+		};
+	}
+	if (type === 'hmacSha256') {
+		const credentials = await context.getCredentials('campaignWebhookHmacApi');
+		return {
+			type,
+			headerName: (credentials.headerName as string) || 'X-Signature',
+			secret: credentials.secret as string,
+			timestampHeader: (credentials.timestampHeader as string) || undefined,
+			toleranceSeconds: (credentials.toleranceSeconds as number | undefined) ?? 300,
+		};
+	}
+	return { type: 'none' };
+}

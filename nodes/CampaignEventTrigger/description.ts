@@ -1,0 +1,178 @@
+import type { INodeProperties } from 'n8n-workflow';
+
+import { DEFAULT_MAX_BATCH_SIZE } from '../../src';
+
+export const WEBHOOK_PATH = 'events';
+
+export const triggerProperties: INodeProperties[] = [
+	{
+		displayName:
+			'POST behavioural events here: one Segment-style track call {"userId", "event", "properties", "timestamp", "messageId", "context": {"timezone"}} or {"batch": [...]}. Every valid event is recorded in the campaign store; the workflow runs once per request, with one item per user who entered the campaign.',
+		name: 'notice',
+		type: 'notice',
+		default: '',
+	},
+	{
+		displayName: 'Campaign ID',
+		name: 'campaignId',
+		type: 'string',
+		required: true,
+		default: '',
+		placeholder: 'abandoned-cart',
+		description:
+			'Stable ID of this campaign. Entries, re-entry rules, caps and sends are counted under it; keep it when you rename the workflow.',
+	},
+	{
+		displayName: 'Trigger Events',
+		name: 'eventNames',
+		type: 'string',
+		default: '',
+		placeholder: 'Added to Cart, Session Ended',
+		description:
+			'Comma-separated event names that start the campaign (exact, case-sensitive). Empty: any event.',
+	},
+	{
+		displayName: 'Property Filters',
+		name: 'propertyFilters',
+		type: 'fixedCollection',
+		typeOptions: { multipleValues: true, sortable: true },
+		default: {},
+		placeholder: 'Add Filter',
+		description:
+			'Conditions on the event properties; all must hold. Numbers compare as numbers, ISO dates as dates.',
+		options: [
+			{
+				displayName: 'Filter',
+				name: 'filter',
+				values: [
+					{
+						displayName: 'Property',
+						name: 'property',
+						type: 'string',
+						default: '',
+						placeholder: 'cart_value',
+						description: 'Property name; use a dot to reach into objects (cart.total)',
+					},
+					{
+						displayName: 'Operator',
+						name: 'operator',
+						type: 'options',
+						// eslint-disable-next-line n8n-nodes-base/node-param-options-type-unsorted-items
+						options: [
+							{ name: 'Equals', value: 'equals' },
+							{ name: 'Not Equals', value: 'notEquals' },
+							{ name: 'Greater Than', value: 'greaterThan' },
+							{ name: 'Greater Than or Equal', value: 'greaterThanOrEqual' },
+							{ name: 'Less Than', value: 'lessThan' },
+							{ name: 'Less Than or Equal', value: 'lessThanOrEqual' },
+							{ name: 'Contains', value: 'contains' },
+							{ name: 'Is in List', value: 'inList' },
+							{ name: 'Exists', value: 'exists' },
+							{ name: 'Does Not Exist', value: 'notExists' },
+						],
+						default: 'equals',
+					},
+					{
+						displayName: 'Value',
+						name: 'value',
+						type: 'string',
+						default: '',
+						placeholder: '100',
+						description: 'For "Is in List": comma-separated values',
+						displayOptions: { hide: { operator: ['exists', 'notExists'] } },
+					},
+				],
+			},
+		],
+	},
+	{
+		displayName: 'Re-Entry',
+		name: 'reEntry',
+		type: 'options',
+		options: [
+			{
+				name: 'Every Time',
+				value: 'everyTime',
+				description: 'Each matching event starts a new journey',
+			},
+			{
+				name: 'Once Ever',
+				value: 'once',
+				description: 'A user enters this campaign a single time',
+			},
+			{
+				name: 'Once per Period',
+				value: 'oncePerPeriod',
+				description: 'Two entries of a user are at least the period apart',
+			},
+		],
+		default: 'oncePerPeriod',
+		description: 'Whether a user who entered this campaign may enter it again',
+	},
+	{
+		displayName: 'Period',
+		name: 'reEntryPeriod',
+		type: 'number',
+		typeOptions: { minValue: 1 },
+		default: 24,
+		displayOptions: { show: { reEntry: ['oncePerPeriod'] } },
+	},
+	{
+		displayName: 'Period Unit',
+		name: 'reEntryPeriodUnit',
+		type: 'options',
+		options: [
+			{ name: 'Minutes', value: 'minutes' },
+			{ name: 'Hours', value: 'hours' },
+			{ name: 'Days', value: 'days' },
+		],
+		default: 'hours',
+		displayOptions: { show: { reEntry: ['oncePerPeriod'] } },
+	},
+	{
+		displayName: 'Authentication',
+		name: 'authentication',
+		type: 'options',
+		options: [
+			{ name: 'None', value: 'none' },
+			{ name: 'Header Token', value: 'headerToken' },
+			{ name: 'HMAC-SHA256 Signature', value: 'hmacSha256' },
+		],
+		default: 'none',
+		description:
+			'How senders prove who they are. A request that fails gets 401 and nothing is recorded.',
+	},
+	{
+		displayName: 'Options',
+		name: 'options',
+		type: 'collection',
+		placeholder: 'Add Option',
+		default: {},
+		options: [
+			{
+				displayName: 'Campaign Starts At',
+				name: 'startsAt',
+				type: 'dateTime',
+				default: '',
+				description:
+					'No user enters before this time, and events that occurred before it never trigger',
+			},
+			{
+				displayName: 'Campaign Ends At',
+				name: 'endsAt',
+				type: 'dateTime',
+				default: '',
+				description: 'No user enters from this time on; events are still recorded',
+			},
+			{
+				displayName: 'Max Batch Size',
+				name: 'maxBatchSize',
+				type: 'number',
+				typeOptions: { minValue: 1 },
+				default: DEFAULT_MAX_BATCH_SIZE,
+				description:
+					'Largest number of events accepted in one {"batch": [...]} request; larger ones get 413',
+			},
+		],
+	},
+];

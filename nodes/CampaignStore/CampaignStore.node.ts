@@ -1,0 +1,134 @@
+import {
+	NodeConnectionTypes,
+	NodeOperationError,
+	type IDataObject,
+	type IExecuteFunctions,
+	type INodeExecutionData,
+	type INodeType,
+	type INodeTypeDescription,
+} from 'n8n-workflow';
+
+import {
+	InvalidInputError,
+	type CampaignEvent,
+	type ProfileUpdate,
+	type UserProfile,
+} from '../../src';
+import { campaignStoreFor, testCampaignStoreCredential } from '../shared/campaign-store';
+import { campaignStoreProperties } from './description';
+import { readEvent, readProfileUpdate, readUserId } from './read-parameters';
+
+type Operation = 'recordEvent' | 'upsertProfile' | 'getProfile';
+
+export class CampaignStore implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'Campaign Store',
+		name: 'campaignStore',
+		icon: { light: 'file:campaignStore.svg', dark: 'file:campaignStore.dark.svg' },
+		group: ['transform'],
+		version: 1,
+		subtitle: '={{$parameter["operation"]}}',
+		description: 'Record behavioural events and keep user profiles for triggered campaigns',
+		defaults: { name: 'Campaign Store' },
+		inputs: [NodeConnectionTypes.Main],
+		outputs: [NodeConnectionTypes.Main],
+		usableAsTool: true,
+		credentials: [
+			{ name: 'campaignStoreApi', required: false, testedBy: 'testCampaignStoreCredential' },
+		],
+		properties: campaignStoreProperties,
+	};
+
+	methods = { credentialTest: { testCampaignStoreCredential } };
+
+	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+		const operation = this.getNodeParameter('operation', 0) as Operation;
+		const items = this.getInputData();
+		const now = Date.now();
+		const store = await campaignStoreFor(this);
+		const output: INodeExecutionData[] = [];
+		const failed = (itemIndex: number, error: Error): void => {
+			if (!this.continueOnFail()) {
+				throw new NodeOperationError(this.getNode(), error, {
+					itemIndex,
+					description:
+						error instanceof InvalidInputError ? `Fix the field ${error.field}.` : undefined,
+				});
+			}
+			output.push({ json: { error: error.message }, pairedItem: { item: itemIndex } });
+		};
+
+		if (operation === 'recordEvent') {
+			// Validate every item first and record them all in one transaction.
+			const events: Array<{ itemIndex: number; event: CampaignEvent }> = [];
+			items.forEach((_, itemIndex) => {
+				try {
+					events.push({ itemIndex, event: readEvent(this, itemIndex, now) });
+				} catch (error) {
+					failed(itemIndex, error as Error);
+				}
+			});
+			const result = await store.ingest({ events: events.map(({ event }) => event), now });
+			events.forEach(({ itemIndex, event }, index) => {
+				output.push({
+					json: {
+						recorded: result.recorded[index],
+						duplicate: !result.recorded[index],
+						messageId: event.messageId,
+						userId: event.userId,
+						event: event.name,
+						occurredAt: new Date(event.occurredAt).toISOString(),
+					},
+					pairedItem: { item: itemIndex },
+				});
+			});
+		} else if (operation === 'upsertProfile') {
+			const updates: Array<{ itemIndex: number; update: ProfileUpdate }> = [];
+			items.forEach((_, itemIndex) => {
+				try {
+					updates.push({ itemIndex, update: readProfileUpdate(this, itemIndex) });
+				} catch (error) {
+					failed(itemIndex, error as Error);
+				}
+			});
+			await store.upsertProfiles(
+				updates.map(({ update }) => update),
+				now,
+			);
+			const profiles = await store.getProfiles(updates.map(({ update }) => update.userId));
+			for (const { itemIndex, update } of updates) {
+				output.push({
+					json: profileJson(profiles.get(update.userId)),
+					pairedItem: { item: itemIndex },
+				});
+			}
+		} else {
+			const userIds = items.map((_, itemIndex) => readUserId(this, itemIndex));
+			const profiles = await store.getProfiles(userIds);
+			userIds.forEach((userId, itemIndex) => {
+				const profile = profiles.get(userId);
+				output.push({
+					json: profile ? { found: true, ...profileJson(profile) } : { found: false, userId },
+					pairedItem: { item: itemIndex },
+				});
+			});
+		}
+		// Failed items were pushed first; give the items back in input order.
+		const itemIndexOf = (item: INodeExecutionData) => (item.pairedItem as { item: number }).item;
+		return [output.sort((a, b) => itemIndexOf(a) - itemIndexOf(b))];
+	}
+}
+
+function profileJson(profile: UserProfile | undefined): IDataObject {
+	if (!profile) return {};
+	return {
+		userId: profile.userId,
+		email: profile.email ?? null,
+		phone: profile.phone ?? null,
+		timeZone: profile.timeZone ?? null,
+		unsubscribed: profile.unsubscribed,
+		attributes: profile.attributes as IDataObject,
+		externalIds: profile.externalIds,
+		updatedAt: new Date(profile.updatedAt).toISOString(),
+	};
+}

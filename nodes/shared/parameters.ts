@@ -1,0 +1,34 @@
+import { DateTime } from 'luxon';
+
+import { InvalidInputError } from '../../src';
+
+/** "a, b,,c" → ["a", "b", "c"] */
+export function splitList(text: string): string[] {
+	return text
+		.split(',')
+		.map((part) => part.trim())
+		.filter((part) => part !== '');
+}
+
+/**
+ * An n8n dateTime parameter (ISO text, usually without an offset) as epoch ms; a value
+ * without an offset is read in the workflow's time zone, as n8n shows it.
+ */
+export function parseDateParameter(
+	value: unknown,
+	label: string,
+	timeZone: string,
+): number | undefined {
+	if (value === undefined || value === null || value === '') return undefined;
+	const parsed =
+		value instanceof Date
+			? DateTime.fromJSDate(value)
+			: DateTime.fromISO(String(value), { zone: timeZone, setZone: false });
+	if (!parsed.isValid) {
+		throw new InvalidInputError(
+			label,
+			`"${String(value)}" is not a date; pick one in the date picker or give an ISO date.`,
+		);
+	}
+	return parsed.toMillis();
+}

@@ -1,0 +1,85 @@
+import type { INode } from 'n8n-workflow';
+
+/**
+ * A minimal stand-in for n8n's node contexts: parameters, credentials and the HTTP
+ * request/response of a webhook call. Only what the nodes call is there.
+ */
+export interface FakeContextOptions {
+	parameters: Record<string, unknown>;
+	credentials?: Record<string, Record<string, unknown>>;
+	body?: string | Buffer;
+	headers?: Record<string, string>;
+	items?: Array<{ json: Record<string, unknown> }>;
+	continueOnFail?: boolean;
+	timeZone?: string;
+}
+
+export interface FakeResponse {
+	statusCode?: number;
+	body?: unknown;
+}
+
+export function fakeContext(options: FakeContextOptions) {
+	const response: FakeResponse = {};
+	const node: INode = {
+		id: 'node-1',
+		name: 'Node',
+		type: 'test',
+		typeVersion: 1,
+		position: [0, 0],
+		parameters: {},
+		credentials: Object.fromEntries(
+			Object.keys(options.credentials ?? {}).map((name) => [name, { id: name, name }]),
+		),
+	};
+	const rawBody =
+		options.body === undefined
+			? undefined
+			: Buffer.isBuffer(options.body)
+				? options.body
+				: Buffer.from(options.body);
+	const parameter = (name: string, _itemIndexOrFallback?: unknown, fallback?: unknown) => {
+		const value = options.parameters[name];
+		if (value !== undefined)
+			return typeof value === 'function' ? value(_itemIndexOrFallback) : value;
+		return fallback !== undefined
+			? fallback
+			: typeof _itemIndexOrFallback === 'number'
+				? undefined
+				: _itemIndexOrFallback;
+	};
+	const context = {
+		getNode: () => node,
+		getNodeParameter: parameter,
+		getCredentials: async (name: string) => {
+			const credentials = options.credentials?.[name];
+			if (!credentials) throw new Error(`No credentials of type ${name}`);
+			return credentials;
+		},
+		getTimezone: () => options.timeZone ?? 'UTC',
+		getRequestObject: () => ({ rawBody, headers: options.headers ?? {} }),
+		getResponseObject: () => ({
+			status(code: number) {
+				response.statusCode = code;
+				return this;
+			},
+			json(body: unknown) {
+				response.body = body;
+				return this;
+			},
+		}),
+		getHeaderData: () =>
+			Object.fromEntries(
+				Object.entries(options.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]),
+			),
+		getBodyData: () => (rawBody ? JSON.parse(rawBody.toString()) : {}),
+		getInputData: () => options.items ?? [{ json: {} }],
+		continueOnFail: () => options.continueOnFail ?? false,
+		logger: { debug() {}, info() {}, warn() {}, error() {} },
+		helpers: {
+			returnJsonArray: (data: Record<string, unknown> | Array<Record<string, unknown>>) =>
+				(Array.isArray(data) ? data : [data]).map((json) => ({ json })),
+		},
+	};
+	return { context, response };
+}
