@@ -98,6 +98,97 @@ export interface EventQuery {
 	limit?: number;
 }
 
+export type SendState = 'reserved' | 'sent' | 'failed' | 'released';
+
+/** One message to one user from one campaign step: reserved by the Frequency Cap, then sent, failed or released. */
+export interface SendRecord {
+	/** Unique per (campaign, entry, step): the same send is never reserved or sent twice. */
+	idempotencyKey: string;
+	campaignId: string;
+	stepId: string;
+	entryId?: string;
+	userId: string;
+	channel: string;
+	tags: string[];
+	state: SendState;
+	/** When the slot was taken; caps count sends by this time. */
+	reservedAt: number;
+	/** A reservation still `reserved` at this time stops counting and may be taken again. */
+	expiresAt?: number;
+	sentAt?: number;
+	countsTowardCap: boolean;
+	variant?: string;
+	providerMessageId?: string;
+	error?: string;
+}
+
+/**
+ * One cap rule as the store counts it: the user's counted sends with `reservedAt >= since`
+ * that match the scope. A new send is allowed while the count is below `limit`.
+ * Counted: `countsTowardCap`, and `sent`, or `reserved` with `expiresAt > now`.
+ */
+export interface SendCountLimit {
+	ruleId: string;
+	since: number;
+	limit: number;
+	/** Only this campaign's sends; absent: every campaign. */
+	campaignId?: string;
+	/** Only sends carrying this tag. */
+	tag?: string;
+	/** Only this channel; absent: any channel. */
+	channel?: string;
+}
+
+export interface SendReservationRequest {
+	idempotencyKey: string;
+	campaignId: string;
+	stepId: string;
+	entryId?: string;
+	userId: string;
+	channel: string;
+	tags: string[];
+	now: number;
+	expiresAt: number;
+	countsTowardCap: boolean;
+	/** All checked atomically with the reservation; empty for a send that bypasses caps. */
+	limits: SendCountLimit[];
+	/** No counted send (on `channel` when given, else any) with `reservedAt > now - gapMs`. */
+	minGap?: { ruleId: string; gapMs: number; channel?: string };
+	/** Count and check only, write nothing (quiet hours): a passing check answers `available`. */
+	checkOnly?: boolean;
+}
+
+export interface LimitUsage {
+	ruleId: string;
+	/** Counted sends in the rule's window before this reservation. */
+	count: number;
+	limit: number;
+	/**
+	 * When the rule is exceeded (count >= limit): the counted sends' `reservedAt`, ascending,
+	 * so the caller can tell when enough of them leave a rolling window. Empty otherwise.
+	 */
+	countedAt: number[];
+}
+
+export type SendReservationResult =
+	| { outcome: 'reserved'; send: SendRecord; usage: LimitUsage[] }
+	/** Nothing written. `violated` names the limits (and the min-gap rule) that refused. */
+	| {
+			outcome: 'capped';
+			usage: LimitUsage[];
+			violated: string[];
+			/** With a refused min gap: the `reservedAt` of the latest counted send it measured from. */
+			lastCountedAt?: number;
+	  }
+	/** A `checkOnly` request that every limit allows; nothing written. */
+	| { outcome: 'available'; usage: LimitUsage[] }
+	/** The key is already sent, or reserved and not expired: never reserve or send it twice. */
+	| { outcome: 'duplicate'; send: SendRecord };
+
+export type SendCompletion =
+	| { state: 'sent'; at: number; providerMessageId?: string; variant?: string }
+	| { state: 'failed' | 'released'; at: number; error?: string };
+
 export type StoreBackend = 'sqlite' | 'postgres';
 
 export interface CampaignStore {
@@ -120,9 +211,28 @@ export interface CampaignStore {
 
 	getEntry(entryId: string): Promise<CampaignEntry | undefined>;
 
+	/**
+	 * Marks an active entry exited (exception event, campaign ended, unsubscribed). Returns the
+	 * entry as stored afterwards; an entry that was not active is returned unchanged.
+	 */
+	exitEntry(entryId: string, reason: string, at: number): Promise<CampaignEntry | undefined>;
+
+	/**
+	 * Frequency cap decisions: for each request in order, in ONE transaction that serialises
+	 * against every other reservation of the same user (several n8n workers at once): count,
+	 * check, and reserve the slot or refuse. A key that exists as `failed`, `released` or an
+	 * expired reservation is reserved again (its row is reused); `sent` or a live reservation is a duplicate.
+	 */
+	reserveSends(requests: SendReservationRequest[]): Promise<SendReservationResult[]>;
+
+	/** Commits or gives back a reservation; returns the record afterwards (undefined: unknown key). */
+	completeSend(idempotencyKey: string, completion: SendCompletion): Promise<SendRecord | undefined>;
+
+	getSend(idempotencyKey: string): Promise<SendRecord | undefined>;
+
 	/** Idempotent; closes connections and file handles. */
 	close(): Promise<void>;
 }
 
 /** Schema version both backends create and check when they open. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;

@@ -2,7 +2,10 @@ import { randomUUID } from 'node:crypto';
 
 import { Pool } from 'pg';
 
-import { openPostgresStore } from '../../src/store/postgres/postgres-store';
+import {
+	openPostgresStore,
+	type PostgresCampaignStore,
+} from '../../src/store/postgres/postgres-store';
 import { describeCampaignStoreConformance } from './store-conformance';
 
 /** The local test server: trust authentication, database `test`. */
@@ -21,7 +24,11 @@ afterAll(async () => {
 	await admin.end();
 });
 
-describeCampaignStoreConformance('PostgreSQL', async () => {
+describeCampaignStoreConformance('PostgreSQL', async (sharing) => {
+	if (sharing) {
+		const { schema } = sharing as PostgresCampaignStore;
+		return openPostgresStore({ connection, schema, poolMax: 2 });
+	}
 	const schema = `tc_test_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
 	schemas.push(schema);
 	return openPostgresStore({ connection, schema, poolMax: 4 });

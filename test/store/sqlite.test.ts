@@ -10,8 +10,11 @@ const folder = mkdtempSync(join(tmpdir(), 'tc-sqlite-'));
 afterAll(() => rmSync(folder, { recursive: true, force: true }));
 
 let files = 0;
-describeCampaignStoreConformance('SQLite file', async () => {
-	return new SqliteCampaignStore({ filePath: join(folder, `store-${files++}.sqlite`) });
+describeCampaignStoreConformance('SQLite file', async (sharing) => {
+	const filePath = sharing
+		? (sharing as SqliteCampaignStore).options.filePath
+		: join(folder, `store-${files++}.sqlite`);
+	return new SqliteCampaignStore({ filePath });
 });
 
 describe('SQLite store specifics', () => {
@@ -40,7 +43,7 @@ describe('SQLite store specifics', () => {
 		const { DatabaseSync } = await import('node:sqlite');
 		const db = new DatabaseSync(filePath);
 		expect(db.prepare('PRAGMA journal_mode').get()).toEqual({ journal_mode: 'wal' });
-		expect(db.prepare('SELECT max(version) AS v FROM schema_version').get()).toEqual({ v: 1 });
+		expect(db.prepare('SELECT max(version) AS v FROM schema_version').get()).toEqual({ v: 2 });
 		db.close();
 		await store.close();
 	});
@@ -54,7 +57,7 @@ describe('SQLite store specifics', () => {
 		db.close();
 		expect(() => new SqliteCampaignStore({ filePath })).toThrow(SchemaVersionError);
 		expect(() => new SqliteCampaignStore({ filePath })).toThrow(
-			/schema version 99.*supports up to 1/,
+			/schema version 99.*supports up to 2/,
 		);
 	});
 

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 
 import type { CampaignEvent, CampaignStore, ReEntryRule } from '../../src/store/campaign-store';
+import { describeSendConformance } from './sends-conformance';
 
 const T0 = Date.parse('2026-03-01T12:00:00Z');
 const MINUTE = 60_000;
@@ -22,11 +23,13 @@ function event(overrides: Partial<CampaignEvent> & { userId: string }): Campaign
 
 /**
  * The behaviour every CampaignStore backend must have. `sqlite.test.ts` and
- * `postgres.test.ts` run it unchanged; `open()` gives a store on fresh storage.
+ * `postgres.test.ts` run it unchanged; `open()` gives a store on fresh storage, and
+ * `open(store)` another store on the same storage as `store`, with connections of its own
+ * (as another n8n process has).
  */
 export function describeCampaignStoreConformance(
 	name: string,
-	open: () => Promise<CampaignStore>,
+	open: (sharing?: CampaignStore) => Promise<CampaignStore>,
 ): void {
 	describe(`CampaignStore conformance: ${name}`, () => {
 		let store: CampaignStore;
@@ -302,6 +305,8 @@ export function describeCampaignStoreConformance(
 				expect(profile?.attributes).toEqual({ a: 1, b: 2 });
 			});
 		});
+
+		describeSendConformance(() => store, open);
 
 		it('closes idempotently', async () => {
 			const other = await open();

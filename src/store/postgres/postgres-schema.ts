@@ -1,6 +1,7 @@
 import { SchemaVersionError } from '../../errors';
 import { SCHEMA_VERSION } from '../campaign-store';
 import type { PgQueryable } from './pg-types';
+import { RESERVE_SENDS_FUNCTION } from './postgres-sends';
 import { advisoryKey } from './postgres-sql';
 
 /**
@@ -68,6 +69,11 @@ export const POSTGRES_MIGRATIONS: ReadonlyArray<{ version: number; statements: s
 			`CREATE INDEX sends_user_channel_time ON sends (user_id, channel, reserved_at)`,
 			`CREATE INDEX sends_user_time ON sends (user_id, reserved_at)`,
 		],
+	},
+	{
+		// Frequency-cap decisions in one round trip (`postgres-sends.ts`).
+		version: 2,
+		statements: [RESERVE_SENDS_FUNCTION],
 	},
 ];
 

@@ -9,6 +9,10 @@ import type {
 	IngestRequest,
 	IngestResult,
 	ProfileUpdate,
+	SendCompletion,
+	SendRecord,
+	SendReservationRequest,
+	SendReservationResult,
 	UserProfile,
 } from '../campaign-store';
 import { blockingEntryRange } from '../re-entry';
@@ -16,11 +20,14 @@ import {
 	entryFromRow,
 	eventFromRow,
 	profileFromRow,
+	sendFromRow,
 	type EntryRow,
 	type EventRow,
 	type ProfileRow,
+	type SendRow,
 } from '../rows';
-import type { PgClient, PgPool, PgQueryable } from './pg-types';
+import { checkCompletion, checkExit, prepareReservations } from '../send-requests';
+import type { PgClient, PgPool, PgQueryable, PgQueryResult } from './pg-types';
 import {
 	createPool,
 	describeError,
@@ -28,6 +35,13 @@ import {
 	type PostgresConnectionOptions,
 } from './postgres-connection';
 import { migratePostgresSchema } from './postgres-schema';
+import {
+	NEEDS_READ_COMMITTED,
+	postgresSendStatements,
+	reservationFromJson,
+	reservationPayload,
+	type ReservationJson,
+} from './postgres-sends';
 import { advisoryKey, postgresStatements, type PostgresStatements } from './postgres-sql';
 
 export type { PostgresConnectionOptions } from './postgres-connection';
@@ -80,7 +94,8 @@ function foldProfileUpdates(updates: ProfileUpdate[]): ProfileUpdate[] {
  * The store for n8n queue mode: several processes share one PostgreSQL database. Each
  * ingest is one transaction; entering users serialises per campaign and user (in stripes)
  * on advisory locks, so concurrent batches apply the re-entry rule as if they had run one
- * after another.
+ * after another. Frequency-cap decisions serialise per user (in stripes) the same way, in
+ * the schema's `reserve_sends` function (`postgres-sends.ts`).
  */
 export class PostgresCampaignStore implements CampaignStore {
 	readonly backend = 'postgres' as const;
@@ -90,7 +105,11 @@ export class PostgresCampaignStore implements CampaignStore {
 	/** `host:port/database`, for error messages. */
 	private readonly location: string;
 	private readonly sql: PostgresStatements;
+	private readonly sendSql: ReturnType<typeof postgresSendStatements>;
 	private readonly entryLockSeed: string;
+	private readonly sendLockSeed: string;
+	/** Set once the pool's connections turn out not to default to READ COMMITTED. */
+	private reserveInTransaction = false;
 	private opening: Promise<void> | undefined;
 	private closed = false;
 
@@ -104,7 +123,9 @@ export class PostgresCampaignStore implements CampaignStore {
 		}
 		this.schema = schema;
 		this.sql = postgresStatements(schema);
+		this.sendSql = postgresSendStatements(schema);
 		this.entryLockSeed = advisoryKey('n8n-nodes-triggered-campaigns', 'campaign_entries', schema);
+		this.sendLockSeed = advisoryKey('n8n-nodes-triggered-campaigns', 'sends', schema);
 
 		if (options.pool) {
 			this.pool = options.pool;
@@ -360,6 +381,68 @@ export class PostgresCampaignStore implements CampaignStore {
 		await this.open();
 		const [row] = await this.query<EntryRow>(this.sql.getEntry, [entryId]);
 		return row && entryFromRow(row);
+	}
+
+	async exitEntry(entryId: string, reason: string, at: number): Promise<CampaignEntry | undefined> {
+		checkExit(entryId, reason, at);
+		await this.open();
+		const [row] = await this.query<EntryRow>(this.sendSql.exitEntry, [entryId, reason, at]);
+		return row && entryFromRow(row);
+	}
+
+	/**
+	 * One call of the schema's `reserve_sends` function, on its own a transaction: one round
+	 * trip for a single decision or a whole batch. The function needs READ COMMITTED; on a
+	 * pool whose connections default to another level, it runs in an explicit transaction.
+	 */
+	async reserveSends(requests: SendReservationRequest[]): Promise<SendReservationResult[]> {
+		const prepared = prepareReservations(requests);
+		await this.open();
+		if (prepared.length === 0) return [];
+		const values = [this.sendLockSeed, reservationPayload(prepared)];
+		const call = (db: PgQueryable) =>
+			db.query<{ r: ReservationJson }>(this.sendSql.reserveSends, values);
+		let result: PgQueryResult<{ r: ReservationJson }> | undefined;
+		if (!this.reserveInTransaction) {
+			try {
+				result = await this.withClient(call);
+			} catch (error) {
+				if ((error as { code?: string }).code !== NEEDS_READ_COMMITTED) throw error;
+				this.reserveInTransaction = true;
+			}
+		}
+		result ??= await this.transaction(call);
+		const results = new Array<SendReservationResult>(prepared.length);
+		for (const { r } of result.rows) results[r.ord] = reservationFromJson(r, requests[r.ord]);
+		return results;
+	}
+
+	async completeSend(
+		idempotencyKey: string,
+		completion: SendCompletion,
+	): Promise<SendRecord | undefined> {
+		checkCompletion(idempotencyKey, completion);
+		await this.open();
+		const [row] =
+			completion.state === 'sent'
+				? await this.query<SendRow>(this.sendSql.completeSent, [
+						idempotencyKey,
+						completion.at,
+						completion.providerMessageId ?? null,
+						completion.variant ?? null,
+					])
+				: await this.query<SendRow>(this.sendSql.giveBack, [
+						idempotencyKey,
+						completion.state,
+						completion.error ?? null,
+					]);
+		return row && sendFromRow(row);
+	}
+
+	async getSend(idempotencyKey: string): Promise<SendRecord | undefined> {
+		await this.open();
+		const [row] = await this.query<SendRow>(this.sendSql.getSend, [idempotencyKey]);
+		return row && sendFromRow(row);
 	}
 
 	async close(): Promise<void> {

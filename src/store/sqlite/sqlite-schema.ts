@@ -62,4 +62,9 @@ export const SQLITE_MIGRATIONS: ReadonlyArray<{ version: number; statements: str
 			`CREATE INDEX sends_user_time ON sends (user_id, reserved_at)`,
 		],
 	},
+	{
+		// Version 2 adds PostgreSQL's reserve_sends function; SQLite decides in the store's code.
+		version: 2,
+		statements: [],
+	},
 ];

@@ -13,6 +13,10 @@ import {
 	type IngestRequest,
 	type IngestResult,
 	type ProfileUpdate,
+	type SendCompletion,
+	type SendRecord,
+	type SendReservationRequest,
+	type SendReservationResult,
 	type UserProfile,
 } from '../campaign-store';
 import { blockingEntryRange } from '../re-entry';
@@ -24,7 +28,9 @@ import {
 	type EventRow,
 	type ProfileRow,
 } from '../rows';
+import { checkCompletion, checkExit, prepareReservations } from '../send-requests';
 import { SQLITE_MIGRATIONS } from './sqlite-schema';
+import { completeSqliteSend, getSqliteSend, reserveSqliteSends } from './sqlite-sends';
 
 export interface SqliteStoreOptions {
 	/** Path of the database file, or `:memory:`. */
@@ -268,6 +274,33 @@ export class SqliteCampaignStore implements CampaignStore {
 			| EntryRow
 			| undefined;
 		return row && entryFromRow(row);
+	}
+
+	async exitEntry(entryId: string, reason: string, at: number): Promise<CampaignEntry | undefined> {
+		checkExit(entryId, reason, at);
+		const exited = this.statement(
+			`UPDATE campaign_entries SET state = 'exited', exited_at = ?, exit_reason = ?
+			 WHERE entry_id = ? AND state = 'active' RETURNING *`,
+		).get(at, reason, entryId) as EntryRow | undefined;
+		return exited ? entryFromRow(exited) : this.getEntry(entryId);
+	}
+
+	async reserveSends(requests: SendReservationRequest[]): Promise<SendReservationResult[]> {
+		const prepared = prepareReservations(requests);
+		if (prepared.length === 0) return [];
+		return this.transaction(() => reserveSqliteSends((sql) => this.statement(sql), prepared));
+	}
+
+	async completeSend(
+		idempotencyKey: string,
+		completion: SendCompletion,
+	): Promise<SendRecord | undefined> {
+		checkCompletion(idempotencyKey, completion);
+		return completeSqliteSend((sql) => this.statement(sql), idempotencyKey, completion);
+	}
+
+	async getSend(idempotencyKey: string): Promise<SendRecord | undefined> {
+		return getSqliteSend((sql) => this.statement(sql), idempotencyKey);
 	}
 
 	async close(): Promise<void> {

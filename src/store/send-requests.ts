@@ -1,0 +1,159 @@
+import { InvalidInputError } from '../errors';
+import type { SendCompletion, SendRecord, SendReservationRequest } from './campaign-store';
+
+/** A cap rule with its bound as both backends compare it: a whole millisecond in BIGINT range. */
+export interface PreparedLimit {
+	ruleId: string;
+	/** Counted sends with `reservedAt >= since`. */
+	since: number;
+	limit: number;
+	campaignId?: string;
+	tag?: string;
+	channel?: string;
+}
+
+/** A checked reservation request, the same for both backends, so that they decide alike. */
+export interface PreparedReservation {
+	request: SendReservationRequest;
+	limits: PreparedLimit[];
+	/** A counted send (on `channel` when given) with `reservedAt > after` refuses the request. */
+	minGap?: { ruleId: string; after: number; channel?: string };
+}
+
+const SEND_STATES = ['sent', 'failed', 'released'] as const;
+
+/** Whole milliseconds within the safe-integer range: `ceil` for a `>=` bound, `floor` for `>`. */
+const bound = (ms: number, round: (x: number) => number): number =>
+	Math.min(Number.MAX_SAFE_INTEGER, Math.max(Number.MIN_SAFE_INTEGER, round(ms)));
+
+function text(value: unknown, field: string): string {
+	if (typeof value !== 'string' || value === '') {
+		throw new InvalidInputError(field, `must be a non-empty string, not ${JSON.stringify(value)}.`);
+	}
+	return value;
+}
+
+function optionalText(value: unknown, field: string): string | undefined {
+	return value === undefined || value === null ? undefined : text(value, field);
+}
+
+/** A time the store keeps: epoch milliseconds as a whole number. */
+export function checkTime(value: unknown, field: string): number {
+	if (typeof value !== 'number' || !Number.isSafeInteger(value)) {
+		throw new InvalidInputError(
+			field,
+			`must be a whole number of milliseconds since the epoch, not ${String(value)}.`,
+		);
+	}
+	return value;
+}
+
+function number(value: unknown, field: string, { min = -Infinity, whole = false } = {}): number {
+	if (
+		typeof value !== 'number' ||
+		Number.isNaN(value) ||
+		value < min ||
+		(whole && !Number.isSafeInteger(value))
+	) {
+		const what = whole ? 'a whole number' : 'a number';
+		const atLeast = min === -Infinity ? '' : ` of at least ${min}`;
+		throw new InvalidInputError(field, `must be ${what}${atLeast}, not ${String(value)}.`);
+	}
+	return value;
+}
+
+/** Checks every request before anything is written, and fixes the bounds both backends query. */
+export function prepareReservations(requests: SendReservationRequest[]): PreparedReservation[] {
+	if (!Array.isArray(requests)) {
+		throw new InvalidInputError('requests', 'must be an array of send reservation requests.');
+	}
+	return requests.map((request, i) => {
+		const at = (field: string) => `requests[${i}].${field}`;
+		for (const field of ['idempotencyKey', 'campaignId', 'stepId', 'userId', 'channel'] as const) {
+			text(request[field], at(field));
+		}
+		optionalText(request.entryId, at('entryId'));
+		if (!Array.isArray(request.tags)) throw new InvalidInputError(at('tags'), 'must be an array.');
+		request.tags.forEach((tag, t) => text(tag, at(`tags[${t}]`)));
+		checkTime(request.now, at('now'));
+		checkTime(request.expiresAt, at('expiresAt'));
+		for (const flag of ['countsTowardCap', 'checkOnly'] as const) {
+			const value = request[flag];
+			if (typeof value !== 'boolean' && !(flag === 'checkOnly' && value === undefined)) {
+				throw new InvalidInputError(at(flag), 'must be true or false.');
+			}
+		}
+		if (!Array.isArray(request.limits)) {
+			throw new InvalidInputError(at('limits'), 'must be an array (empty to bypass caps).');
+		}
+		const limits = request.limits.map((limit, l): PreparedLimit => {
+			const field = (name: string) => at(`limits[${l}].${name}`);
+			return {
+				ruleId: text(limit.ruleId, field('ruleId')),
+				since: bound(number(limit.since, field('since')), Math.ceil),
+				limit: number(limit.limit, field('limit'), { min: 0, whole: true }),
+				campaignId: optionalText(limit.campaignId, field('campaignId')),
+				tag: optionalText(limit.tag, field('tag')),
+				channel: optionalText(limit.channel, field('channel')),
+			};
+		});
+		const gap = request.minGap;
+		if (gap === undefined || gap === null) return { request, limits };
+		const gapMs = number(gap.gapMs, at('minGap.gapMs'), { min: 0 });
+		return {
+			request,
+			limits,
+			minGap: {
+				ruleId: text(gap.ruleId, at('minGap.ruleId')),
+				after: bound(request.now - gapMs, Math.floor),
+				channel: optionalText(gap.channel, at('minGap.channel')),
+			},
+		};
+	});
+}
+
+export function checkCompletion(idempotencyKey: string, completion: SendCompletion): void {
+	text(idempotencyKey, 'idempotencyKey');
+	if (!SEND_STATES.includes(completion?.state)) {
+		throw new InvalidInputError(
+			'completion.state',
+			`must be one of ${SEND_STATES.join(', ')}, not ${JSON.stringify(completion?.state)}.`,
+		);
+	}
+	checkTime(completion.at, 'completion.at');
+	if (completion.state === 'sent') {
+		optionalText(completion.providerMessageId, 'completion.providerMessageId');
+		optionalText(completion.variant, 'completion.variant');
+	} else {
+		if (completion.error !== undefined && typeof completion.error !== 'string') {
+			throw new InvalidInputError('completion.error', 'must be a string when given.');
+		}
+	}
+}
+
+export function checkExit(entryId: string, reason: string, at: number): void {
+	text(entryId, 'entryId');
+	if (typeof reason !== 'string') throw new InvalidInputError('reason', 'must be a string.');
+	checkTime(at, 'at');
+}
+
+/** The record a reservation writes: the request's fields, reserved now, with no outcome yet. */
+export function reservedSend(request: SendReservationRequest): SendRecord {
+	return {
+		idempotencyKey: request.idempotencyKey,
+		campaignId: request.campaignId,
+		stepId: request.stepId,
+		entryId: request.entryId ?? undefined,
+		userId: request.userId,
+		channel: request.channel,
+		tags: [...request.tags],
+		state: 'reserved',
+		reservedAt: request.now,
+		expiresAt: request.expiresAt,
+		sentAt: undefined,
+		countsTowardCap: request.countsTowardCap,
+		variant: undefined,
+		providerMessageId: undefined,
+		error: undefined,
+	};
+}

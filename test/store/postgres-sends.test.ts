@@ -1,0 +1,276 @@
+import { randomUUID } from 'node:crypto';
+
+import { Pool } from 'pg';
+
+import type {
+	CampaignStore,
+	SendCompletion,
+	SendReservationRequest,
+} from '../../src/store/campaign-store';
+import {
+	openPostgresStore,
+	type PostgresStoreOptions,
+} from '../../src/store/postgres/postgres-store';
+import { SqliteCampaignStore } from '../../src/store/sqlite/sqlite-store';
+
+/** The local test server: trust authentication, database `test`. */
+const connection = {
+	host: process.env.PGHOST ?? '127.0.0.1',
+	port: Number(process.env.PGPORT ?? 5432),
+	database: process.env.PGDATABASE ?? 'test',
+	user: process.env.PGUSER ?? 'postgres',
+	password: process.env.PGPASSWORD,
+};
+
+const admin = new Pool({ ...connection, max: 2 });
+const schemas: string[] = [];
+const stores: CampaignStore[] = [];
+const pools: Pool[] = [];
+
+afterAll(async () => {
+	for (const store of stores) await store.close();
+	for (const pool of pools) await pool.end();
+	for (const schema of schemas) await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+	await admin.end();
+});
+
+function freshSchema(): string {
+	const schema = `tc_test_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
+	schemas.push(schema);
+	return schema;
+}
+
+async function open(options: Partial<PostgresStoreOptions> & { schema: string }) {
+	const store = await openPostgresStore({ connection, poolMax: 4, ...options });
+	stores.push(store);
+	return store;
+}
+
+const T0 = Date.parse('2026-03-01T12:00:00Z');
+const HOUR = 3_600_000;
+
+function request(
+	overrides: Partial<SendReservationRequest> & { userId: string },
+): SendReservationRequest {
+	return {
+		idempotencyKey: `k-${randomUUID()}`,
+		campaignId: 'c1',
+		stepId: 's1',
+		channel: 'email',
+		tags: [],
+		now: T0,
+		expiresAt: T0 + HOUR,
+		countsTowardCap: true,
+		limits: [],
+		...overrides,
+	};
+}
+
+describe('PostgreSQL store: reserving sends', () => {
+	it('creates reserve_sends in its own schema and upgrades a version-1 schema', async () => {
+		const schema = freshSchema();
+		await (await open({ schema })).close();
+		const { rows } = await admin.query(
+			`SELECT p.proname FROM pg_proc AS p JOIN pg_namespace AS n ON n.oid = p.pronamespace
+			 WHERE n.nspname = $1`,
+			[schema],
+		);
+		expect(rows).toEqual([{ proname: 'reserve_sends' }]);
+
+		// As a store of version 1 left it.
+		await admin.query(`DROP FUNCTION "${schema}".reserve_sends`);
+		await admin.query(`DELETE FROM "${schema}".schema_version WHERE version = 2`);
+		const upgraded = await open({ schema });
+		const versions = await admin.query(`SELECT version FROM "${schema}".schema_version`);
+		expect(versions.rows).toEqual([{ version: 1 }, { version: 2 }]);
+		const [result] = await upgraded.reserveSends([request({ userId: 'u1' })]);
+		expect(result.outcome).toBe('reserved');
+	});
+
+	it('decides in READ COMMITTED on a pool whose connections default to REPEATABLE READ', async () => {
+		const pool = new Pool({
+			...connection,
+			max: 4,
+			options: '-c default_transaction_isolation=repeatable\\ read',
+		});
+		pools.push(pool);
+		const { rows } = await pool.query('SHOW transaction_isolation');
+		expect(rows).toEqual([{ transaction_isolation: 'repeatable read' }]);
+		const schema = freshSchema();
+		const [a, b] = [await open({ schema, pool }), await open({ schema, pool })];
+		const users = ['u1', 'u2'];
+		const limits = [{ ruleId: 'three', since: T0 - HOUR, limit: 3 }];
+		const results = await Promise.all(
+			Array.from({ length: 40 }, (_, i) =>
+				(i % 2 ? a : b).reserveSends([request({ userId: users[i % 2], now: T0 + i, limits })]),
+			),
+		);
+		expect(results.flat().filter((r) => r.outcome === 'reserved')).toHaveLength(6);
+	});
+
+	it("decides a batch of 20,000 users within the server's lock table", async () => {
+		const store = await open({ schema: freshSchema() });
+		const limits = [{ ruleId: 'one', since: T0 - HOUR, limit: 1 }];
+		const batch = () =>
+			Array.from({ length: 20_000 }, (_, i) => request({ userId: `many-${i}`, limits }));
+		const first = await store.reserveSends(batch());
+		expect(first.every((r) => r.outcome === 'reserved')).toBe(true);
+		const again = await store.reserveSends(batch());
+		expect(again.every((r) => r.outcome === 'capped')).toBe(true);
+	});
+
+	it('answers a duplicate, not an error, when two users race for one key', async () => {
+		const schema = freshSchema();
+		const [a, b] = [await open({ schema }), await open({ schema })];
+		for (let round = 0; round < 20; round++) {
+			const key = `k-${randomUUID()}`;
+			const results = await Promise.all([
+				a.reserveSends([request({ userId: `a-${round}`, idempotencyKey: key })]),
+				b.reserveSends([request({ userId: `b-${round}`, idempotencyKey: key })]),
+			]);
+			expect(
+				results
+					.flat()
+					.map((r) => r.outcome)
+					.sort(),
+			).toEqual(['duplicate', 'reserved']);
+		}
+	});
+});
+
+describe('PostgreSQL store: a key reserved meanwhile under another lock', () => {
+	/** Runs `work` in a transaction of its own that commits once `reserve` waits for it. */
+	async function whileHeld(schema: string, work: string, reserve: () => Promise<unknown>) {
+		const client = await admin.connect();
+		try {
+			await client.query('BEGIN');
+			await client.query(work);
+			const pending = reserve();
+			for (let tries = 0; ; tries++) {
+				const { rows } = await admin.query(
+					`SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE $1`,
+					[`%"${schema}".reserve_sends%`],
+				);
+				if (rows.length > 0) break;
+				if (tries > 500) throw new Error('reserve_sends never waited for the other transaction');
+				await new Promise((resolve) => setTimeout(resolve, 10));
+			}
+			await client.query('COMMIT');
+			return await pending;
+		} finally {
+			client.release();
+		}
+	}
+
+	it('answers a duplicate when another user inserts the key while it waits', async () => {
+		const schema = freshSchema();
+		const store = await open({ schema });
+		const key = `k-${randomUUID()}`;
+		const results = await whileHeld(
+			schema,
+			`INSERT INTO "${schema}".sends (idempotency_key, campaign_id, step_id, user_id, channel, state, reserved_at, expires_at)
+			 VALUES ('${key}', 'c1', 's1', 'someone-else', 'email', 'reserved', ${T0}, ${T0 + HOUR})`,
+			() => store.reserveSends([request({ userId: 'u1', idempotencyKey: key })]),
+		);
+		expect(results).toEqual([
+			{ outcome: 'duplicate', send: expect.objectContaining({ userId: 'someone-else' }) },
+		]);
+	});
+
+	it('answers a duplicate when another user reserves a released key again while it waits', async () => {
+		const schema = freshSchema();
+		const store = await open({ schema });
+		const req = request({ userId: 'u1' });
+		await store.reserveSends([req]);
+		await store.completeSend(req.idempotencyKey, { state: 'released', at: T0 });
+		const results = await whileHeld(
+			schema,
+			`UPDATE "${schema}".sends SET state = 'reserved', user_id = 'someone-else'
+			 WHERE idempotency_key = '${req.idempotencyKey}'`,
+			() => store.reserveSends([{ ...req, now: T0 + 1 }]),
+		);
+		expect(results).toEqual([
+			{ outcome: 'duplicate', send: expect.objectContaining({ userId: 'someone-else' }) },
+		]);
+	});
+});
+
+describe('PostgreSQL store: same send decisions as the SQLite store', () => {
+	/** A small deterministic generator, so that a failure can be replayed. */
+	function random(seed: number) {
+		let state = seed;
+		return (n: number) => {
+			state = (state * 1103515245 + 12345) % 2 ** 31;
+			return Math.floor((state / 2 ** 31) * n);
+		};
+	}
+
+	it('gives identical results for a random sequence of batches and completions', async () => {
+		const pg = await open({ schema: freshSchema() });
+		const sqlite = new SqliteCampaignStore({ filePath: ':memory:' });
+		stores.push(sqlite);
+		const next = random(7);
+		const keys: string[] = [];
+		const pick = <T>(items: T[]): T => items[next(items.length)];
+		const seen = new Set<string>();
+		for (let round = 0; round < 60; round++) {
+			const now = T0 + round * 10 * 60_000 + next(1000);
+			const batch = Array.from({ length: 1 + next(6) }, (): SendReservationRequest => {
+				const reuse = keys.length > 0 && next(4) === 0;
+				const key = reuse ? pick(keys) : `k-${round}-${next(1e6)}`;
+				keys.push(key);
+				const limits = Array.from({ length: next(4) }, (_, l) => ({
+					ruleId: `r${l}`,
+					since: now - pick([HOUR, 3 * HOUR, 24 * HOUR, 0]),
+					limit: next(5),
+					campaignId: next(3) === 0 ? pick(['c1', 'c2']) : undefined,
+					tag: next(3) === 0 ? pick(['promo', 'news']) : undefined,
+					channel: next(3) === 0 ? pick(['email', 'sms']) : undefined,
+				}));
+				return {
+					idempotencyKey: key,
+					campaignId: pick(['c1', 'c2']),
+					stepId: `s${next(3)}`,
+					entryId: next(2) ? `e${next(5)}` : undefined,
+					userId: `u${next(3)}`,
+					channel: pick(['email', 'sms', 'push']),
+					tags: pick([[], ['promo'], ['news'], ['promo', 'news']]),
+					now,
+					expiresAt: now + pick([60_000, HOUR, 24 * HOUR]),
+					countsTowardCap: next(6) > 0,
+					limits,
+					minGap:
+						next(3) === 0
+							? { ruleId: 'gap', gapMs: pick([60_000, HOUR]), channel: pick(['sms', undefined]) }
+							: undefined,
+					checkOnly: next(8) === 0 ? true : undefined,
+				};
+			});
+			const [fromPg, fromSqlite] = await Promise.all([
+				pg.reserveSends(batch),
+				sqlite.reserveSends(batch),
+			]);
+			expect(fromPg).toEqual(fromSqlite);
+			for (const result of fromPg) seen.add(result.outcome);
+
+			for (let c = 0; c < next(3); c++) {
+				const key = pick(keys);
+				const completion: SendCompletion = pick<SendCompletion>([
+					{ state: 'sent', at: now + 1, providerMessageId: `pm-${next(99)}`, variant: 'A' },
+					{ state: 'sent', at: now + 2 },
+					{ state: 'failed', at: now + 3, error: 'bounced' },
+					{ state: 'released', at: now + 4 },
+				]);
+				const [a, b] = await Promise.all([
+					pg.completeSend(key, completion),
+					sqlite.completeSend(key, completion),
+				]);
+				expect(a).toEqual(b);
+			}
+		}
+		for (const key of new Set(keys)) {
+			expect(await pg.getSend(key)).toEqual(await sqlite.getSend(key));
+		}
+		expect([...seen].sort()).toEqual(['available', 'capped', 'duplicate', 'reserved']);
+	});
+});
