@@ -30,7 +30,14 @@ export {
 	type EventQuery,
 	type IngestRequest,
 	type IngestResult,
+	type LimitUsage,
 	type ProfileUpdate,
+	type SendCompletion,
+	type SendCountLimit,
+	type SendRecord,
+	type SendReservationRequest,
+	type SendReservationResult,
+	type SendState,
 	type ReEntryRule,
 	type StoreBackend,
 	type UserProfile,
@@ -61,3 +68,43 @@ export {
 	type EventResponse,
 } from './webhook/handle-event-request';
 export { parseJsonObject, requireText } from './validation';
+export { readCampaignItem, type CampaignItem } from './campaign-item';
+export { computeResumeAt, releaseTime, type DelayInput, type DelaySpec } from './policies/delay';
+export {
+	checkExceptions,
+	type ExceptionResult,
+	type ExceptionRule,
+	type ExitReason,
+} from './policies/exception-check';
+export {
+	buildReservation,
+	CAMPAIGN_ENDED_RULE,
+	decide,
+	earliestAllowedAt,
+	isInQuietHours,
+	MIN_GAP_RULE,
+	precheck,
+	QUIET_HOURS_RULE,
+	validateFrequencyPolicy,
+	type CapDecision,
+	type CapRequest,
+	type CapRule,
+	type FrequencyPolicy,
+	type RefusedDecision,
+} from './policies/frequency-cap';
+export {
+	addDuration,
+	isWithinWindow,
+	nextWindowStart,
+	parseDateInZone,
+	parseDeliveryWindow,
+	quietHoursToWindow,
+	resolveTimeZone,
+	startOfLocalDay,
+	startOfLocalWeek,
+	startOfNextLocalDay,
+	startOfNextLocalWeek,
+	type DeliveryWindow,
+	type DurationUnit,
+} from './time/local-time';
+export { parseIsoInstant } from './time/iso-instant';

@@ -12,17 +12,20 @@ export interface FakeContextOptions {
 	items?: Array<{ json: Record<string, unknown> }>;
 	continueOnFail?: boolean;
 	timeZone?: string;
+	nodeId?: string;
 }
 
 export interface FakeResponse {
 	statusCode?: number;
 	body?: unknown;
+	/** What the node passed to putExecutionToWait. */
+	waitTill?: Date;
 }
 
 export function fakeContext(options: FakeContextOptions) {
 	const response: FakeResponse = {};
 	const node: INode = {
-		id: 'node-1',
+		id: options.nodeId ?? 'node-1',
 		name: 'Node',
 		type: 'test',
 		typeVersion: 1,
@@ -75,6 +78,11 @@ export function fakeContext(options: FakeContextOptions) {
 		getBodyData: () => (rawBody ? JSON.parse(rawBody.toString()) : {}),
 		getInputData: () => options.items ?? [{ json: {} }],
 		continueOnFail: () => options.continueOnFail ?? false,
+		getExecutionId: () => 'execution-1',
+		putExecutionToWait: async (waitTill: Date) => {
+			response.waitTill = waitTill;
+		},
+		onExecutionCancellation: () => undefined,
 		logger: { debug() {}, info() {}, warn() {}, error() {} },
 		helpers: {
 			returnJsonArray: (data: Record<string, unknown> | Array<Record<string, unknown>>) =>

@@ -1,0 +1,129 @@
+import {
+	NodeConnectionTypes,
+	type IExecuteFunctions,
+	type INodeExecutionData,
+	type INodeType,
+	type INodeTypeDescription,
+} from 'n8n-workflow';
+
+import {
+	computeResumeAt,
+	parseDeliveryWindow,
+	releaseTime,
+	type DelaySpec,
+	type DurationUnit,
+} from '../../src';
+import { testCampaignStoreCredential, campaignStoreFor } from '../shared/campaign-store';
+import { itemError, readCampaignItems, userIdsOf } from '../shared/campaign-items';
+import { delayProperties } from './description';
+
+/** Below this n8n's wait tracker (which polls every 60 s) would resume late: wait in-process, as the Wait node does. */
+const IN_PROCESS_WAIT_LIMIT_MS = 65_000;
+
+export class CampaignDelay implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'Campaign Delay',
+		name: 'campaignDelay',
+		icon: { light: 'file:campaignDelay.svg', dark: 'file:campaignDelay.dark.svg' },
+		group: ['transform'],
+		version: 1,
+		subtitle: '={{$parameter["mode"]}}',
+		description:
+			"Waits per user: after the trigger event, until a date, or until the user's next local delivery window; nobody leaves early",
+		defaults: { name: 'Campaign Delay' },
+		inputs: [NodeConnectionTypes.Main],
+		usableAsTool: true,
+		outputs: [NodeConnectionTypes.Main],
+		credentials: [
+			{ name: 'campaignStoreApi', required: false, testedBy: 'testCampaignStoreCredential' },
+		],
+		properties: delayProperties,
+	};
+
+	methods = { credentialTest: { testCampaignStoreCredential } };
+
+	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+		const items = this.getInputData();
+		const now = Date.now();
+		const store = await campaignStoreFor(this);
+		const profiles = await store.getProfiles(userIdsOf(items));
+		const defaultTimeZone =
+			(this.getNodeParameter('defaultTimeZone', 0, '') as string).trim() || undefined;
+		const { read, failed } = readCampaignItems(this, items, profiles, defaultTimeZone, {
+			requireCampaign: false,
+		});
+
+		const resumeTimes: number[] = [];
+		const output: INodeExecutionData[] = [...failed];
+		for (const { itemIndex, item, timeZone, timeZoneSource } of read) {
+			try {
+				const resumeAt = computeResumeAt(
+					readSpec(this, itemIndex),
+					{ triggeredAt: item.triggeredAt, timeZone },
+					now,
+				);
+				resumeTimes.push(resumeAt);
+				// After a wait n8n passes this node's input on as it was saved, without running
+				// the node again: the annotation must be on the input item itself to survive.
+				const input = items[itemIndex];
+				input.json.delay = { resumeAt: new Date(resumeAt).toISOString(), timeZone, timeZoneSource };
+				output.push({ json: input.json, pairedItem: { item: itemIndex } });
+			} catch (error) {
+				output.push(itemError(this, error as Error, itemIndex, items[itemIndex]));
+			}
+		}
+
+		const waitUntil = releaseTime(resumeTimes, now);
+		const waitMs = waitUntil - Date.now();
+		if (waitMs > 0) {
+			this.logger.debug(`Campaign Delay: waiting until ${new Date(waitUntil).toISOString()}`);
+			if (waitMs < IN_PROCESS_WAIT_LIMIT_MS) {
+				await waitInProcess(this, waitMs);
+			} else {
+				await this.putExecutionToWait(new Date(waitUntil));
+			}
+		}
+		return [output];
+	}
+}
+
+function readSpec(context: IExecuteFunctions, itemIndex: number): DelaySpec {
+	const mode = context.getNodeParameter('mode', itemIndex) as DelaySpec['mode'];
+	if (mode === 'afterEvent') {
+		return {
+			mode,
+			amount: context.getNodeParameter('amount', itemIndex) as number,
+			unit: context.getNodeParameter('unit', itemIndex) as DurationUnit,
+		};
+	}
+	if (mode === 'untilDate') {
+		return {
+			mode,
+			date: context.getNodeParameter('date', itemIndex),
+			offsetAmount: context.getNodeParameter('offsetAmount', itemIndex, 0) as number,
+			offsetUnit: context.getNodeParameter('offsetUnit', itemIndex, 'days') as DurationUnit,
+		};
+	}
+	return {
+		mode,
+		window: parseDeliveryWindow(
+			{
+				start: context.getNodeParameter('windowStart', itemIndex) as string,
+				end: context.getNodeParameter('windowEnd', itemIndex) as string,
+				weekdays: context.getNodeParameter('windowDays', itemIndex, []) as number[],
+			},
+			'Window',
+		),
+	};
+}
+
+/** A short wait inside the running execution, ended early when the execution is cancelled. */
+async function waitInProcess(context: IExecuteFunctions, ms: number): Promise<void> {
+	await new Promise<void>((resolve) => {
+		const timer = setTimeout(resolve, ms);
+		context.onExecutionCancellation(() => {
+			clearTimeout(timer);
+			resolve();
+		});
+	});
+}

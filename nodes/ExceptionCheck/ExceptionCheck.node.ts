@@ -1,0 +1,149 @@
+import {
+	NodeConnectionTypes,
+	type IDataObject,
+	type IExecuteFunctions,
+	type INodeExecutionData,
+	type INodeType,
+	type INodeTypeDescription,
+} from 'n8n-workflow';
+
+import { checkExceptions, type ExceptionRule } from '../../src';
+import { campaignStoreFor, testCampaignStoreCredential } from '../shared/campaign-store';
+import { itemError, readCampaignItems, userIdsOf } from '../shared/campaign-items';
+import { campaignEndsAtProperty, DURATION_UNIT_OPTIONS } from '../shared/descriptions';
+import { parseDateParameter, splitList } from '../shared/parameters';
+
+const UNIT_MS: Record<string, number> = {
+	seconds: 1_000,
+	minutes: 60_000,
+	hours: 3_600_000,
+	days: 86_400_000,
+	weeks: 604_800_000,
+};
+
+export class ExceptionCheck implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'Campaign Exception Check',
+		name: 'exceptionCheck',
+		icon: { light: 'file:exceptionCheck.svg', dark: 'file:exceptionCheck.dark.svg' },
+		group: ['transform'],
+		version: 1,
+		subtitle: '={{"Exit on: " + $parameter["exceptionEvents"]}}',
+		description:
+			'Lets users who did the goal since the trigger (bought after abandoning the cart), unsubscribed, or outlived the campaign exit',
+		defaults: { name: 'Exception Check' },
+		inputs: [NodeConnectionTypes.Main],
+		usableAsTool: true,
+		outputs: [NodeConnectionTypes.Main, NodeConnectionTypes.Main],
+		outputNames: ['Continue', 'Exited'],
+		credentials: [
+			{ name: 'campaignStoreApi', required: false, testedBy: 'testCampaignStoreCredential' },
+		],
+		properties: [
+			{
+				displayName: 'Exception Events',
+				name: 'exceptionEvents',
+				type: 'string',
+				default: '',
+				placeholder: 'Order Completed',
+				description:
+					'Comma-separated event names. A user who did any of them after the trigger event exits. Events must reach the campaign store (Campaign Event Trigger or Campaign Store → Record Event).',
+			},
+			{
+				displayName: 'Match Property',
+				name: 'matchProperty',
+				type: 'string',
+				default: '',
+				placeholder: 'cart_id',
+				description:
+					"Optional. Only exception events whose property equals the trigger event's count (the same cart). If the trigger event lacks it, any exception event counts.",
+			},
+			{
+				displayName: 'Only Within',
+				name: 'withinAmount',
+				type: 'number',
+				typeOptions: { minValue: 0 },
+				default: 0,
+				description:
+					'Only exception events this long after the trigger count; 0: any time since the trigger',
+			},
+			{
+				displayName: 'Only Within Unit',
+				name: 'withinUnit',
+				type: 'options',
+				options: DURATION_UNIT_OPTIONS,
+				default: 'hours',
+			},
+			{
+				displayName: 'Exit When Unsubscribed',
+				name: 'exitWhenUnsubscribed',
+				type: 'boolean',
+				default: true,
+				description: 'Whether users whose stored profile says unsubscribed exit',
+			},
+			campaignEndsAtProperty,
+		],
+	};
+
+	methods = { credentialTest: { testCampaignStoreCredential } };
+
+	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+		const items = this.getInputData();
+		const now = Date.now();
+		const store = await campaignStoreFor(this);
+		const profiles = await store.getProfiles(userIdsOf(items));
+		const { read, failed } = readCampaignItems(this, items, profiles, undefined);
+		const continuing: INodeExecutionData[] = [...failed];
+		const exited: INodeExecutionData[] = [];
+
+		for (const { itemIndex, item, profile } of read) {
+			try {
+				const result = await checkExceptions(store, item, readRule(this, itemIndex), now, profile);
+				if (!result.exited) {
+					continuing.push({ json: items[itemIndex].json, pairedItem: { item: itemIndex } });
+					continue;
+				}
+				const exit: IDataObject = {
+					reason: result.reason,
+					detail: result.detail,
+					at: new Date(result.at).toISOString(),
+				};
+				if (result.event) {
+					exit.event = {
+						name: result.event.name,
+						messageId: result.event.messageId,
+						occurredAt: new Date(result.event.occurredAt).toISOString(),
+						properties: result.event.properties as IDataObject,
+					};
+				}
+				exited.push({ json: { ...items[itemIndex].json, exit }, pairedItem: { item: itemIndex } });
+			} catch (error) {
+				continuing.push(itemError(this, error as Error, itemIndex, items[itemIndex]));
+			}
+		}
+		return [continuing, exited];
+	}
+}
+
+function readRule(context: IExecuteFunctions, itemIndex: number): ExceptionRule {
+	const withinAmount = context.getNodeParameter('withinAmount', itemIndex, 0) as number;
+	const withinUnit = context.getNodeParameter('withinUnit', itemIndex, 'hours') as string;
+	return {
+		exceptionEvents: splitList(
+			context.getNodeParameter('exceptionEvents', itemIndex, '') as string,
+		),
+		matchProperty:
+			(context.getNodeParameter('matchProperty', itemIndex, '') as string).trim() || undefined,
+		withinMs: withinAmount > 0 ? withinAmount * UNIT_MS[withinUnit] : undefined,
+		campaignEndsAt: parseDateParameter(
+			context.getNodeParameter('campaignEndsAt', itemIndex, ''),
+			'Campaign Ends At',
+			context.getTimezone(),
+		),
+		exitWhenUnsubscribed: context.getNodeParameter(
+			'exitWhenUnsubscribed',
+			itemIndex,
+			true,
+		) as boolean,
+	};
+}

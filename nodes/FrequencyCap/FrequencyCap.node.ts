@@ -1,0 +1,204 @@
+import {
+	NodeConnectionTypes,
+	NodeOperationError,
+	type IDataObject,
+	type IExecuteFunctions,
+	type INodeExecutionData,
+	type INodeType,
+	type INodeTypeDescription,
+} from 'n8n-workflow';
+
+import {
+	buildReservation,
+	decide,
+	InvalidInputError,
+	isInQuietHours,
+	precheck,
+	quietHoursToWindow,
+	validateFrequencyPolicy,
+	type CapDecision,
+	type CapRequest,
+	type CapRule,
+	type FrequencyPolicy,
+} from '../../src';
+import { campaignStoreFor, testCampaignStoreCredential } from '../shared/campaign-store';
+import { readCampaignItems, userIdsOf } from '../shared/campaign-items';
+import { parseDateParameter, splitList } from '../shared/parameters';
+import { frequencyCapProperties } from './description';
+
+const UNIT_MS: Record<string, number> = {
+	minutes: 60_000,
+	hours: 3_600_000,
+	days: 86_400_000,
+	weeks: 604_800_000,
+};
+
+export class FrequencyCap implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'Campaign Frequency Cap',
+		name: 'frequencyCap',
+		icon: { light: 'file:frequencyCap.svg', dark: 'file:frequencyCap.dark.svg' },
+		group: ['transform'],
+		version: 1,
+		subtitle: '={{"Channel: " + $parameter["channel"]}}',
+		description:
+			"Limits messages per user across all campaigns, per channel and tag, with quiet hours in the user's time zone; atomic across n8n workers",
+		defaults: { name: 'Frequency Cap' },
+		inputs: [NodeConnectionTypes.Main],
+		usableAsTool: true,
+		outputs: [NodeConnectionTypes.Main, NodeConnectionTypes.Main, NodeConnectionTypes.Main],
+		outputNames: ['Allowed', 'Capped', 'Deferred'],
+		credentials: [
+			{ name: 'campaignStoreApi', required: false, testedBy: 'testCampaignStoreCredential' },
+		],
+		properties: frequencyCapProperties,
+	};
+
+	methods = { credentialTest: { testCampaignStoreCredential } };
+
+	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+		const items = this.getInputData();
+		const now = Date.now();
+		const policy = readPolicy(this);
+		const channel = (this.getNodeParameter('channel', 0, '') as string).trim();
+		if (!channel)
+			throw new NodeOperationError(
+				this.getNode(),
+				'Channel is empty; name the channel of this message, e.g. in_app or email.',
+			);
+		const tags = splitList(this.getNodeParameter('tags', 0, '') as string);
+		const defaultTimeZone =
+			(this.getNodeParameter('defaultTimeZone', 0, '') as string).trim() || undefined;
+		const stepId = this.getNode().id;
+
+		const store = await campaignStoreFor(this);
+		const profiles = await store.getProfiles(userIdsOf(items));
+		const { read, failed } = readCampaignItems(this, items, profiles, defaultTimeZone);
+		const outputs: INodeExecutionData[][] = [[...failed], [], []];
+		const route = (itemIndex: number, result: CapDecision, request: CapRequest) => {
+			const output = result.decision === 'allowed' ? 0 : result.decision === 'capped' ? 1 : 2;
+			outputs[output].push({
+				json: { ...items[itemIndex].json, frequencyCap: describeDecision(result, request) },
+				pairedItem: { item: itemIndex },
+			});
+		};
+
+		// One transaction for every item that needs the store; quiet hours only check.
+		const pending: Array<{ itemIndex: number; request: CapRequest; quiet: boolean }> = [];
+		for (const { itemIndex, item, timeZone } of read) {
+			const request: CapRequest = {
+				idempotencyKey: `${item.campaignId}:${item.entryId ?? `${item.userId}:${this.getExecutionId()}`}:${stepId}`,
+				campaignId: item.campaignId,
+				stepId,
+				entryId: item.entryId,
+				userId: item.userId,
+				channel,
+				tags,
+				timeZone,
+				now,
+			};
+			const early = precheck(policy, request);
+			if (early) route(itemIndex, early, request);
+			else pending.push({ itemIndex, request, quiet: isInQuietHours(policy, request) });
+		}
+		const results = await store.reserveSends(
+			pending.map(({ request, quiet }) => buildReservation(policy, request, { checkOnly: quiet })),
+		);
+		pending.forEach(({ itemIndex, request, quiet }, index) =>
+			route(itemIndex, decide(policy, request, results[index], quiet), request),
+		);
+		return outputs;
+	}
+}
+
+function describeDecision(result: CapDecision, request: CapRequest): IDataObject {
+	const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
+	if (result.decision === 'allowed') {
+		return {
+			decision: 'allowed',
+			idempotencyKey: result.send.idempotencyKey,
+			channel: request.channel,
+			state: result.send.state,
+			reservedAt: iso(result.send.reservedAt),
+			expiresAt: iso(result.send.expiresAt),
+			alreadyReserved: result.alreadyReserved,
+			timeZone: request.timeZone,
+			usage: result.usage as unknown as IDataObject[],
+		};
+	}
+	return {
+		decision: result.decision,
+		rules: result.rules,
+		reason: result.reason,
+		earliestAllowedAt: result.earliestAllowedAt === null ? null : iso(result.earliestAllowedAt),
+		timeZone: request.timeZone,
+		usage: result.usage as unknown as IDataObject[],
+	};
+}
+
+function readPolicy(context: IExecuteFunctions): FrequencyPolicy {
+	const rules =
+		((context.getNodeParameter('rules', 0, {}) as IDataObject).rule as IDataObject[] | undefined) ??
+		[];
+	const minGapMinutes = context.getNodeParameter('minGapMinutes', 0, 0) as number;
+	const quietHours = context.getNodeParameter('quietHours', 0, true) as boolean;
+	const important = context.getNodeParameter('important', 0, false) as boolean;
+	try {
+		const policy: FrequencyPolicy = {
+			rules: rules.map(
+				(rule, index): CapRule => ({
+					id: String(index + 1),
+					limit: Number(rule.maxMessages),
+					window:
+						rule.window === 'calendarDay'
+							? { kind: 'calendar', unit: 'day' }
+							: rule.window === 'calendarWeek'
+								? { kind: 'calendar', unit: 'week' }
+								: { kind: 'rolling', ms: Number(rule.amount) * UNIT_MS[String(rule.unit)] },
+					scope:
+						rule.scope === 'tag'
+							? { kind: 'tag', tag: String(rule.tag ?? '').trim() }
+							: rule.scope === 'campaign'
+								? { kind: 'campaign' }
+								: { kind: 'all' },
+					channel: rule.channelScope === 'this' ? 'this' : 'any',
+				}),
+			),
+			minGap:
+				minGapMinutes > 0
+					? {
+							ms: minGapMinutes * 60_000,
+							channel: context.getNodeParameter('minGapChannel', 0, 'any') as 'this' | 'any',
+						}
+					: undefined,
+			deliveryWindow: quietHours
+				? quietHoursToWindow(
+						context.getNodeParameter('quietStart', 0) as string,
+						context.getNodeParameter('quietEnd', 0) as string,
+						context.getNodeParameter('deliveryDays', 0, []) as number[],
+					)
+				: undefined,
+			outsideWindow: context.getNodeParameter('outsideWindow', 0, 'defer') as 'defer' | 'drop',
+			campaignEndsAt: parseDateParameter(
+				context.getNodeParameter('campaignEndsAt', 0, ''),
+				'Campaign Ends At',
+				context.getTimezone(),
+			),
+			important,
+			importantCounts: important
+				? (context.getNodeParameter('importantCounts', 0, true) as boolean)
+				: true,
+			reservationTtlMs:
+				(context.getNodeParameter('reservationTtlMinutes', 0, 60) as number) * 60_000,
+		};
+		validateFrequencyPolicy(policy);
+		return policy;
+	} catch (error) {
+		throw new NodeOperationError(
+			context.getNode(),
+			error instanceof InvalidInputError
+				? `Frequency Cap settings: ${error.message}`
+				: (error as Error),
+		);
+	}
+}

@@ -1,0 +1,39 @@
+import type { INodeProperties, INodePropertyOptions } from 'n8n-workflow';
+
+/** Parameters several campaign steps share. */
+
+export const WEEKDAY_OPTIONS: INodePropertyOptions[] = [
+	{ name: 'Monday', value: 1 },
+	{ name: 'Tuesday', value: 2 },
+	{ name: 'Wednesday', value: 3 },
+	{ name: 'Thursday', value: 4 },
+	{ name: 'Friday', value: 5 },
+	{ name: 'Saturday', value: 6 },
+	{ name: 'Sunday', value: 7 },
+];
+
+export const DURATION_UNIT_OPTIONS: INodePropertyOptions[] = [
+	{ name: 'Seconds', value: 'seconds' },
+	{ name: 'Minutes', value: 'minutes' },
+	{ name: 'Hours', value: 'hours' },
+	{ name: 'Days', value: 'days' },
+	{ name: 'Weeks', value: 'weeks' },
+];
+
+export const defaultTimeZoneProperty: INodeProperties = {
+	displayName: 'Campaign Default Time Zone',
+	name: 'defaultTimeZone',
+	type: 'string',
+	default: '',
+	placeholder: 'Europe/Berlin',
+	description:
+		"IANA time zone for users whose profile and trigger event have none. The user's time zone is taken from, in order: the stored profile, the trigger event's context.timezone, this, UTC.",
+};
+
+export const campaignEndsAtProperty: INodeProperties = {
+	displayName: 'Campaign Ends At',
+	name: 'campaignEndsAt',
+	type: 'dateTime',
+	default: '',
+	description: 'From this time on, nobody goes on: users exit or are capped with no next time',
+};

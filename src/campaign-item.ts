@@ -1,0 +1,80 @@
+import { InvalidInputError } from './errors';
+import { parseIsoInstant } from './time/iso-instant';
+
+/**
+ * What the campaign steps read from an item: the fields the Campaign Event Trigger emits
+ * (`userId`, `campaignId`, `entryId`, `triggeredAt`, `event`, `profile`). Items from elsewhere
+ * work when they carry at least `userId` and `campaignId`.
+ */
+export interface CampaignItem {
+	userId: string;
+	campaignId: string;
+	entryId?: string;
+	/** When the trigger event occurred (epoch ms). */
+	triggeredAt?: number;
+	event?: {
+		name?: string;
+		properties: Record<string, unknown>;
+		timeZone?: string;
+	};
+	profile?: {
+		timeZone?: string;
+		unsubscribed?: boolean;
+	};
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+	typeof value === 'object' && value !== null && !Array.isArray(value);
+
+const text = (value: unknown): string | undefined =>
+	typeof value === 'string' && value.trim() !== ''
+		? value.trim()
+		: typeof value === 'number'
+			? String(value)
+			: undefined;
+
+const HINT =
+	'connect this node after the Campaign Event Trigger, or set the field on the item (e.g. with an Edit Fields node).';
+
+/** Reads the campaign fields of an item; `campaignId` may be optional for steps that do not need it. */
+export function readCampaignItem(
+	json: Record<string, unknown>,
+	options: { requireCampaign?: boolean } = {},
+): CampaignItem {
+	const userId = text(json.userId);
+	if (!userId) throw new InvalidInputError('userId', `is missing on the item; ${HINT}`);
+	const campaignId = text(json.campaignId) ?? '';
+	if (!campaignId && options.requireCampaign !== false) {
+		throw new InvalidInputError('campaignId', `is missing on the item; ${HINT}`);
+	}
+	let triggeredAt: number | undefined;
+	if (json.triggeredAt !== undefined && json.triggeredAt !== null) {
+		triggeredAt =
+			typeof json.triggeredAt === 'number'
+				? json.triggeredAt
+				: parseIsoInstant(String(json.triggeredAt));
+		if (triggeredAt === undefined || !Number.isFinite(triggeredAt)) {
+			throw new InvalidInputError(
+				'triggeredAt',
+				`must be an ISO date-time with an offset (got ${JSON.stringify(json.triggeredAt)}).`,
+			);
+		}
+	}
+	const event = isObject(json.event) ? json.event : undefined;
+	const profile = isObject(json.profile) ? json.profile : undefined;
+	return {
+		userId,
+		campaignId,
+		entryId: text(json.entryId),
+		triggeredAt,
+		event: event && {
+			name: text(event.name),
+			properties: isObject(event.properties) ? event.properties : {},
+			timeZone: text(event.timeZone),
+		},
+		profile: profile && {
+			timeZone: text(profile.timeZone),
+			unsubscribed: profile.unsubscribed === true,
+		},
+	};
+}

@@ -1,0 +1,327 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
+
+import { CampaignDelay } from '../../nodes/CampaignDelay/CampaignDelay.node';
+import { ExceptionCheck } from '../../nodes/ExceptionCheck/ExceptionCheck.node';
+import { FrequencyCap } from '../../nodes/FrequencyCap/FrequencyCap.node';
+import { closeSharedCampaignStores, SqliteCampaignStore, type CampaignEntry } from '../../src';
+import { fakeContext } from './fake-context';
+
+const folder = mkdtempSync(join(tmpdir(), 'tc-steps-'));
+const filePath = join(folder, 'store.sqlite');
+const credentials = { campaignStoreApi: { backend: 'sqlite', filePath } };
+afterAll(async () => {
+	await closeSharedCampaignStores();
+	rmSync(folder, { recursive: true, force: true });
+});
+
+const MINUTE = 60_000;
+const iso = (ms: number) => new Date(ms).toISOString();
+
+async function withStore<T>(work: (store: SqliteCampaignStore) => Promise<T>): Promise<T> {
+	const store = new SqliteCampaignStore({ filePath });
+	try {
+		return await work(store);
+	} finally {
+		await store.close();
+	}
+}
+
+/** Enters users into a campaign the way the trigger does, and returns their items. */
+async function enter(
+	campaignId: string,
+	users: Array<{
+		userId: string;
+		occurredAt: number;
+		properties?: Record<string, unknown>;
+		timeZone?: string;
+	}>,
+): Promise<Array<{ json: Record<string, unknown> }>> {
+	return await withStore(async (store) => {
+		const events = users.map((user, i) => ({
+			messageId: `${campaignId}-${user.userId}-${i}-${user.occurredAt}`,
+			userId: user.userId,
+			name: 'Added to Cart',
+			occurredAt: user.occurredAt,
+			receivedAt: user.occurredAt,
+			properties: user.properties ?? {},
+			timeZone: user.timeZone,
+		}));
+		const result = await store.ingest({
+			events,
+			entry: { campaignId, reEntry: { mode: 'everyTime' }, candidates: events.map((_, i) => i) },
+			now: Date.now(),
+		});
+		return result.entries.map(({ eventIndex, entry }) => ({
+			json: {
+				userId: entry.userId,
+				campaignId,
+				entryId: entry.entryId,
+				triggeredAt: iso(entry.triggeredAt),
+				event: {
+					name: 'Added to Cart',
+					properties: events[eventIndex].properties,
+					timeZone: events[eventIndex].timeZone ?? null,
+				},
+				profile: null,
+			},
+		}));
+	});
+}
+
+type Node = { execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> };
+async function run(
+	node: Node,
+	parameters: Record<string, unknown>,
+	items: Array<{ json: Record<string, unknown> }>,
+) {
+	const { context, response } = fakeContext({
+		parameters,
+		credentials,
+		items,
+		nodeId: 'step-node',
+	});
+	const outputs = await node.execute.call(context as unknown as IExecuteFunctions);
+	return { outputs, waitTill: response.waitTill };
+}
+
+describe('Campaign Delay node', () => {
+	it('waits until each trigger event + duration with n8n waiting, and a late execution waits less', async () => {
+		const now = Date.now();
+		const items = await enter('delay-1', [
+			{ userId: 'd1', occurredAt: now - 10 * MINUTE },
+			{ userId: 'd2', occurredAt: now - 29 * MINUTE },
+		]);
+		const { outputs, waitTill } = await run(
+			new CampaignDelay(),
+			{ mode: 'afterEvent', amount: 30, unit: 'minutes' },
+			items,
+		);
+		// Both leave when the later one is due: nobody early.
+		expect(waitTill?.getTime()).toBe(now + 20 * MINUTE);
+		expect(outputs).toHaveLength(1);
+		expect(outputs[0].map((item) => item.json.userId)).toEqual(['d1', 'd2']);
+		const annotation = { resumeAt: iso(now + MINUTE), timeZone: 'UTC', timeZoneSource: 'utc' };
+		expect(outputs[0][1].json.delay).toEqual(annotation);
+		// n8n passes the saved input on after a wait, so the annotation is on the input item too.
+		expect(items[1].json.delay).toEqual(annotation);
+	});
+
+	it('continues at once when past due, and waits for the local window in the event zone', async () => {
+		const now = Date.now();
+		const [past] = await enter('delay-3', [{ userId: 'p1', occurredAt: now - 3 * 60 * MINUTE }]);
+		const due = await run(
+			new CampaignDelay(),
+			{ mode: 'afterEvent', amount: 30, unit: 'minutes' },
+			[past],
+		);
+		expect(due.waitTill).toBeUndefined();
+		expect(due.outputs[0]).toHaveLength(1);
+
+		const [inKathmandu] = await enter('delay-4', [
+			{ userId: 'k1', occurredAt: now, timeZone: 'Asia/Kathmandu' },
+		]);
+		const windowed = await run(
+			new CampaignDelay(),
+			{
+				mode: 'nextWindow',
+				windowStart: '09:00',
+				windowEnd: '09:01',
+				windowDays: [],
+			},
+			[inKathmandu],
+		);
+		const resumeAt = Date.parse(
+			String((windowed.outputs[0][0].json.delay as { resumeAt: string }).resumeAt),
+		);
+		const local = new Intl.DateTimeFormat('en-GB', {
+			timeZone: 'Asia/Kathmandu',
+			hour: '2-digit',
+			minute: '2-digit',
+		}).format(resumeAt);
+		expect(local).toBe('09:00');
+		expect((windowed.outputs[0][0].json.delay as { timeZoneSource: string }).timeZoneSource).toBe(
+			'event',
+		);
+	});
+
+	it('fails naming the item and field when the trigger time is missing', async () => {
+		await expect(
+			run(new CampaignDelay(), { mode: 'afterEvent', amount: 1, unit: 'minutes' }, [
+				{ json: { userId: 'x' } },
+			]),
+		).rejects.toThrow(/triggeredAt: is missing on the item/);
+	});
+});
+
+describe('Exception Check node', () => {
+	const parameters = {
+		exceptionEvents: 'Order Completed',
+		matchProperty: 'cart_id',
+		withinAmount: 0,
+		withinUnit: 'hours',
+		exitWhenUnsubscribed: true,
+	};
+
+	it('lets a user who bought the same cart after the trigger exit, and marks the entry exited', async () => {
+		const now = Date.now();
+		const items = await enter('exc-1', [
+			{ userId: 'e1', occurredAt: now - 30 * MINUTE, properties: { cart_id: 'A' } },
+			{ userId: 'e2', occurredAt: now - 30 * MINUTE, properties: { cart_id: 'B' } },
+		]);
+		await withStore((store) =>
+			store.ingest({
+				events: [
+					{
+						messageId: 'buy-e1',
+						userId: 'e1',
+						name: 'Order Completed',
+						occurredAt: now - 10 * MINUTE,
+						receivedAt: now,
+						properties: { cart_id: 'A' },
+					},
+					{
+						messageId: 'buy-e2',
+						userId: 'e2',
+						name: 'Order Completed',
+						occurredAt: now - 10 * MINUTE,
+						receivedAt: now,
+						properties: { cart_id: 'other' },
+					},
+				],
+				now,
+			}),
+		);
+		const { outputs } = await run(new ExceptionCheck(), parameters, items);
+		expect(outputs[0].map((item) => item.json.userId)).toEqual(['e2']);
+		expect(outputs[1].map((item) => item.json.userId)).toEqual(['e1']);
+		expect(outputs[1][0].json.exit).toMatchObject({
+			reason: 'exceptionEvent',
+			event: { name: 'Order Completed', messageId: 'buy-e1' },
+		});
+		const entry = await withStore((store) => store.getEntry(String(items[0].json.entryId)));
+		expect(entry).toMatchObject<Partial<CampaignEntry>>({ state: 'exited' });
+		expect(entry?.exitReason).toMatch(
+			/^exceptionEvent: "Order Completed" with the same cart_id \(A\)/,
+		);
+	});
+
+	it('lets unsubscribed users exit, using the stored profile', async () => {
+		const items = await enter('exc-2', [{ userId: 'u-unsub', occurredAt: Date.now() }]);
+		await withStore((store) =>
+			store.upsertProfiles([{ userId: 'u-unsub', unsubscribed: true }], Date.now()),
+		);
+		const { outputs } = await run(new ExceptionCheck(), parameters, items);
+		expect(outputs[1][0].json.exit).toMatchObject({ reason: 'unsubscribed' });
+	});
+});
+
+describe('Frequency Cap node', () => {
+	const parameters = {
+		channel: 'in_app',
+		tags: 'promo',
+		rules: {
+			rule: [
+				{
+					maxMessages: 1,
+					window: 'rolling',
+					amount: 1,
+					unit: 'days',
+					scope: 'all',
+					channelScope: 'any',
+				},
+			],
+		},
+		minGapMinutes: 0,
+		quietHours: false,
+		important: false,
+		defaultTimeZone: '',
+		reservationTtlMinutes: 60,
+	};
+
+	it('allows the first message, caps the second with the next allowed time, and allows a re-run of the same step', async () => {
+		const items = await enter('cap-1', [{ userId: 'c1', occurredAt: Date.now() }]);
+		const first = await run(new FrequencyCap(), parameters, items);
+		expect(first.outputs[0]).toHaveLength(1);
+		const allowed = first.outputs[0][0].json.frequencyCap as Record<string, unknown>;
+		expect(allowed).toMatchObject({
+			decision: 'allowed',
+			idempotencyKey: `cap-1:${items[0].json.entryId}:step-node`,
+			state: 'reserved',
+			alreadyReserved: false,
+		});
+
+		const again = await run(new FrequencyCap(), parameters, items);
+		expect(again.outputs[0][0].json.frequencyCap).toMatchObject({ alreadyReserved: true });
+
+		const [other] = await enter('cap-2', [{ userId: 'c1', occurredAt: Date.now() }]);
+		const second = await run(new FrequencyCap(), parameters, [other]);
+		expect(second.outputs[1]).toHaveLength(1);
+		const capped = second.outputs[1][0].json.frequencyCap as {
+			rules: string[];
+			earliestAllowedAt: string;
+			reason: string;
+		};
+		expect(capped.rules).toEqual(['1']);
+		expect(Date.parse(capped.earliestAllowedAt)).toBe(
+			Date.parse(String(allowed.reservedAt)) + 24 * 60 * MINUTE + 1,
+		);
+		expect(capped.reason).toMatch(/^rule 1: 1 of 1 messages already/);
+	});
+
+	it('defers inside quiet hours without taking a slot', async () => {
+		const now = new Date();
+		const quietFrom = `${String(now.getUTCHours()).padStart(2, '0')}:00`;
+		const quietUntil = `${String((now.getUTCHours() + 2) % 24).padStart(2, '0')}:00`;
+		const items = await enter('cap-3', [{ userId: 'q1', occurredAt: Date.now() }]);
+		const { outputs } = await run(
+			new FrequencyCap(),
+			{
+				...parameters,
+				quietHours: true,
+				quietStart: quietFrom,
+				quietEnd: quietUntil,
+				deliveryDays: [],
+				outsideWindow: 'defer',
+			},
+			items,
+		);
+		expect(outputs[2]).toHaveLength(1);
+		expect(outputs[2][0].json.frequencyCap).toMatchObject({
+			decision: 'deferred',
+			rules: ['quietHours'],
+		});
+		const key = `cap-3:${items[0].json.entryId}:step-node`;
+		expect(await withStore((store) => store.getSend(key))).toBeUndefined();
+	});
+
+	it('refuses settings that cannot work, naming the field', async () => {
+		const items = await enter('cap-4', [{ userId: 'z1', occurredAt: Date.now() }]);
+		await expect(
+			run(
+				new FrequencyCap(),
+				{
+					...parameters,
+					rules: {
+						rule: [
+							{
+								maxMessages: 0,
+								window: 'rolling',
+								amount: 1,
+								unit: 'days',
+								scope: 'all',
+								channelScope: 'any',
+							},
+						],
+					},
+				},
+				items,
+			),
+		).rejects.toThrow(
+			'Frequency Cap settings: rules[0].limit: must be a whole number of at least 1 (got 0).',
+		);
+	});
+});
