@@ -1,29 +1,74 @@
 /**
- * `npm run demo`: an abandoned-cart campaign run in-process on the embedded SQLite store,
- * through the same code path as the Campaign Event Trigger node, printing what happened.
+ * `npm run demo`: the abandoned-cart campaign in-process on the embedded SQLite store, through
+ * the same engine calls the n8n nodes make, on a fixed clock: trigger → 30-minute delay →
+ * exception on purchase of the same cart → cap of 3 per week and quiet hours 21:00–09:00 in
+ * each user's time zone → a send stub. It prints what happened to each user and why.
  */
 import { createHmac } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { DateTime } from 'luxon';
+
 import {
+	buildReservation,
+	checkExceptions,
+	computeResumeAt,
+	decide,
 	handleEventRequest,
+	isInQuietHours,
+	precheck,
+	quietHoursToWindow,
+	readCampaignItem,
+	resolveTimeZone,
 	SqliteCampaignStore,
+	triggeredEntryToJson,
+	type CampaignStore,
+	type CapRequest,
+	type DelaySpec,
+	type ExceptionRule,
+	type FrequencyPolicy,
 	type TriggerRule,
 	type WebhookAuth,
 } from '../src';
 
-const HOUR = 3_600_000;
-const now = Date.now();
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+/** A Tuesday evening in Europe, afternoon in the Americas. */
+const T0 = Date.parse('2026-03-10T19:40:00Z');
 const iso = (ms: number) => new Date(ms).toISOString();
+const at = (offset: number) => iso(T0 + offset);
 
 const rule: TriggerRule = {
 	campaignId: 'abandoned-cart',
 	eventNames: ['Added to Cart'],
 	propertyFilters: [{ property: 'cart_value', operator: 'greaterThan', value: '100' }],
-	startsAt: now - 24 * HOUR,
-	reEntry: { mode: 'oncePerPeriod', periodMs: 24 * HOUR },
+	startsAt: T0 - DAY,
+	reEntry: { mode: 'oncePerPeriod', periodMs: DAY },
+};
+const delay: DelaySpec = { mode: 'afterEvent', amount: 30, unit: 'minutes' };
+const exception: ExceptionRule = {
+	exceptionEvents: ['Order Completed'],
+	matchProperty: 'cart_id',
+	exitWhenUnsubscribed: true,
+};
+const policy: FrequencyPolicy = {
+	rules: [
+		{
+			id: '3-per-week',
+			limit: 3,
+			window: { kind: 'rolling', ms: 7 * DAY },
+			scope: { kind: 'all' },
+			channel: 'any',
+		},
+	],
+	deliveryWindow: quietHoursToWindow('21:00', '09:00', []),
+	outsideWindow: 'defer',
+	important: false,
+	importantCounts: true,
+	reservationTtlMs: HOUR,
 };
 const auth: WebhookAuth = {
 	type: 'hmacSha256',
@@ -31,115 +76,223 @@ const auth: WebhookAuth = {
 	secret: 'demo-shared-secret-0123456789',
 };
 
+const zones: Record<string, string> = {
+	ana: 'Europe/Berlin',
+	fay: 'America/New_York',
+	gus: 'America/Chicago',
+	hana: 'America/Los_Angeles',
+};
+const cart = (
+	userId: string,
+	id: string,
+	value: number | string,
+	minutesAgo: number,
+	messageId?: string,
+) => ({
+	userId,
+	event: 'Added to Cart',
+	messageId,
+	timestamp: at(-minutesAgo * MINUTE),
+	properties: { cart_id: id, cart_value: value },
+	context: { timezone: zones[userId] },
+});
 const batch = [
-	{
-		userId: 'ana',
-		event: 'Added to Cart',
-		messageId: 'ana-1',
-		timestamp: iso(now - 2 * HOUR),
-		properties: { cart_id: 'A1', cart_value: 150 },
-		context: { timezone: 'Europe/Berlin' },
-	},
-	{
-		userId: 'ben',
-		event: 'Added to Cart',
-		timestamp: iso(now - 2 * HOUR),
-		properties: { cart_id: 'B1', cart_value: 40 },
-	},
+	cart('ana', 'A1', 150, 5, 'ana-1'),
+	cart('ben', 'B1', 40, 20),
 	{
 		userId: 'chen',
 		event: 'Opened App',
-		timestamp: iso(now - HOUR),
+		timestamp: at(-HOUR),
 		context: { timezone: 'Asia/Shanghai' },
 	},
-	{
-		userId: 'ana',
-		event: 'Added to Cart',
-		timestamp: iso(now - HOUR),
-		properties: { cart_id: 'A2', cart_value: 220 },
-	},
-	{
-		userId: 'dev',
-		event: 'Added to Cart',
-		timestamp: iso(now - 30 * HOUR),
-		properties: { cart_id: 'D1', cart_value: 300 },
-	},
+	cart('ana', 'A2', 220, 2),
+	{ ...cart('dev', 'D1', 300, 0), timestamp: at(-30 * HOUR) },
 	{ userId: 'eli', properties: { cart_value: 120 } },
-	{
-		userId: 'fay',
-		event: 'Added to Cart',
-		timestamp: iso(now - HOUR / 2),
-		properties: { cart_id: 'F1', cart_value: '180.00' },
-		context: { timezone: 'America/New_York' },
-	},
+	cart('fay', 'F1', '180.00', 30),
+	cart('gus', 'G1', 300, 10),
+	cart('hana', 'H1', 120, 20),
 ];
-const retry = [{ ...batch[0] }];
 
-function sign(body: string): Record<string, string> {
-	return {
-		'x-signature': createHmac('sha256', auth.type === 'hmacSha256' ? auth.secret : '')
-			.update(body)
-			.digest('hex'),
-	};
+const local = (ms: number, userId: string) =>
+	DateTime.fromMillis(ms, { zone: zones[userId] ?? 'UTC' }).toFormat("ccc HH:mm 'in' z");
+const sign = (body: string) => ({
+	'x-signature': createHmac('sha256', 'demo-shared-secret-0123456789').update(body).digest('hex'),
+});
+
+async function post(
+	store: CampaignStore,
+	label: string,
+	payload: unknown,
+	headers?: Record<string, string>,
+	now = T0,
+) {
+	const body = JSON.stringify(payload);
+	const response = await handleEventRequest({
+		rawBody: Buffer.from(body),
+		headers: headers ?? sign(body),
+		auth,
+		rule,
+		maxBatchSize: 1000,
+		store: async () => store,
+		now,
+	});
+	console.log(`POST ${label} → ${response.status} ${JSON.stringify(response.body)}`);
+	return response;
 }
 
 async function main(): Promise<void> {
 	const folder = mkdtempSync(join(tmpdir(), 'triggered-campaigns-demo-'));
 	const store = new SqliteCampaignStore({ filePath: join(folder, 'triggered-campaigns.sqlite') });
-	console.log(`Campaign store: embedded SQLite at ${store.options.filePath}\n`);
+	console.log(`Campaign store: embedded SQLite at ${store.options.filePath}`);
+	console.log(`Clock: ${iso(T0)} (fixed, so the story is the same every run)\n`);
 	console.log(
-		`Campaign "${rule.campaignId}": trigger "Added to Cart" where cart_value > 100, started ${iso(rule.startsAt!)}, each user at most once per 24 h\n`,
+		'Campaign "abandoned-cart": trigger "Added to Cart" with cart_value > 100, each user at most once per 24 h;\n' +
+			'wait 30 min after the event; exit on "Order Completed" of the same cart; at most 3 messages per 7 days\n' +
+			"across all campaigns; quiet hours 21:00–09:00 in each user's time zone (deferred, not dropped).\n",
 	);
 
-	const post = async (label: string, payload: unknown, headers?: Record<string, string>) => {
-		const body = JSON.stringify(payload);
-		const response = await handleEventRequest({
-			rawBody: Buffer.from(body),
-			headers: headers ?? sign(body),
-			auth,
-			rule,
-			maxBatchSize: 1000,
-			store: async () => store,
-			now,
-		});
-		console.log(`POST ${label} → ${response.status} ${JSON.stringify(response.body)}`);
-		return response;
-	};
+	// hana already got three messages from other campaigns this week.
+	for (const [i, daysAgo] of [1, 2, 3].entries()) {
+		const key = `welcome:hana:${i}`;
+		await store.reserveSends([
+			{
+				idempotencyKey: key,
+				campaignId: 'welcome',
+				stepId: 'send',
+				userId: 'hana',
+				channel: 'email',
+				tags: [],
+				now: T0 - daysAgo * DAY,
+				expiresAt: T0,
+				countsTowardCap: true,
+				limits: [],
+			},
+		]);
+		await store.completeSend(key, { state: 'sent', at: T0 - daysAgo * DAY });
+	}
 
-	await post('batch of 7 events with a forged signature', { batch }, { 'x-signature': 'deadbeef' });
-	console.log('  nothing recorded, nothing triggered\n');
-
-	const response = await post('batch of 7 events, signed', { batch });
+	console.log('1. Trigger');
+	await post(
+		store,
+		'batch of 9 events with a forged signature',
+		{ batch },
+		{ 'x-signature': 'deadbeef' },
+	);
+	console.log('   nothing recorded, nothing triggered');
+	const response = await post(store, 'batch of 9 events, signed', { batch });
 	const lines: Array<[number, string]> = [];
 	for (const entered of response.triggered) {
 		lines.push([
 			entered.position,
-			`✔ ${entered.entry.userId} entered: "${entered.event.name}" (cart ${String(entered.event.properties.cart_id)}, value ${String(entered.event.properties.cart_value)}) at ${iso(entered.entry.triggeredAt)}, entry ${entered.entry.entryId.slice(0, 8)}`,
+			`✔ ${entered.entry.userId} entered with cart ${String(entered.event.properties.cart_id)} (value ${String(entered.event.properties.cart_value)})`,
 		]);
 	}
-	for (const skipped of response.outcome?.skipped ?? []) {
+	for (const skipped of response.outcome?.skipped ?? [])
 		lines.push([skipped.position, `· ${skipped.userId} did not enter: ${skipped.reason}`]);
-	}
-	for (const rejected of response.outcome?.rejected ?? []) {
-		lines.push([rejected.index ?? 0, `✘ event #${rejected.index} rejected: ${rejected.message}`]);
-	}
+	for (const rejected of response.outcome?.rejected ?? [])
+		lines.push([rejected.index ?? 0, `✘ rejected: ${rejected.message}`]);
 	for (const [position, line] of lines.sort((a, b) => a[0] - b[0]))
-		console.log(`  #${position} ${line}`);
+		console.log(`   #${position} ${line}`);
+	await post(store, 'the first event again (a retry, same messageId)', { batch: [batch[0]] });
+	console.log('   recorded once, triggers nothing\n');
 
-	console.log('');
-	await post('the first event again (a retry with the same messageId)', { batch: retry });
-	console.log('  recorded once: the retry is a duplicate and triggers nothing\n');
-
-	const ana = await store.findEvents({ userId: 'ana', names: [], after: 0 });
-	console.log(
-		`Events recorded for ana: ${ana.map((e) => `${e.name} ${e.properties.cart_id} at ${iso(e.occurredAt)}`).join('; ')}`,
+	// While the delay runs, gus buys the cart he left.
+	await post(
+		store,
+		"gus's Order Completed for cart G1 (5 min later)",
+		{
+			userId: 'gus',
+			event: 'Order Completed',
+			timestamp: at(5 * MINUTE),
+			properties: { cart_id: 'G1' },
+		},
+		undefined,
+		T0 + 5 * MINUTE,
 	);
-	console.log(
-		`The workflow would run once, with ${response.triggered.length} items: ${response.triggered.map((t) => t.entry.userId).join(', ')}`,
-	);
 
+	console.log(
+		'\n2. Delay, exception check, frequency cap, send (the clock moves to each due time)',
+	);
+	const queue = response.triggered.map((entered) => {
+		const json = triggeredEntryToJson(entered);
+		return {
+			json,
+			dueAt: computeResumeAt(
+				delay,
+				{ triggeredAt: entered.entry.triggeredAt, timeZone: zoneOf(json) },
+				T0,
+			),
+		};
+	});
+	const delivered: string[] = [];
+	while (queue.length) {
+		queue.sort((a, b) => a.dueAt - b.dueAt);
+		const { json, dueAt } = queue.shift()!;
+		const now = dueAt;
+		const item = readCampaignItem(json);
+		const who = `${item.userId} (${local(now, item.userId)})`;
+		const exited = await checkExceptions(
+			store,
+			item,
+			exception,
+			now,
+			(await store.getProfiles([item.userId])).get(item.userId),
+		);
+		if (exited.exited) {
+			console.log(`   ${iso(now)} ✘ ${who} exits: ${exited.detail}`);
+			continue;
+		}
+		const request: CapRequest = {
+			idempotencyKey: `${item.campaignId}:${item.entryId}:cap`,
+			campaignId: item.campaignId,
+			stepId: 'cap',
+			entryId: item.entryId,
+			userId: item.userId,
+			channel: 'in_app',
+			tags: ['promo'],
+			timeZone: zoneOf(json),
+			now,
+		};
+		const quiet = isInQuietHours(policy, request);
+		const decision =
+			precheck(policy, request) ??
+			decide(
+				policy,
+				request,
+				(await store.reserveSends([buildReservation(policy, request, { checkOnly: quiet })]))[0],
+				quiet,
+			);
+		if (decision.decision !== 'allowed') {
+			const next = decision.earliestAllowedAt;
+			console.log(
+				`   ${iso(now)} ⏸ ${who} ${decision.decision}: ${decision.reason}${next === null ? '' : ` → next allowed ${local(next, item.userId)}`}`,
+			);
+			// A Delay until earliestAllowedAt loops deferred users back; capped ones leave the campaign here.
+			if (next !== null && decision.decision === 'deferred') queue.push({ json, dueAt: next });
+			continue;
+		}
+		// The send stub: here Send Message would call Intercom; it commits the reserved slot.
+		await store.completeSend(request.idempotencyKey, {
+			state: 'sent',
+			at: now,
+			providerMessageId: `stub-${delivered.length + 1}`,
+		});
+		delivered.push(item.userId);
+		console.log(
+			`   ${iso(now)} ✉ ${who} sent: "You left ${String(item.event?.properties.cart_id)} in your cart" (slot ${decision.usage[0]?.count + 1} of 3 this week)`,
+		);
+	}
+	console.log(`\nDelivered to ${delivered.join(', ')}; every other user above says why not.`);
 	await store.close();
 	rmSync(folder, { recursive: true, force: true });
+}
+
+function zoneOf(json: Record<string, unknown>): string {
+	const item = readCampaignItem(json);
+	return resolveTimeZone([
+		{ source: 'profile', zone: item.profile?.timeZone },
+		{ source: 'event', zone: item.event?.timeZone },
+	]).zone;
 }
 
 main().catch((error) => {
