@@ -1,0 +1,139 @@
+/**
+ * Helpers shared by the e2e tests of this package's nodes inside a real n8n
+ * (campaign-trigger.e2e.test.ts, campaign-steps.e2e.test.ts): posting events (optionally
+ * HMAC-signed), reading node outputs from an execution, opening the campaign store n8n wrote,
+ * and failures that carry the n8n log tail.
+ */
+import { createHmac } from 'node:crypto';
+import * as path from 'node:path';
+
+import { SqliteCampaignStore } from '../../src/store/sqlite/sqlite-store';
+import type { ExecutionDetails, N8nInstance } from './n8n-harness';
+
+/** What the Campaign Event Trigger answers. */
+export interface TriggerAnswer {
+	status: number;
+	/** Parsed JSON body (undefined when the body is not JSON). */
+	json: Record<string, unknown> | undefined;
+	text: string;
+}
+
+/** Hex HMAC-SHA256 of the exact bytes, as the trigger's HMAC authentication expects. */
+export function hmacHex(secret: string, body: string | Buffer): string {
+	return createHmac('sha256', secret).update(body).digest('hex');
+}
+
+/** POSTs a raw JSON body (exactly these bytes) to a webhook URL with extra headers. */
+export async function postEvents(
+	url: string,
+	body: string,
+	headers: Record<string, string> = {},
+): Promise<TriggerAnswer> {
+	const response = await fetch(url, {
+		method: 'POST',
+		headers: { 'content-type': 'application/json', ...headers },
+		body,
+		signal: AbortSignal.timeout(60_000),
+	});
+	const text = await response.text();
+	let json: Record<string, unknown> | undefined;
+	try {
+		json = JSON.parse(text) as Record<string, unknown>;
+	} catch {
+		json = undefined;
+	}
+	return { status: response.status, json, text };
+}
+
+/** A Segment-style track event. */
+export function trackEvent(
+	userId: string,
+	event: string,
+	properties: Record<string, unknown>,
+	options: { messageId: string; timestamp?: string; timezone?: string },
+): Record<string, unknown> {
+	return {
+		type: 'track',
+		userId,
+		event,
+		properties,
+		messageId: options.messageId,
+		...(options.timestamp ? { timestamp: options.timestamp } : {}),
+		...(options.timezone ? { context: { timezone: options.timezone } } : {}),
+	};
+}
+
+type Item = { json: Record<string, unknown> };
+
+/**
+ * The items one node sent on one output in an execution (run `runIndex`, default the first).
+ * `undefined` when the node did not run; `[]` when the output was empty.
+ */
+export function nodeOutput(
+	execution: ExecutionDetails,
+	nodeName: string,
+	outputIndex = 0,
+	runIndex = 0,
+): Item[] | undefined {
+	const runs = execution.data?.resultData.runData[nodeName];
+	if (!runs || !runs[runIndex]) return undefined;
+	return runs[runIndex].data?.main[outputIndex] ?? [];
+}
+
+/** Names of the nodes that ran, with run count, for failure messages. */
+export function describeRun(execution: ExecutionDetails): string {
+	const runData = execution.data?.resultData.runData ?? {};
+	const nodes = Object.entries(runData).map(([name, runs]) => {
+		const outputs = runs.map((run) =>
+			(run.data?.main ?? []).map((items) => (items ?? []).length).join('/'),
+		);
+		const errors = runs.filter((run) => run.error).map((run) => JSON.stringify(run.error));
+		return `${name}: runs ${runs.length}, items per output [${outputs.join(' | ')}]${errors.length ? `, errors ${errors.join('; ')}` : ''}`;
+	});
+	const error = execution.data?.resultData.error;
+	return `execution ${execution.id} status ${execution.status}${error ? ` error ${JSON.stringify(error).slice(0, 1500)}` : ''}\n  ${nodes.join('\n  ')}`;
+}
+
+/** Default SQLite store of a user folder (no Campaign Store credential). */
+export function defaultStorePath(userFolder: string): string {
+	return path.join(userFolder, '.n8n', 'triggered-campaigns.sqlite');
+}
+
+/** Opens the SQLite campaign store n8n wrote (WAL; n8n may hold it open too), runs fn, closes it. */
+export async function withSqliteStore<T>(
+	filePath: string,
+	fn: (store: SqliteCampaignStore) => Promise<T>,
+): Promise<T> {
+	const store = new SqliteCampaignStore({ filePath });
+	try {
+		return await fn(store);
+	} finally {
+		await store.close();
+	}
+}
+
+/**
+ * Wraps a test body so that any failure carries the last lines of n8n's log (and a note), which
+ * is what one needs to tell a node's bug from a harness or n8n problem.
+ */
+export function withLogTail(
+	instance: () => N8nInstance | undefined,
+	fn: () => Promise<void>,
+	lines = 50,
+): () => Promise<void> {
+	return async () => {
+		try {
+			await fn();
+		} catch (error) {
+			const n8n = instance();
+			if (error instanceof Error && n8n) {
+				const extra = `\n--- last ${lines} lines of the n8n log ${n8n.logPath} ---\n${n8n.logTail(lines)}\n--- end of n8n log ---`;
+				// jest prints the message (the stack's own copy of it is left as is).
+				error.message += extra;
+			}
+			throw error;
+		}
+	};
+}
+
+export const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
