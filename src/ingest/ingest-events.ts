@@ -79,8 +79,8 @@ export async function ingestEvents(
 		entry: rule && { campaignId: rule.campaignId, reEntry: rule.reEntry, candidates },
 		now,
 	});
-	for (const index of candidates) {
-		if (!result.recorded[index]) skip(index, 'the event was already recorded (same messageId)');
+	for (const index of result.alreadyEntered) {
+		skip(index, 'this event already entered the user into the campaign (same messageId)');
 	}
 	if (rule) for (const index of result.notReEligible) skip(index, describeReEntry(rule.reEntry));
 	skipped.sort((a, b) => a.position - b.position);

@@ -71,7 +71,10 @@ export interface IngestRequest {
 	entry?: {
 		campaignId: string;
 		reEntry: ReEntryRule;
-		/** Indexes into `events` of the events that match the campaign's trigger, in the order to enter them. */
+		/**
+		 * Indexes into `events` of the events that match the campaign's trigger, in the order to
+		 * enter them; events recorded before (by another campaign, or a retry) are candidates too.
+		 */
 		candidates: number[];
 	};
 	now: number;
@@ -84,6 +87,11 @@ export interface IngestResult {
 	entries: Array<{ eventIndex: number; entry: CampaignEntry }>;
 	/** Candidate events that did not enter because of the re-entry rule. */
 	notReEligible: number[];
+	/**
+	 * Candidate events that already entered the user into this campaign (a retry, or the same
+	 * messageId twice in the batch): each event enters a campaign at most once.
+	 */
+	alreadyEntered: number[];
 }
 
 export interface EventQuery {
@@ -197,7 +205,8 @@ export interface CampaignStore {
 	/**
 	 * Records events (a repeated messageId once) and, when asked, enters the candidate users
 	 * into the campaign, applying the re-entry rule, in one transaction: either all of it is
-	 * durable when the promise resolves, or none of it.
+	 * durable when the promise resolves, or none of it. Recording is idempotent per messageId,
+	 * entering per (campaign, messageId): several campaigns can start from the same event.
 	 */
 	ingest(request: IngestRequest): Promise<IngestResult>;
 
@@ -235,4 +244,4 @@ export interface CampaignStore {
 }
 
 /** Schema version both backends create and check when they open. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;

@@ -17,3 +17,8 @@ export function blockingEntryRange(
 			return { after: triggeredAt - rule.periodMs, before: triggeredAt + rule.periodMs };
 	}
 }
+
+/** Candidate indexes that point at an event of the request, in order (others are ignored). */
+export function validCandidates(candidates: number[], eventCount: number): number[] {
+	return candidates.filter((index) => Number.isInteger(index) && index >= 0 && index < eventCount);
+}

@@ -79,10 +79,13 @@ describe('PostgreSQL store: reserving sends', () => {
 
 		// As a store of version 1 left it.
 		await admin.query(`DROP FUNCTION "${schema}".reserve_sends`);
-		await admin.query(`DELETE FROM "${schema}".schema_version WHERE version = 2`);
+		await admin.query(`DROP INDEX "${schema}".campaign_entries_trigger`);
+		await admin.query(`DELETE FROM "${schema}".schema_version WHERE version >= 2`);
 		const upgraded = await open({ schema });
-		const versions = await admin.query(`SELECT version FROM "${schema}".schema_version`);
-		expect(versions.rows).toEqual([{ version: 1 }, { version: 2 }]);
+		const versions = await admin.query(
+			`SELECT version FROM "${schema}".schema_version ORDER BY version`,
+		);
+		expect(versions.rows).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }]);
 		const [result] = await upgraded.reserveSends([request({ userId: 'u1' })]);
 		expect(result.outcome).toBe('reserved');
 	});

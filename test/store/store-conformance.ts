@@ -161,9 +161,49 @@ export function describeCampaignStoreConformance(
 				});
 				expect(first.entries.map((e) => e.entry.userId)).toEqual([users[0], users[2]]);
 
-				const retry = await enter(events, { mode: 'everyTime' }, campaign);
+				const retry = await store.ingest({
+					events,
+					entry: { campaignId: campaign, reEntry: { mode: 'everyTime' }, candidates: [0, 2] },
+					now: T0,
+				});
 				expect(retry.recorded).toEqual([false, false, false]);
 				expect(retry.entries).toEqual([]);
+				expect(retry.alreadyEntered).toEqual([0, 2]);
+			});
+
+			it('enters another campaign, or later, from an event recorded before; each event once per campaign', async () => {
+				const [first, second] = [`c-${unique()}`, `c-${unique()}`];
+				const user = `u-${unique()}`;
+				const recordedEarlier = event({ userId: user });
+				await store.ingest({ events: [recordedEarlier], now: T0 });
+
+				const entered = await enter([recordedEarlier], { mode: 'everyTime' }, first);
+				expect(entered.recorded).toEqual([false]);
+				expect(entered.entries.map((e) => e.entry.triggerMessageId)).toEqual([
+					recordedEarlier.messageId,
+				]);
+
+				const sameEventTwice = await enter(
+					[recordedEarlier, { ...recordedEarlier }],
+					{ mode: 'everyTime' },
+					second,
+				);
+				expect(sameEventTwice.entries.map((e) => e.eventIndex)).toEqual([0]);
+				expect(sameEventTwice.alreadyEntered).toEqual([1]);
+
+				const again = await enter([recordedEarlier], { mode: 'everyTime' }, first);
+				expect(again.entries).toEqual([]);
+				expect(again.alreadyEntered).toEqual([0]);
+			});
+
+			it('enters each user once when the same events are retried concurrently', async () => {
+				const campaign = `c-${unique()}`;
+				const events = Array.from({ length: 10 }, () => event({ userId: `u-${unique()}` }));
+				const results = await Promise.all(
+					[1, 2, 3, 4].map(() => enter(events, { mode: 'everyTime' }, campaign)),
+				);
+				expect(results.flatMap((r) => r.entries).length).toBe(10);
+				expect(results.flatMap((r) => r.alreadyEntered).length).toBe(30);
 			});
 
 			it("'every time' enters on each trigger event", async () => {

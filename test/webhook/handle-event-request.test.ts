@@ -223,7 +223,7 @@ describe('handleEventRequest: recording and triggering', () => {
 				position: 0,
 				userId: 'u1',
 				eventName: 'Added to Cart',
-				reason: 'the event was already recorded (same messageId)',
+				reason: 'this event already entered the user into the campaign (same messageId)',
 			},
 		]);
 		expect(await eventsOf('u1')).toHaveLength(1);
@@ -395,7 +395,7 @@ describe('handleEventRequest: recording and triggering', () => {
 				position: 1,
 				userId: 'u1',
 				eventName: 'Added to Cart',
-				reason: 'the event was already recorded (same messageId)',
+				reason: 'this event already entered the user into the campaign (same messageId)',
 			},
 		]);
 	});

@@ -75,6 +75,13 @@ export const POSTGRES_MIGRATIONS: ReadonlyArray<{ version: number; statements: s
 		version: 2,
 		statements: [RESERVE_SENDS_FUNCTION],
 	},
+	{
+		// One event enters a user into a campaign once, however often it arrives.
+		version: 3,
+		statements: [
+			`CREATE UNIQUE INDEX campaign_entries_trigger ON campaign_entries (campaign_id, trigger_message_id)`,
+		],
+	},
 ];
 
 /**

@@ -50,6 +50,10 @@ export function postgresStatements(schema: string) {
 			) AS keys
 			ORDER BY key`,
 
+		/** Trigger events that already entered a user into the campaign. */
+		findEnteredEvents: `SELECT trigger_message_id FROM ${s}.campaign_entries
+			WHERE campaign_id = $1 AND trigger_message_id = ANY($2::text[])`,
+
 		/** Positions (1-based) of the candidates that an entry already in the store blocks. */
 		findBlocked: `SELECT c.ord FROM unnest($2::text[], $3::bigint[], $4::bigint[]) WITH ORDINALITY AS c(user_id, lo, hi, ord)
 			WHERE EXISTS (

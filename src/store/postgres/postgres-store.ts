@@ -15,7 +15,7 @@ import type {
 	SendReservationResult,
 	UserProfile,
 } from '../campaign-store';
-import { blockingEntryRange } from '../re-entry';
+import { blockingEntryRange, validCandidates } from '../re-entry';
 import {
 	entryFromRow,
 	eventFromRow,
@@ -219,16 +219,16 @@ export class PostgresCampaignStore implements CampaignStore {
 	async ingest(request: IngestRequest): Promise<IngestResult> {
 		await this.open();
 		const entry = request.entry;
-		if (request.events.length === 0) return { recorded: [], entries: [], notReEligible: [] };
+		const nothing = { entries: [], notReEligible: [], alreadyEntered: [] };
+		if (request.events.length === 0) return { recorded: [], ...nothing };
 		if (!entry || entry.candidates.length === 0) {
 			// One statement, so no BEGIN and COMMIT round trips.
 			const recorded = await this.withClient((client) => this.record(client, request.events));
-			return { recorded, entries: [], notReEligible: [] };
+			return { recorded, ...nothing };
 		}
 		return this.transaction(async (client) => {
 			const recorded = await this.record(client, request.events);
-			const candidates = entry.candidates.filter((eventIndex) => recorded[eventIndex]);
-			return { recorded, ...(await this.enter(client, request, entry, candidates)) };
+			return { recorded, ...(await this.enter(client, request, entry)) };
 		});
 	}
 
@@ -256,20 +256,41 @@ export class PostgresCampaignStore implements CampaignStore {
 	}
 
 	/**
-	 * Applies the re-entry rule to the recorded candidates in order. When the rule can block,
-	 * it locks the users first and reads their entries in a later statement, which therefore
-	 * sees every entry committed by a concurrent transaction that held a lock before.
+	 * Enters the candidates in order: each event at most once per campaign, then the re-entry
+	 * rule. It locks the users first and reads their entries in later statements, which
+	 * therefore see every entry committed by a concurrent transaction that held a lock before.
 	 */
 	private async enter(
 		client: PgClient,
 		{ events, now }: IngestRequest,
 		entry: EntryRequest,
-		candidates: number[],
-	): Promise<Pick<IngestResult, 'entries' | 'notReEligible'>> {
-		const result: Pick<IngestResult, 'entries' | 'notReEligible'> = {
+	): Promise<Pick<IngestResult, 'entries' | 'notReEligible' | 'alreadyEntered'>> {
+		const result: Pick<IngestResult, 'entries' | 'notReEligible' | 'alreadyEntered'> = {
 			entries: [],
 			notReEligible: [],
+			alreadyEntered: [],
 		};
+		const valid = validCandidates(entry.candidates, events.length);
+		await client.query(this.sql.lockEntries, [
+			entry.campaignId,
+			valid.map((i) => events[i].userId),
+			this.entryLockSeed,
+		]);
+		const { rows: entered } = await client.query<{ trigger_message_id: string }>(
+			this.sql.findEnteredEvents,
+			[entry.campaignId, valid.map((i) => events[i].messageId)],
+		);
+		// An event enters once: already in the store, or earlier in this batch.
+		const seen = new Set(entered.map((row) => row.trigger_message_id));
+		const candidates = valid.filter((eventIndex) => {
+			const messageId = events[eventIndex].messageId;
+			if (seen.has(messageId)) {
+				result.alreadyEntered.push(eventIndex);
+				return false;
+			}
+			seen.add(messageId);
+			return true;
+		});
 		const ranges = candidates.map((i) => blockingEntryRange(entry.reEntry, events[i].occurredAt));
 		const checked = candidates.flatMap((eventIndex, position) => {
 			const range = ranges[position];
@@ -278,11 +299,9 @@ export class PostgresCampaignStore implements CampaignStore {
 		/** Positions in `candidates` that an entry already in the store blocks. */
 		const blockedByStore = new Set<number>();
 		if (checked.length > 0) {
-			const userIds = checked.map((candidate) => candidate.userId);
-			await client.query(this.sql.lockEntries, [entry.campaignId, userIds, this.entryLockSeed]);
 			const { rows } = await client.query<{ ord: string }>(this.sql.findBlocked, [
 				entry.campaignId,
-				userIds,
+				checked.map((candidate) => candidate.userId),
 				checked.map((candidate) => candidate.after),
 				checked.map((candidate) => candidate.before),
 			]);

@@ -67,4 +67,11 @@ export const SQLITE_MIGRATIONS: ReadonlyArray<{ version: number; statements: str
 		version: 2,
 		statements: [],
 	},
+	{
+		// One event enters a user into a campaign once, however often it arrives.
+		version: 3,
+		statements: [
+			`CREATE UNIQUE INDEX campaign_entries_trigger ON campaign_entries (campaign_id, trigger_message_id)`,
+		],
+	},
 ];

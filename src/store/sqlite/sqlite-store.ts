@@ -19,7 +19,7 @@ import {
 	type SendReservationResult,
 	type UserProfile,
 } from '../campaign-store';
-import { blockingEntryRange } from '../re-entry';
+import { blockingEntryRange, validCandidates } from '../re-entry';
 import {
 	entryFromRow,
 	eventFromRow,
@@ -148,7 +148,7 @@ export class SqliteCampaignStore implements CampaignStore {
 						JSON.stringify(event.properties),
 					).changes === 1,
 			);
-			const result: IngestResult = { recorded, entries: [], notReEligible: [] };
+			const result: IngestResult = { recorded, entries: [], notReEligible: [], alreadyEntered: [] };
 			const entry = request.entry;
 			if (!entry) return result;
 
@@ -160,9 +160,15 @@ export class SqliteCampaignStore implements CampaignStore {
 				`INSERT INTO campaign_entries (entry_id, campaign_id, user_id, entered_at, triggered_at, trigger_message_id, state)
 				 VALUES (?, ?, ?, ?, ?, ?, 'active')`,
 			);
-			for (const eventIndex of entry.candidates) {
-				if (!recorded[eventIndex]) continue;
+			const findEntered = this.statement(
+				'SELECT 1 FROM campaign_entries WHERE campaign_id = ? AND trigger_message_id = ?',
+			);
+			for (const eventIndex of validCandidates(entry.candidates, request.events.length)) {
 				const event = request.events[eventIndex];
+				if (findEntered.get(entry.campaignId, event.messageId)) {
+					result.alreadyEntered.push(eventIndex);
+					continue;
+				}
 				const range = blockingEntryRange(entry.reEntry, event.occurredAt);
 				if (range && findBlocking.get(entry.campaignId, event.userId, range.after, range.before)) {
 					result.notReEligible.push(eventIndex);
