@@ -23,6 +23,7 @@ import {
 	type CapRequest,
 	type FrequencyPolicy,
 } from '../src';
+import { testConnection } from '../test/support/postgres';
 
 const USERS = 10_000;
 const SINGLE = Number(process.env.BENCH_SINGLE ?? 3000);
@@ -165,12 +166,7 @@ async function benchSqlite(): Promise<void> {
 }
 
 async function benchPostgres(): Promise<void> {
-	const connection = {
-		host: process.env.PGHOST ?? '127.0.0.1',
-		port: Number(process.env.PGPORT ?? 5432),
-		database: process.env.PGDATABASE ?? 'test',
-		user: process.env.PGUSER ?? 'postgres',
-	};
+	const connection = testConnection;
 	const schema = `tc_bench_${randomUUID().slice(0, 8)}`;
 	const pool = new Pool({ ...connection, max: WORKERS });
 	const stores: CampaignStore[] = [];

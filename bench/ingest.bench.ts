@@ -21,6 +21,7 @@ import {
 	type CampaignStore,
 	type TriggerRule,
 } from '../src';
+import { testConnection } from '../test/support/postgres';
 
 const BATCH_SIZE = 1000;
 const BATCHES = Number(process.env.BENCH_BATCHES ?? 40);
@@ -143,12 +144,7 @@ async function benchSqlite(bodies: Buffer[]): Promise<[Measure, Measure]> {
 }
 
 async function benchPostgres(bodies: Buffer[]): Promise<[Measure, Measure]> {
-	const connection = {
-		host: process.env.PGHOST ?? '127.0.0.1',
-		port: Number(process.env.PGPORT ?? 5432),
-		database: process.env.PGDATABASE ?? 'test',
-		user: process.env.PGUSER ?? 'postgres',
-	};
+	const connection = testConnection;
 	const schema = `tc_bench_${randomUUID().slice(0, 8)}`;
 	const pool = new Pool({ ...connection, max: 4 });
 	try {

@@ -21,7 +21,7 @@ import {
 	precheck,
 	quietHoursToWindow,
 	readCampaignItem,
-	resolveTimeZone,
+	resolveItemTimeZone,
 	SqliteCampaignStore,
 	triggeredEntryToJson,
 	type CampaignStore,
@@ -288,11 +288,7 @@ async function main(): Promise<void> {
 }
 
 function zoneOf(json: Record<string, unknown>): string {
-	const item = readCampaignItem(json);
-	return resolveTimeZone([
-		{ source: 'profile', zone: item.profile?.timeZone },
-		{ source: 'event', zone: item.event?.timeZone },
-	]).zone;
+	return resolveItemTimeZone(readCampaignItem(json), undefined, undefined).zone;
 }
 
 main().catch((error) => {

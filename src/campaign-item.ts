@@ -1,5 +1,6 @@
 import { InvalidInputError } from './errors';
 import { parseIsoInstant } from './time/iso-instant';
+import { resolveTimeZone, type ResolvedTimeZone } from './time/local-time';
 
 /**
  * What the campaign steps read from an item: the fields the Campaign Event Trigger emits
@@ -77,4 +78,21 @@ export function readCampaignItem(
 			unsubscribed: profile.unsubscribed === true,
 		},
 	};
+}
+
+/**
+ * The user's time zone for the campaign steps, and where it came from: the stored profile
+ * (freshest), the profile copied on the item at trigger time, the trigger event's
+ * `context.timezone`, the campaign default, UTC. An unknown name is an error naming it.
+ */
+export function resolveItemTimeZone(
+	item: CampaignItem,
+	storedProfileZone: string | undefined,
+	defaultTimeZone: string | undefined,
+): ResolvedTimeZone {
+	return resolveTimeZone([
+		{ source: 'profile', zone: storedProfileZone ?? item.profile?.timeZone },
+		{ source: 'event', zone: item.event?.timeZone },
+		{ source: 'campaign', zone: defaultTimeZone },
+	]);
 }

@@ -68,7 +68,7 @@ export {
 	type EventResponse,
 } from './webhook/handle-event-request';
 export { parseJsonObject, requireText } from './validation';
-export { readCampaignItem, type CampaignItem } from './campaign-item';
+export { readCampaignItem, resolveItemTimeZone, type CampaignItem } from './campaign-item';
 export { computeResumeAt, releaseTime, type DelayInput, type DelaySpec } from './policies/delay';
 export {
 	checkExceptions,
@@ -107,4 +107,5 @@ export {
 	type DeliveryWindow,
 	type DurationUnit,
 } from './time/local-time';
+export { elapsedMs } from './time/elapsed';
 export { parseIsoInstant } from './time/iso-instant';

@@ -9,10 +9,12 @@ import {
 } from 'n8n-workflow';
 
 import {
+	elapsedMs,
 	handleEventRequest,
 	InvalidInputError,
 	triggeredEntryToJson,
 	validateTriggerRule,
+	type DurationUnit,
 	type FilterOperator,
 	type PropertyFilter,
 	type ReEntryRule,
@@ -23,8 +25,6 @@ import { campaignStoreFor, testCampaignStoreCredential } from '../shared/campaig
 import { parseDateParameter, splitList } from '../shared/parameters';
 import { testWebhookCredential } from './credential-test';
 import { triggerProperties, WEBHOOK_PATH } from './description';
-
-const UNIT_MS = { minutes: 60_000, hours: 3_600_000, days: 86_400_000 } as const;
 
 export class CampaignEventTrigger implements INodeType {
 	description: INodeTypeDescription = {
@@ -115,9 +115,10 @@ function readTriggerRule(context: IWebhookFunctions): TriggerRule {
 		reEntryMode === 'oncePerPeriod'
 			? {
 					mode: reEntryMode,
-					periodMs:
-						(context.getNodeParameter('reEntryPeriod', 24) as number) *
-						UNIT_MS[context.getNodeParameter('reEntryPeriodUnit', 'hours') as keyof typeof UNIT_MS],
+					periodMs: elapsedMs(
+						context.getNodeParameter('reEntryPeriod', 24) as number,
+						context.getNodeParameter('reEntryPeriodUnit', 'hours') as DurationUnit,
+					),
 				}
 			: { mode: reEntryMode };
 	const timeZone = context.getTimezone();

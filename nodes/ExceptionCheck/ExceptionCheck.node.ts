@@ -7,19 +7,11 @@ import {
 	type INodeTypeDescription,
 } from 'n8n-workflow';
 
-import { checkExceptions, type ExceptionRule } from '../../src';
+import { checkExceptions, elapsedMs, type DurationUnit, type ExceptionRule } from '../../src';
 import { campaignStoreFor, testCampaignStoreCredential } from '../shared/campaign-store';
 import { itemError, readCampaignItems, userIdsOf } from '../shared/campaign-items';
 import { campaignEndsAtProperty, DURATION_UNIT_OPTIONS } from '../shared/descriptions';
 import { parseDateParameter, splitList } from '../shared/parameters';
-
-const UNIT_MS: Record<string, number> = {
-	seconds: 1_000,
-	minutes: 60_000,
-	hours: 3_600_000,
-	days: 86_400_000,
-	weeks: 604_800_000,
-};
 
 export class ExceptionCheck implements INodeType {
 	description: INodeTypeDescription = {
@@ -127,14 +119,14 @@ export class ExceptionCheck implements INodeType {
 
 function readRule(context: IExecuteFunctions, itemIndex: number): ExceptionRule {
 	const withinAmount = context.getNodeParameter('withinAmount', itemIndex, 0) as number;
-	const withinUnit = context.getNodeParameter('withinUnit', itemIndex, 'hours') as string;
+	const withinUnit = context.getNodeParameter('withinUnit', itemIndex, 'hours') as DurationUnit;
 	return {
 		exceptionEvents: splitList(
 			context.getNodeParameter('exceptionEvents', itemIndex, '') as string,
 		),
 		matchProperty:
 			(context.getNodeParameter('matchProperty', itemIndex, '') as string).trim() || undefined,
-		withinMs: withinAmount > 0 ? withinAmount * UNIT_MS[withinUnit] : undefined,
+		withinMs: withinAmount > 0 ? elapsedMs(withinAmount, withinUnit) : undefined,
 		campaignEndsAt: parseDateParameter(
 			context.getNodeParameter('campaignEndsAt', itemIndex, ''),
 			'Campaign Ends At',

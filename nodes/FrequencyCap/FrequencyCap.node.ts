@@ -11,6 +11,7 @@ import {
 import {
 	buildReservation,
 	decide,
+	elapsedMs,
 	InvalidInputError,
 	isInQuietHours,
 	precheck,
@@ -19,19 +20,13 @@ import {
 	type CapDecision,
 	type CapRequest,
 	type CapRule,
+	type DurationUnit,
 	type FrequencyPolicy,
 } from '../../src';
 import { campaignStoreFor, testCampaignStoreCredential } from '../shared/campaign-store';
 import { readCampaignItems, userIdsOf } from '../shared/campaign-items';
 import { parseDateParameter, splitList } from '../shared/parameters';
 import { frequencyCapProperties } from './description';
-
-const UNIT_MS: Record<string, number> = {
-	minutes: 60_000,
-	hours: 3_600_000,
-	days: 86_400_000,
-	weeks: 604_800_000,
-};
 
 export class FrequencyCap implements INodeType {
 	description: INodeTypeDescription = {
@@ -154,7 +149,10 @@ function readPolicy(context: IExecuteFunctions): FrequencyPolicy {
 							? { kind: 'calendar', unit: 'day' }
 							: rule.window === 'calendarWeek'
 								? { kind: 'calendar', unit: 'week' }
-								: { kind: 'rolling', ms: Number(rule.amount) * UNIT_MS[String(rule.unit)] },
+								: {
+										kind: 'rolling',
+										ms: elapsedMs(Number(rule.amount), rule.unit as DurationUnit),
+									},
 					scope:
 						rule.scope === 'tag'
 							? { kind: 'tag', tag: String(rule.tag ?? '').trim() }

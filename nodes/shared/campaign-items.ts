@@ -3,7 +3,7 @@ import { NodeOperationError, type IExecuteFunctions, type INodeExecutionData } f
 import {
 	InvalidInputError,
 	readCampaignItem,
-	resolveTimeZone,
+	resolveItemTimeZone,
 	type CampaignItem,
 	type UserProfile,
 } from '../../src';
@@ -34,11 +34,7 @@ export function readCampaignItems(
 		try {
 			const item = readCampaignItem(input.json, options);
 			const profile = profiles.get(item.userId);
-			const zone = resolveTimeZone([
-				{ source: 'profile', zone: profile?.timeZone ?? item.profile?.timeZone },
-				{ source: 'event', zone: item.event?.timeZone },
-				{ source: 'campaign', zone: defaultTimeZone },
-			]);
+			const zone = resolveItemTimeZone(item, profile?.timeZone, defaultTimeZone);
 			read.push({ itemIndex, item, timeZone: zone.zone, timeZoneSource: zone.source, profile });
 		} catch (error) {
 			failed.push(itemError(context, error as Error, itemIndex, input));

@@ -11,7 +11,7 @@ import {
 	precheck,
 	quietHoursToWindow,
 	readCampaignItem,
-	resolveTimeZone,
+	resolveItemTimeZone,
 	triggeredEntryToJson,
 	type CampaignStore,
 	type CapRequest,
@@ -307,11 +307,7 @@ export async function runSimulation(
 }
 
 function zoneOfItem(json: Record<string, unknown>): string {
-	const item = readCampaignItem(json);
-	return resolveTimeZone([
-		{ source: 'profile', zone: item.profile?.timeZone },
-		{ source: 'event', zone: item.event?.timeZone },
-	]).zone;
+	return resolveItemTimeZone(readCampaignItem(json), undefined, undefined).zone;
 }
 
 async function runSteps(

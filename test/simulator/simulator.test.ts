@@ -7,6 +7,7 @@ import { Pool } from 'pg';
 
 import { openPostgresStore, SqliteCampaignStore, type CampaignStore } from '../../src';
 import { findViolations, runSimulation, ZONES, type SimulationReport } from './campaign-simulator';
+import { testConnection } from '../support/postgres';
 
 /**
  * The campaign steps over a month of random behaviour: 2,000 users in 12 time zones,
@@ -52,12 +53,7 @@ describe('campaign simulator', () => {
 	}, 300_000);
 
 	it('keeps every promise on PostgreSQL', async () => {
-		const connection = {
-			host: process.env.PGHOST ?? '127.0.0.1',
-			port: Number(process.env.PGPORT ?? 5432),
-			database: process.env.PGDATABASE ?? 'test',
-			user: process.env.PGUSER ?? 'postgres',
-		};
+		const connection = testConnection;
 		const schema = `tc_sim_${randomUUID().slice(0, 8)}`;
 		const store: CampaignStore = await openPostgresStore({ connection, schema });
 		try {

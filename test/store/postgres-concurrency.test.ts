@@ -7,15 +7,9 @@ import { Pool } from 'pg';
 import type { SendCountLimit } from '../../src/store/campaign-store';
 import { openPostgresStore } from '../../src/store/postgres/postgres-store';
 import { RULES, type Decision, type WorkerMessage, type WorkerTask } from './reserve-worker';
+import { testConnection } from '../support/postgres';
 
-/** The local test server: trust authentication, database `test`. */
-const connection = {
-	host: process.env.PGHOST ?? '127.0.0.1',
-	port: Number(process.env.PGPORT ?? 5432),
-	database: process.env.PGDATABASE ?? 'test',
-	user: process.env.PGUSER ?? 'postgres',
-	password: process.env.PGPASSWORD,
-};
+const connection = testConnection;
 
 const WORKERS = 8;
 const DECISIONS = 600;

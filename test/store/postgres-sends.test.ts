@@ -12,15 +12,9 @@ import {
 	type PostgresStoreOptions,
 } from '../../src/store/postgres/postgres-store';
 import { SqliteCampaignStore } from '../../src/store/sqlite/sqlite-store';
+import { testConnection } from '../support/postgres';
 
-/** The local test server: trust authentication, database `test`. */
-const connection = {
-	host: process.env.PGHOST ?? '127.0.0.1',
-	port: Number(process.env.PGPORT ?? 5432),
-	database: process.env.PGDATABASE ?? 'test',
-	user: process.env.PGUSER ?? 'postgres',
-	password: process.env.PGPASSWORD,
-};
+const connection = testConnection;
 
 const admin = new Pool({ ...connection, max: 2 });
 const schemas: string[] = [];
