@@ -37,6 +37,7 @@ export interface PgPoolConfig {
 	max: number;
 	connectionTimeoutMillis: number;
 	application_name: string;
+	options: string;
 }
 
 /** The part of the `pg` module the store uses. */

@@ -114,13 +114,15 @@ const DECIDE_WAVE = `WITH decided AS (
  * them: a request comes in a later wave than every earlier request of its user or its key),
  * so each sees the reservations of the requests before it. Created with the store's
  * `search_path`, and with generic plans: the planner learns nothing from the JSON that it
- * could use, and planning on each call costs about as much as a decision. One JSON result
+ * could use, and planning on each call costs about as much as a decision. JIT off: the
+ * planner's row guesses for JSON arrays make these statements look expensive, and compiling
+ * them took about 30 ms per call, far more than running them. One JSON result
  * per request, with its `ord`, in no particular order; a reservation comes without its
  * record, which is the request's (`reservedSend`).
  */
 export const RESERVE_SENDS_FUNCTION = `CREATE FUNCTION reserve_sends(lock_seed bigint, waves jsonb)
 	RETURNS SETOF jsonb LANGUAGE plpgsql VOLATILE
-	SET search_path FROM CURRENT SET plan_cache_mode = force_generic_plan AS $body$
+	SET search_path FROM CURRENT SET plan_cache_mode = force_generic_plan SET jit = off AS $body$
 DECLARE
 	decision jsonb;
 	decisions jsonb[];
