@@ -127,6 +127,8 @@ export interface SendRecord {
 	countsTowardCap: boolean;
 	variant?: string;
 	providerMessageId?: string;
+	/** Hash of the rendered content that was sent. */
+	contentHash?: string;
 	error?: string;
 }
 
@@ -194,8 +196,15 @@ export type SendReservationResult =
 	| { outcome: 'duplicate'; send: SendRecord };
 
 export type SendCompletion =
-	| { state: 'sent'; at: number; providerMessageId?: string; variant?: string }
-	| { state: 'failed' | 'released'; at: number; error?: string };
+	| {
+			state: 'sent';
+			at: number;
+			providerMessageId?: string;
+			variant?: string;
+			contentHash?: string;
+	  }
+	/** `variant` records e.g. `control` for a control-group user who is never sent anything. */
+	| { state: 'failed' | 'released'; at: number; error?: string; variant?: string };
 
 export type StoreBackend = 'sqlite' | 'postgres';
 
@@ -244,4 +253,4 @@ export interface CampaignStore {
 }
 
 /** Schema version both backends create and check when they open. */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;

@@ -109,6 +109,7 @@ export interface SendRow {
 	counts_toward_cap: number | boolean;
 	variant: string | null;
 	provider_message_id: string | null;
+	content_hash?: string | null;
 	error: string | null;
 }
 
@@ -128,6 +129,7 @@ export function sendFromRow(row: SendRow): SendRecord {
 		countsTowardCap: Boolean(row.counts_toward_cap),
 		variant: optional(row.variant),
 		providerMessageId: optional(row.provider_message_id),
+		contentHash: row.content_hash ? row.content_hash : undefined,
 		error: optional(row.error),
 	};
 }

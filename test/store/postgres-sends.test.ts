@@ -74,12 +74,13 @@ describe('PostgreSQL store: reserving sends', () => {
 		// As a store of version 1 left it.
 		await admin.query(`DROP FUNCTION "${schema}".reserve_sends`);
 		await admin.query(`DROP INDEX "${schema}".campaign_entries_trigger`);
+		await admin.query(`ALTER TABLE "${schema}".sends DROP COLUMN content_hash`);
 		await admin.query(`DELETE FROM "${schema}".schema_version WHERE version >= 2`);
 		const upgraded = await open({ schema });
 		const versions = await admin.query(
 			`SELECT version FROM "${schema}".schema_version ORDER BY version`,
 		);
-		expect(versions.rows).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }]);
+		expect(versions.rows).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }, { version: 4 }]);
 		const [result] = await upgraded.reserveSends([request({ userId: 'u1' })]);
 		expect(result.outcome).toBe('reserved');
 	});

@@ -80,7 +80,7 @@ describe('PostgreSQL store: opening and migrating', () => {
 		const opened = await Promise.all(Array.from({ length: 8 }, () => open({ schema, poolMax: 1 })));
 		expect(opened).toHaveLength(8);
 		const { rows } = await admin.query(`SELECT version FROM "${schema}".schema_version`);
-		expect(rows).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }]);
+		expect(rows).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }, { version: 4 }]);
 		await opened[7].ingest({ events: [event('u1')], now: T0 });
 		expect(await opened[0].findEvents({ userId: 'u1', names: [], after: 0 })).toHaveLength(1);
 	});
@@ -130,7 +130,7 @@ describe('PostgreSQL store: opening and migrating', () => {
 		const opening = openPostgresStore({ connection, schema });
 		await expect(opening).rejects.toThrow(SchemaVersionError);
 		await expect(openPostgresStore({ connection, schema })).rejects.toThrow(
-			/schema version 99.*supports up to 3/,
+			/schema version 99.*supports up to 4/,
 		);
 	});
 

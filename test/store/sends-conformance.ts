@@ -87,6 +87,7 @@ export function describeSendConformance(
 				at: T0 + 5,
 				providerMessageId: 'pm-1',
 				variant: 'B',
+				contentHash: 'sha256:abc',
 			});
 			const sentRecord = {
 				...reserved,
@@ -94,9 +95,27 @@ export function describeSendConformance(
 				sentAt: T0 + 5,
 				providerMessageId: 'pm-1',
 				variant: 'B',
+				contentHash: 'sha256:abc',
 			};
 			expect(completed).toEqual(sentRecord);
 			expect(await store().getSend(req.idempotencyKey)).toEqual(sentRecord);
+		});
+
+		it('records the variant of a key given back, e.g. a control-group user never sent anything', async () => {
+			const req = request({ userId: `u-${unique()}` });
+			await reserveOne(req);
+			const control = await store().completeSend(req.idempotencyKey, {
+				state: 'released',
+				at: T0 + 1,
+				error: 'control group',
+				variant: 'control',
+			});
+			expect(control).toMatchObject({
+				state: 'released',
+				variant: 'control',
+				error: 'control group',
+			});
+			expect(control?.contentHash).toBeUndefined();
 		});
 
 		it('answers undefined for an unknown key and [] for an empty batch', async () => {

@@ -43,7 +43,7 @@ describe('SQLite store specifics', () => {
 		const { DatabaseSync } = await import('node:sqlite');
 		const db = new DatabaseSync(filePath);
 		expect(db.prepare('PRAGMA journal_mode').get()).toEqual({ journal_mode: 'wal' });
-		expect(db.prepare('SELECT max(version) AS v FROM schema_version').get()).toEqual({ v: 3 });
+		expect(db.prepare('SELECT max(version) AS v FROM schema_version').get()).toEqual({ v: 4 });
 		db.close();
 		await store.close();
 	});
@@ -57,7 +57,7 @@ describe('SQLite store specifics', () => {
 		db.close();
 		expect(() => new SqliteCampaignStore({ filePath })).toThrow(SchemaVersionError);
 		expect(() => new SqliteCampaignStore({ filePath })).toThrow(
-			/schema version 99.*supports up to 3/,
+			/schema version 99.*supports up to 4/,
 		);
 	});
 

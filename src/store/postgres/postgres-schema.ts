@@ -82,6 +82,11 @@ export const POSTGRES_MIGRATIONS: ReadonlyArray<{ version: number; statements: s
 			`CREATE UNIQUE INDEX campaign_entries_trigger ON campaign_entries (campaign_id, trigger_message_id)`,
 		],
 	},
+	{
+		// What was sent: a hash of the rendered content, for audits and A/B analysis.
+		version: 4,
+		statements: ['ALTER TABLE sends ADD COLUMN content_hash TEXT'],
+	},
 ];
 
 /**

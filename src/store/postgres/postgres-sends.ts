@@ -92,7 +92,7 @@ const DECIDE_WAVE = `WITH decided AS (
 			user_id = excluded.user_id, channel = excluded.channel, tags = excluded.tags,
 			state = 'reserved', reserved_at = excluded.reserved_at, expires_at = excluded.expires_at,
 			sent_at = NULL, counts_toward_cap = excluded.counts_toward_cap,
-			variant = NULL, provider_message_id = NULL, error = NULL
+			variant = NULL, provider_message_id = NULL, content_hash = NULL, error = NULL
 		WHERE NOT ${live('s', 'excluded.reserved_at')}
 		RETURNING 1
 	)
@@ -271,13 +271,15 @@ export function postgresSendStatements(schema: string) {
 		completeSent: updatedOrAsIs(
 			'sends',
 			'idempotency_key',
-			`UPDATE ${s}.sends SET state = 'sent', sent_at = $2, provider_message_id = $3, variant = $4, error = NULL
+			`UPDATE ${s}.sends SET state = 'sent', sent_at = $2, provider_message_id = $3, variant = $4,
+				content_hash = $5, error = NULL
 			WHERE idempotency_key = $1 AND state <> 'sent'`,
 		),
 		giveBack: updatedOrAsIs(
 			'sends',
 			'idempotency_key',
-			`UPDATE ${s}.sends SET state = $2, error = $3 WHERE idempotency_key = $1 AND state <> 'sent'`,
+			`UPDATE ${s}.sends SET state = $2, error = $3, variant = coalesce($4, variant)
+			WHERE idempotency_key = $1 AND state <> 'sent'`,
 		),
 		exitEntry: updatedOrAsIs(
 			'campaign_entries',

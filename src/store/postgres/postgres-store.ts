@@ -449,11 +449,13 @@ export class PostgresCampaignStore implements CampaignStore {
 						completion.at,
 						completion.providerMessageId ?? null,
 						completion.variant ?? null,
+						completion.contentHash ?? null,
 					])
 				: await this.query<SendRow>(this.sendSql.giveBack, [
 						idempotencyKey,
 						completion.state,
 						completion.error ?? null,
+						completion.variant ?? null,
 					]);
 		return row && sendFromRow(row);
 	}

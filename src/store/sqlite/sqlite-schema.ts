@@ -74,4 +74,9 @@ export const SQLITE_MIGRATIONS: ReadonlyArray<{ version: number; statements: str
 			`CREATE UNIQUE INDEX campaign_entries_trigger ON campaign_entries (campaign_id, trigger_message_id)`,
 		],
 	},
+	{
+		// What was sent: a hash of the rendered content, for audits and A/B analysis.
+		version: 4,
+		statements: ['ALTER TABLE sends ADD COLUMN content_hash TEXT'],
+	},
 ];

@@ -37,12 +37,13 @@ const SQL = {
 			user_id = excluded.user_id, channel = excluded.channel, tags = excluded.tags,
 			state = 'reserved', reserved_at = excluded.reserved_at, expires_at = excluded.expires_at,
 			sent_at = NULL, counts_toward_cap = excluded.counts_toward_cap,
-			variant = NULL, provider_message_id = NULL, error = NULL
+			variant = NULL, provider_message_id = NULL, content_hash = NULL, error = NULL
 		RETURNING *`,
 	/** A `sent` send is never changed again. */
-	completeSent: `UPDATE sends SET state = 'sent', sent_at = ?, provider_message_id = ?, variant = ?, error = NULL
+	completeSent: `UPDATE sends SET state = 'sent', sent_at = ?, provider_message_id = ?, variant = ?,
+			content_hash = ?, error = NULL
 		WHERE idempotency_key = ? AND state <> 'sent' RETURNING *`,
-	giveBack: `UPDATE sends SET state = ?, error = ?
+	giveBack: `UPDATE sends SET state = ?, error = ?, variant = coalesce(?, variant)
 		WHERE idempotency_key = ? AND state <> 'sent' RETURNING *`,
 };
 
@@ -133,9 +134,15 @@ export function completeSqliteSend(
 					completion.at,
 					completion.providerMessageId ?? null,
 					completion.variant ?? null,
+					completion.contentHash ?? null,
 					idempotencyKey,
 				)
-			: statement(SQL.giveBack).get(completion.state, completion.error ?? null, idempotencyKey);
+			: statement(SQL.giveBack).get(
+					completion.state,
+					completion.error ?? null,
+					completion.variant ?? null,
+					idempotencyKey,
+				);
 	const row = (updated ?? statement(SQL.find).get(idempotencyKey)) as SendRow | undefined;
 	return row && sendFromRow(row);
 }
