@@ -1,0 +1,153 @@
+import { createHash } from 'node:crypto';
+
+import type { CampaignStore, SendRecord } from '../store/campaign-store';
+import type { HttpRequest, HttpTransport, MessageChannel, RenderedMessage } from './channel';
+
+/**
+ * One message to one user, never twice: the idempotency key is held in the store before the
+ * provider is called, a sent key is never sent again, and the outcome is written back, so a
+ * failed send gives its frequency-cap slot back.
+ */
+export interface DeliveryRequest {
+	store: CampaignStore;
+	/** The Frequency Cap's key when it reserved the slot, else (campaign, entry, this step). */
+	idempotencyKey: string;
+	/** True when a Frequency Cap step reserved the key: the send commits that reservation. */
+	reservedByCap: boolean;
+	campaignId: string;
+	stepId: string;
+	entryId?: string;
+	userId: string;
+	/** Channel name caps count by. */
+	channelName: string;
+	tags: string[];
+	/** A reservation this step takes itself stops counting after this long if never completed. */
+	reservationTtlMs: number;
+	choice: { kind: 'control' } | { kind: 'variant'; name: string };
+	/** Called only when the message will really be sent. */
+	render: () => Promise<RenderedMessage>;
+	channel: MessageChannel;
+	transport: HttpTransport;
+	/** Waits for the per-credential rate, if any. */
+	throttle?: () => Promise<void>;
+	now: () => number;
+}
+
+export type DeliveryResult =
+	| {
+			status: 'sent';
+			providerMessageId?: string;
+			variant?: string;
+			contentHash: string;
+			message: RenderedMessage;
+			request: HttpRequest;
+			attempts: number;
+	  }
+	/** Sent before (a retried or re-run execution): nothing was sent now. */
+	| { status: 'alreadySent'; send: SendRecord }
+	| { status: 'control' }
+	| { status: 'failed'; error: string; httpStatus?: number; attempts: number; variant?: string };
+
+const hashContent = (message: RenderedMessage): string =>
+	`sha256:${createHash('sha256')
+		.update(
+			JSON.stringify([
+				message.subject,
+				message.headline,
+				message.body,
+				message.imageUrl,
+				message.authorId,
+			]),
+		)
+		.digest('hex')}`;
+
+export async function deliver(request: DeliveryRequest): Promise<DeliveryResult> {
+	const { store, idempotencyKey } = request;
+	const [reservation] = await store.reserveSends([
+		{
+			idempotencyKey,
+			campaignId: request.campaignId,
+			stepId: request.stepId,
+			entryId: request.entryId,
+			userId: request.userId,
+			channel: request.channelName,
+			tags: request.tags,
+			now: request.now(),
+			expiresAt: request.now() + request.reservationTtlMs,
+			countsTowardCap: true,
+			// The cap was decided by the Frequency Cap step (or there is none): only the key is claimed here.
+			limits: [],
+		},
+	]);
+	if (reservation.outcome === 'duplicate') {
+		if (reservation.send.state === 'sent') return { status: 'alreadySent', send: reservation.send };
+		// A live reservation: the Frequency Cap's for this item is ours to commit; another
+		// step's own reservation means an execution is sending this very message right now.
+		if (!request.reservedByCap) {
+			return {
+				status: 'failed',
+				error: `another execution is sending this message (key ${idempotencyKey}, reserved until ${new Date(reservation.send.expiresAt ?? 0).toISOString()}); it is not sent twice`,
+				attempts: 0,
+			};
+		}
+	}
+
+	if (request.choice.kind === 'control') {
+		await store.completeSend(idempotencyKey, {
+			state: 'released',
+			at: request.now(),
+			error: 'control group: not sent',
+			variant: 'control',
+		});
+		return { status: 'control' };
+	}
+
+	const variant = request.choice.name;
+	let message: RenderedMessage;
+	try {
+		message = await request.render();
+	} catch (error) {
+		await store.completeSend(idempotencyKey, {
+			state: 'released',
+			at: request.now(),
+			error: (error as Error).message,
+			variant,
+		});
+		throw error;
+	}
+	await request.throttle?.();
+	const outcome = await request.channel.send(message, request.transport);
+	if (!outcome.ok) {
+		// A failed send does not count against the user's caps.
+		await store.completeSend(idempotencyKey, {
+			state: 'failed',
+			at: request.now(),
+			error: outcome.error,
+			variant,
+		});
+		return {
+			status: 'failed',
+			error: outcome.error,
+			httpStatus: outcome.status,
+			attempts: outcome.attempts,
+			variant,
+		};
+	}
+	const contentHash = hashContent(message);
+	await store.completeSend(idempotencyKey, {
+		state: 'sent',
+		at: request.now(),
+		providerMessageId: outcome.providerMessageId,
+		variant,
+		contentHash,
+	});
+	return {
+		status: 'sent',
+		providerMessageId: outcome.providerMessageId,
+		variant,
+		contentHash,
+		message,
+		request: outcome.request,
+		attempts: outcome.attempts,
+	};
+}

@@ -1,0 +1,236 @@
+import type {
+	HttpRequest,
+	HttpTransport,
+	MessageChannel,
+	RenderedMessage,
+	SendOutcome,
+} from '../channel';
+import { sendWithRetries, type RetryOptions } from '../retry';
+import {
+	contactCacheKey,
+	intercomFailureText,
+	searchContact,
+	sharedIntercomContactCache,
+	type IntercomContactCache,
+} from './intercom-contacts';
+import {
+	createMessageRequest,
+	DEFAULT_INTERCOM_API_VERSION,
+	INTERCOM_BASE_URLS,
+	type ContactSearchField,
+	type CreateMessageBody,
+	type IntercomConnection,
+	type IntercomRecipientType,
+	type IntercomRegion,
+} from './intercom-requests';
+
+export type IntercomContactLookup = 'contactId' | 'externalId' | 'email';
+
+export interface IntercomChannelOptions {
+	accessToken: string;
+	region: IntercomRegion;
+	/** Overrides the region's URL: for tests and proxies. */
+	baseUrl?: string;
+	/** The `Intercom-Version` header. Default '2.14'. */
+	apiVersion?: string;
+	/** The admin messages come from unless the message names its own `authorId`. */
+	defaultAdminId: string;
+	messageType: 'inapp' | 'email';
+	/** Email style. Default 'plain'. */
+	emailTemplate?: 'plain' | 'personal';
+	/** Default 'user'. */
+	recipientType?: IntercomRecipientType;
+	/**
+	 * How the recipient's Intercom contact id is found: `contactId` reads
+	 * `message.externalIds.intercom`; `externalId` searches `external_id` = `message.userId`;
+	 * `email` searches `email` = `message.email`.
+	 */
+	lookup: IntercomContactLookup;
+	/** Retries of each request (429, 5xx, network errors). */
+	retry?: RetryOptions;
+	/** Default: one cache shared by the whole process. */
+	contactCache?: IntercomContactCache;
+	/**
+	 * A contact created moments ago may be missing from search or answer 404 to a message for a
+	 * short while: the search or the send is tried this many more times. Default 2.
+	 */
+	notFoundRetries?: number;
+	/** Wait before the first of those tries, doubled each time. Default 1000 ms. */
+	notFoundDelayMs?: number;
+}
+
+const LOOKUP_FIELD: Record<Exclude<IntercomContactLookup, 'contactId'>, ContactSearchField> = {
+	externalId: 'external_id',
+	email: 'email',
+};
+
+const OTHER_LOOKUPS: Record<IntercomContactLookup, string> = {
+	contactId: 'lookup by external id or by email',
+	externalId: 'lookup by email or by contact id',
+	email: 'lookup by external id or by contact id',
+};
+
+const defaultSleep = (ms: number): Promise<void> =>
+	new Promise((resolve) => setTimeout(resolve, ms));
+
+function required(value: string | undefined, name: string): string {
+	if (typeof value !== 'string' || value.trim() === '') {
+		throw new Error(`Intercom channel: ${name} is required`);
+	}
+	return value;
+}
+
+type Resolved =
+	| { ok: true; contactId: string; cacheKey?: string; attempts: number }
+	| { ok: false; failure: SendOutcome & { ok: false } };
+
+/**
+ * The Intercom channel: `POST /messages` from an admin to one contact, in-app or email.
+ * `attempts` in its outcome counts every request made for the message, searches included.
+ */
+export function createIntercomChannel(options: IntercomChannelOptions): MessageChannel {
+	const region = options.region ?? 'us';
+	const regionUrl = INTERCOM_BASE_URLS[region];
+	if (!options.baseUrl && !regionUrl) {
+		throw new Error(`Intercom channel: unknown region "${String(region)}" (us, eu or au)`);
+	}
+	const connection: IntercomConnection = {
+		baseUrl: (options.baseUrl || regionUrl).replace(/\/+$/, ''),
+		accessToken: required(options.accessToken, 'the access token'),
+		apiVersion: options.apiVersion || DEFAULT_INTERCOM_API_VERSION,
+	};
+	const defaultAdminId = required(options.defaultAdminId, 'the default admin id');
+	if (options.messageType !== 'inapp' && options.messageType !== 'email') {
+		throw new Error(
+			`Intercom channel: message type "${String(options.messageType)}" is neither inapp nor email`,
+		);
+	}
+	const recipientType = options.recipientType ?? 'user';
+	const cache = options.contactCache ?? sharedIntercomContactCache;
+	const retry = options.retry ?? {};
+	const sleep = retry.sleep ?? defaultSleep;
+	const notFoundRetries = Math.max(0, options.notFoundRetries ?? 2);
+	const notFoundDelayMs = options.notFoundDelayMs ?? 1000;
+	const notFoundWait = (retryNumber: number) => sleep(notFoundDelayMs * 2 ** (retryNumber - 1));
+
+	async function resolveContact(
+		message: RenderedMessage,
+		transport: HttpTransport,
+	): Promise<Resolved> {
+		const fail = (error: string, extra: Partial<SendOutcome & { ok: false }> = {}): Resolved => ({
+			ok: false,
+			failure: { ok: false, error, attempts: 0, ...extra },
+		});
+		if (options.lookup === 'contactId') {
+			const contactId = message.externalIds?.intercom;
+			if (!contactId) {
+				return fail(
+					`user ${message.userId} has no Intercom contact id (externalIds.intercom); add it to the profile or choose ${OTHER_LOOKUPS.contactId}`,
+				);
+			}
+			return { ok: true, contactId, attempts: 0 };
+		}
+		const field = LOOKUP_FIELD[options.lookup];
+		if (!field) {
+			throw new Error(`Intercom channel: unknown contact lookup "${String(options.lookup)}"`);
+		}
+		const value = field === 'email' ? message.email : message.userId;
+		if (!value) {
+			return fail(
+				`user ${message.userId} has no email to find the Intercom contact by; add it to the profile or choose ${OTHER_LOOKUPS.email}`,
+			);
+		}
+		const cacheKey = contactCacheKey(connection, field, value);
+		const cached = cache.get(cacheKey);
+		if (cached) return { ok: true, contactId: cached, cacheKey, attempts: 0 };
+
+		let attempts = 0;
+		for (let tries = 0; ; tries++) {
+			if (tries > 0) await notFoundWait(tries);
+			const result = await searchContact(connection, transport, field, value, recipientType, retry);
+			attempts += result.attempts;
+			switch (result.kind) {
+				case 'found':
+					cache.set(cacheKey, result.contactId);
+					return { ok: true, contactId: result.contactId, cacheKey, attempts };
+				case 'failed':
+					return fail(result.error, { status: result.status, request: result.request, attempts });
+				case 'unusable':
+					return fail(result.error, { request: result.request, attempts });
+				case 'notFound':
+					if (tries < notFoundRetries) continue;
+					return fail(
+						`no Intercom contact with ${field} ${value}; create it first or choose ${OTHER_LOOKUPS[options.lookup]}`,
+						{ request: result.request, attempts },
+					);
+			}
+		}
+	}
+
+	function messageBody(message: RenderedMessage, contactId: string): CreateMessageBody {
+		const common = {
+			body: message.body,
+			from: { type: 'admin' as const, id: message.authorId || defaultAdminId },
+			to: { type: recipientType, id: contactId },
+		};
+		return options.messageType === 'email'
+			? {
+					message_type: 'email',
+					subject: message.subject ?? '',
+					template: options.emailTemplate ?? 'plain',
+					...common,
+				}
+			: { message_type: 'inapp', ...common };
+	}
+
+	return {
+		name: 'intercom',
+		async send(message: RenderedMessage, transport: HttpTransport): Promise<SendOutcome> {
+			if (!message.body || message.body.trim() === '') {
+				return { ok: false, error: 'the Intercom message body is empty', attempts: 0 };
+			}
+			if (options.messageType === 'email' && !message.subject?.trim()) {
+				return { ok: false, error: 'an Intercom email needs a subject', attempts: 0 };
+			}
+			const resolved = await resolveContact(message, transport);
+			if (!resolved.ok) return resolved.failure;
+			const { contactId, cacheKey } = resolved;
+			let attempts = resolved.attempts;
+
+			const request: HttpRequest = createMessageRequest(
+				connection,
+				messageBody(message, contactId),
+			);
+			for (let tries = 0; ; tries++) {
+				if (tries > 0) await notFoundWait(tries);
+				const result = await sendWithRetries(transport, request, retry);
+				attempts += result.attempts;
+				const { response } = result;
+				if (response && response.status >= 200 && response.status < 300) {
+					const id = (response.body as { id?: unknown } | null)?.id;
+					return {
+						ok: true,
+						providerMessageId:
+							typeof id === 'string' || typeof id === 'number' ? String(id) : undefined,
+						request,
+						attempts,
+					};
+				}
+				// 404: the contact is gone, or was created moments ago and cannot be messaged yet.
+				if (response?.status === 404 && tries < notFoundRetries) continue;
+				if (response?.status === 404 && cacheKey) cache.delete(cacheKey);
+				const what =
+					response?.status === 404
+						? `Sending the Intercom message to contact ${contactId} (not found, or created too recently to be messaged; tried ${tries + 1} time(s))`
+						: 'Sending the Intercom message';
+				return {
+					ok: false,
+					status: response?.status,
+					error: intercomFailureText(what, response, result.error),
+					request,
+					attempts,
+				};
+			}
+		},
+	};
+}

@@ -1,0 +1,173 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { SqliteCampaignStore } from '../../src/store/sqlite/sqlite-store';
+import type {
+	HttpRequest,
+	MessageChannel,
+	RenderedMessage,
+	SendOutcome,
+} from '../../src/send/channel';
+import { deliver, type DeliveryRequest } from '../../src/send/deliver';
+
+const T0 = Date.parse('2026-03-10T10:00:00Z');
+const folder = mkdtempSync(join(tmpdir(), 'tc-deliver-'));
+const store = new SqliteCampaignStore({ filePath: join(folder, 'store.sqlite') });
+afterAll(async () => {
+	await store.close();
+	rmSync(folder, { recursive: true, force: true });
+});
+
+/** A channel that records what it was asked to send and answers as scripted. */
+function recordingChannel(answers: Array<'ok' | 'fail'> = []) {
+	const sent: RenderedMessage[] = [];
+	const channel: MessageChannel = {
+		name: 'in_app',
+		async send(message): Promise<SendOutcome> {
+			sent.push(message);
+			const request: HttpRequest = {
+				method: 'POST',
+				url: 'https://provider.test/messages',
+				headers: {},
+				body: message.body,
+			};
+			return (answers[sent.length - 1] ?? 'ok') === 'ok'
+				? { ok: true, providerMessageId: `pm-${sent.length}`, request, attempts: 1 }
+				: { ok: false, status: 422, error: 'recipient is not a contact', request, attempts: 1 };
+		},
+	};
+	return { channel, sent };
+}
+
+let n = 0;
+function delivery(
+	overrides: Partial<DeliveryRequest> & Pick<DeliveryRequest, 'channel'>,
+): DeliveryRequest {
+	n++;
+	return {
+		store,
+		idempotencyKey: `cart:entry-${n}:send`,
+		reservedByCap: false,
+		campaignId: 'cart',
+		stepId: 'send',
+		entryId: `entry-${n}`,
+		userId: `user-${n}`,
+		channelName: 'in_app',
+		tags: ['promo'],
+		reservationTtlMs: 3_600_000,
+		choice: { kind: 'variant', name: 'A' },
+		render: async () => ({
+			idempotencyKey: `cart:entry-${n}:send`,
+			userId: `user-${n}`,
+			externalIds: {},
+			body: 'You left A1 in your cart',
+		}),
+		transport: async () => ({ status: 200, headers: {}, body: {} }),
+		now: () => T0,
+		...overrides,
+	};
+}
+
+describe('deliver', () => {
+	it('sends once and records provider id, variant and content hash; a re-run sends nothing', async () => {
+		const { channel, sent } = recordingChannel();
+		const request = delivery({ channel });
+		const first = await deliver(request);
+		expect(first).toMatchObject({ status: 'sent', providerMessageId: 'pm-1', variant: 'A' });
+		const again = await deliver({ ...request });
+		expect(again).toMatchObject({
+			status: 'alreadySent',
+			send: { state: 'sent', providerMessageId: 'pm-1' },
+		});
+		expect(sent).toHaveLength(1);
+		expect(await store.getSend(request.idempotencyKey)).toMatchObject({
+			state: 'sent',
+			variant: 'A',
+			contentHash: expect.stringMatching(/^sha256:[0-9a-f]{64}$/),
+		});
+	});
+
+	it("commits the Frequency Cap's reservation, and a failed send gives the cap slot back", async () => {
+		const userId = 'capped-user';
+		const limit = { ruleId: 'one-a-day', since: T0 - 86_400_000, limit: 1 };
+		const capReservation = (key: string) =>
+			store.reserveSends([
+				{
+					idempotencyKey: key,
+					campaignId: 'cart',
+					stepId: 'cap',
+					userId,
+					channel: 'in_app',
+					tags: [],
+					now: T0,
+					expiresAt: T0 + 3_600_000,
+					countsTowardCap: true,
+					limits: [limit],
+				},
+			]);
+		expect((await capReservation('cart:e1:cap'))[0].outcome).toBe('reserved');
+
+		const { channel, sent } = recordingChannel(['fail']);
+		const failed = await deliver(
+			delivery({ channel, idempotencyKey: 'cart:e1:cap', reservedByCap: true, userId }),
+		);
+		expect(failed).toMatchObject({
+			status: 'failed',
+			error: 'recipient is not a contact',
+			httpStatus: 422,
+		});
+		expect(sent).toHaveLength(1);
+		expect(await store.getSend('cart:e1:cap')).toMatchObject({ state: 'failed' });
+		// The slot is free again: the next message to this user fits the 1-a-day rule.
+		expect((await capReservation('cart:e2:cap'))[0].outcome).toBe('reserved');
+	});
+
+	it('never calls the provider for a control-group user, and records the control variant', async () => {
+		const { channel, sent } = recordingChannel();
+		const request = delivery({ channel, choice: { kind: 'control' } });
+		expect(await deliver(request)).toEqual({ status: 'control' });
+		expect(sent).toEqual([]);
+		expect(await store.getSend(request.idempotencyKey)).toMatchObject({
+			state: 'released',
+			variant: 'control',
+		});
+	});
+
+	it('refuses a key another execution is sending right now, without calling the provider', async () => {
+		const { channel, sent } = recordingChannel();
+		const request = delivery({ channel });
+		await store.reserveSends([
+			{
+				idempotencyKey: request.idempotencyKey,
+				campaignId: 'cart',
+				stepId: 'send',
+				userId: request.userId,
+				channel: 'in_app',
+				tags: [],
+				now: T0,
+				expiresAt: T0 + 60_000,
+				countsTowardCap: true,
+				limits: [],
+			},
+		]);
+		const result = await deliver(request);
+		expect(result).toMatchObject({ status: 'failed', attempts: 0 });
+		expect((result as { error: string }).error).toMatch(
+			/another execution is sending this message .* it is not sent twice/,
+		);
+		expect(sent).toEqual([]);
+	});
+
+	it('gives the key back when rendering fails, naming the problem', async () => {
+		const { channel } = recordingChannel();
+		const request = delivery({
+			channel,
+			render: async () => {
+				throw new Error('Body: undefined variable "event.properties.cart_id"');
+			},
+		});
+		await expect(deliver(request)).rejects.toThrow('undefined variable');
+		expect(await store.getSend(request.idempotencyKey)).toMatchObject({ state: 'released' });
+	});
+});
