@@ -109,3 +109,24 @@ export {
 } from './time/local-time';
 export { elapsedMs } from './time/elapsed';
 export { parseIsoInstant } from './time/iso-instant';
+export type {
+	HttpRequest,
+	HttpResponse,
+	HttpTransport,
+	MessageChannel,
+	RenderedMessage,
+	SendOutcome,
+} from './send/channel';
+export { deliver, type DeliveryRequest, type DeliveryResult } from './send/deliver';
+export { createHttpChannel, type HttpChannelOptions } from './send/http-channel';
+export * from './send/intercom';
+export {
+	buildPersonalizationContext,
+	renderJsonTemplate,
+	renderJsonValue,
+	renderTemplate,
+	type PersonalizationContext,
+} from './send/personalize';
+export { getSharedRateLimiter, RateLimiter } from './send/rate-limiter';
+export { sendWithRetries, type RetryOptions } from './send/retry';
+export { assignVariant, type VariantChoice } from './send/variants';

@@ -22,6 +22,29 @@ export interface FakeResponse {
 	waitTill?: Date;
 }
 
+interface FakeHttpOptions {
+	method: string;
+	url: string;
+	headers?: Record<string, string>;
+	body?: unknown;
+}
+
+async function fakeHttp(request: FakeHttpOptions) {
+	const response = await fetch(request.url, {
+		method: request.method,
+		headers: request.headers,
+		body: request.body === undefined ? undefined : JSON.stringify(request.body),
+	});
+	const text = await response.text();
+	let body: unknown = text;
+	try {
+		body = text ? JSON.parse(text) : '';
+	} catch {
+		// not JSON: keep the text
+	}
+	return { statusCode: response.status, headers: Object.fromEntries(response.headers), body };
+}
+
 export function fakeContext(options: FakeContextOptions) {
 	const response: FakeResponse = {};
 	const node: INode = {
@@ -85,6 +108,16 @@ export function fakeContext(options: FakeContextOptions) {
 		onExecutionCancellation: () => undefined,
 		logger: { debug() {}, info() {}, warn() {}, error() {} },
 		helpers: {
+			// n8n's HTTP helpers with returnFullResponse and ignoreHttpStatusErrors, on fetch;
+			// the credential's header is applied as n8n's generic authenticate would.
+			httpRequest: async (request: FakeHttpOptions) => await fakeHttp(request),
+			httpRequestWithAuthentication: async (credentialType: string, request: FakeHttpOptions) => {
+				const credentials = options.credentials?.[credentialType] ?? {};
+				const headers = { ...request.headers };
+				if (credentials.headerName)
+					headers[String(credentials.headerName)] = String(credentials.secretValue);
+				return await fakeHttp({ ...request, headers });
+			},
 			returnJsonArray: (data: Record<string, unknown> | Array<Record<string, unknown>>) =>
 				(Array.isArray(data) ? data : [data]).map((json) => ({ json })),
 		},

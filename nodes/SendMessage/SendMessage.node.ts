@@ -1,0 +1,330 @@
+import {
+	NodeConnectionTypes,
+	NodeOperationError,
+	type IDataObject,
+	type IExecuteFunctions,
+	type INodeExecutionData,
+	type INodeType,
+	type INodeTypeDescription,
+} from 'n8n-workflow';
+
+import {
+	assignVariant,
+	createHttpChannel,
+	createIntercomChannel,
+	deliver,
+	InvalidInputError,
+	getSharedRateLimiter,
+	readCampaignItem,
+	buildPersonalizationContext,
+	renderJsonValue,
+	renderTemplate,
+	type DeliveryResult,
+	type MessageChannel,
+	type PersonalizationContext,
+	type RenderedMessage,
+	type UserProfile,
+} from '../../src';
+import { campaignStoreFor, testCampaignStoreCredential } from '../shared/campaign-store';
+import { itemError, userIdsOf } from '../shared/campaign-items';
+import { splitList } from '../shared/parameters';
+import { n8nTransport } from '../shared/transport';
+import { sendMessageProperties } from './description';
+
+interface Variant {
+	name: string;
+	weight: number;
+	body: string;
+	subject?: string;
+	headline?: string;
+	imageUrl?: string;
+	authorId?: string;
+}
+
+export class SendMessage implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'Campaign Send Message',
+		name: 'sendMessage',
+		icon: { light: 'file:sendMessage.svg', dark: 'file:sendMessage.dark.svg' },
+		group: ['output'],
+		version: 1,
+		subtitle: '={{$parameter["channel"]}}',
+		description:
+			'Sends a personalised message through Intercom or any HTTP provider, with A/B variants and a control group, never twice',
+		defaults: { name: 'Send Message' },
+		inputs: [NodeConnectionTypes.Main],
+		usableAsTool: true,
+		outputs: [NodeConnectionTypes.Main, NodeConnectionTypes.Main, NodeConnectionTypes.Main],
+		outputNames: ['Sent', 'Failed', 'Control'],
+		credentials: [
+			{ name: 'campaignStoreApi', required: false, testedBy: 'testCampaignStoreCredential' },
+			{
+				name: 'campaignIntercomApi',
+				required: true,
+				displayOptions: { show: { channel: ['intercom'] } },
+			},
+			{
+				name: 'campaignHttpAuthApi',
+				required: true,
+				displayOptions: { show: { channel: ['http'], httpAuthentication: ['header'] } },
+			},
+		],
+		properties: sendMessageProperties,
+	};
+
+	methods = { credentialTest: { testCampaignStoreCredential } };
+
+	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+		const items = this.getInputData();
+		const store = await campaignStoreFor(this);
+		const profiles = await store.getProfiles(userIdsOf(items));
+		const channelKind = this.getNodeParameter('channel', 0) as 'intercom' | 'http';
+		const options = this.getNodeParameter('options', 0, {}) as IDataObject;
+		const strictVariables = Boolean(options.strictVariables);
+		const controlShare = Number(options.controlPercent ?? 0) / 100;
+		const perSecond = Number(options.perSecond ?? 0);
+		const stepId = this.getNode().id;
+		const outputs: INodeExecutionData[][] = [[], [], []];
+
+		const intercom =
+			channelKind === 'intercom' ? await this.getCredentials('campaignIntercomApi') : undefined;
+		const httpCredential =
+			channelKind === 'http' && this.getNodeParameter('httpAuthentication', 0) === 'header'
+				? 'campaignHttpAuthApi'
+				: undefined;
+		const transport = n8nTransport(this, httpCredential);
+		const intercomChannel =
+			intercom &&
+			createIntercomChannel({
+				accessToken: String(intercom.accessToken),
+				region: (intercom.region as 'us' | 'eu' | 'au') ?? 'us',
+				apiVersion: String(intercom.apiVersion || '2.14'),
+				defaultAdminId: String(intercom.defaultAdminId),
+				messageType: this.getNodeParameter('intercomMessageType', 0) as 'inapp' | 'email',
+				emailTemplate: this.getNodeParameter('intercomTemplate', 0, 'personal') as
+					| 'plain'
+					| 'personal',
+				recipientType: this.getNodeParameter('intercomRecipientType', 0, 'user') as 'user' | 'lead',
+				lookup: this.getNodeParameter('intercomLookup', 0) as 'contactId' | 'externalId' | 'email',
+			});
+		const rateKey = `${channelKind}:${String(intercom?.accessToken ?? this.getNode().credentials?.campaignHttpAuthApi?.id ?? 'none')}`;
+
+		for (const [itemIndex, input] of items.entries()) {
+			try {
+				const item = readCampaignItem(input.json);
+				const profile = profiles.get(item.userId);
+				const cap = input.json.frequencyCap as IDataObject | undefined;
+				const reservedByCap = cap?.decision === 'allowed' && typeof cap.idempotencyKey === 'string';
+				const variants = readVariants(this, itemIndex);
+				const choice = assignVariant({
+					campaignId: item.campaignId,
+					userId: item.userId,
+					variants: variants.map(({ name, weight }) => ({ name, weight })),
+					controlShare,
+				});
+				const variant =
+					choice.kind === 'variant' ? variants.find((v) => v.name === choice.name)! : undefined;
+				const event = (input.json.event ?? {}) as IDataObject;
+				const personalization = buildPersonalizationContext({
+					userId: item.userId,
+					profile: profile ?? (input.json.profile as Partial<UserProfile> | undefined) ?? undefined,
+					event: {
+						name: item.event?.name,
+						properties: item.event?.properties,
+						occurredAt: event.occurredAt as string | undefined,
+					},
+					campaignId: item.campaignId,
+					entryId: item.entryId,
+					variant: variant?.name ?? 'control',
+				});
+				const idempotencyKey = reservedByCap
+					? String(cap!.idempotencyKey)
+					: `${item.campaignId}:${item.entryId ?? `${item.userId}:${this.getExecutionId()}`}:${stepId}`;
+				const channel: MessageChannel = intercomChannel ?? httpChannelFor(this, itemIndex);
+				const capChannel =
+					String(options.capChannel ?? '') ||
+					(reservedByCap && typeof cap!.channel === 'string'
+						? cap!.channel
+						: defaultCapChannel(this, channelKind));
+
+				const result = await deliver({
+					store,
+					idempotencyKey,
+					reservedByCap,
+					campaignId: item.campaignId,
+					stepId,
+					entryId: item.entryId,
+					userId: item.userId,
+					channelName: capChannel,
+					tags: splitList(String(options.tags ?? '')),
+					reservationTtlMs: Number(options.reservationTtlMinutes ?? 60) * 60_000,
+					choice,
+					render: async () =>
+						await renderMessage(this, itemIndex, variant!, personalization, strictVariables, {
+							idempotencyKey,
+							userId: item.userId,
+							email: profile?.email ?? personalization.user.email,
+							externalIds: profile?.externalIds ?? {},
+						}),
+					channel,
+					transport,
+					throttle:
+						perSecond > 0
+							? async () => await getSharedRateLimiter().acquire(rateKey, perSecond)
+							: undefined,
+					now: () => Date.now(),
+				});
+				const [output, json] = describeResult(result, idempotencyKey);
+				outputs[output].push({
+					json: { ...input.json, send: json },
+					pairedItem: { item: itemIndex },
+				});
+			} catch (error) {
+				if (error instanceof InvalidInputError || error instanceof NodeOperationError) {
+					outputs[1].push(itemError(this, error as Error, itemIndex, input));
+				} else {
+					throw new NodeOperationError(this.getNode(), error as Error, { itemIndex });
+				}
+			}
+		}
+		return outputs;
+	}
+}
+
+function defaultCapChannel(context: IExecuteFunctions, kind: 'intercom' | 'http'): string {
+	if (kind === 'http') return 'http';
+	return context.getNodeParameter('intercomMessageType', 0) === 'email' ? 'email' : 'in_app';
+}
+
+function readVariants(context: IExecuteFunctions, itemIndex: number): Variant[] {
+	const given =
+		((context.getNodeParameter('variants', itemIndex, {}) as IDataObject).variant as
+			| IDataObject[]
+			| undefined) ?? [];
+	if (given.length === 0) {
+		return [
+			{
+				name: 'default',
+				weight: 1,
+				body: String(context.getNodeParameter('body', itemIndex, '')),
+				subject: String(context.getNodeParameter('subject', itemIndex, '')) || undefined,
+			},
+		];
+	}
+	return given.map((variant) => ({
+		name: String(variant.name ?? ''),
+		weight: Number(variant.weight ?? 1),
+		body: String(variant.body || context.getNodeParameter('body', itemIndex, '')),
+		subject:
+			String(variant.subject || context.getNodeParameter('subject', itemIndex, '')) || undefined,
+		headline: String(variant.headline ?? '') || undefined,
+		imageUrl: String(variant.imageUrl ?? '') || undefined,
+		authorId: String(variant.authorId ?? '') || undefined,
+	}));
+}
+
+async function renderMessage(
+	context: IExecuteFunctions,
+	itemIndex: number,
+	variant: Variant,
+	personalization: PersonalizationContext,
+	strictVariables: boolean,
+	base: Pick<RenderedMessage, 'idempotencyKey' | 'userId' | 'email' | 'externalIds'>,
+): Promise<RenderedMessage> {
+	const options = (field: string) => ({ strictVariables, field });
+	const render = async (template: string | undefined, field: string) =>
+		template ? await renderTemplate(template, personalization, options(field)) : undefined;
+	const message: RenderedMessage = {
+		...base,
+		body: (await render(variant.body, 'Body')) ?? '',
+		subject: await render(variant.subject, 'Subject'),
+		headline: await render(variant.headline, 'Headline'),
+		imageUrl: await render(variant.imageUrl, 'Image URL'),
+		authorId: variant.authorId,
+		variant: variant.name,
+	};
+	if (context.getNodeParameter('channel', itemIndex) === 'http') {
+		const template = context.getNodeParameter('httpBody', itemIndex, '{}');
+		message.payload = await renderJsonValue(
+			typeof template === 'string' ? JSON.parse(template) : template,
+			{
+				...personalization,
+				message: {
+					body: message.body,
+					subject: message.subject,
+					headline: message.headline,
+					imageUrl: message.imageUrl,
+				},
+			},
+			options('Body Template'),
+		);
+	}
+	return message;
+}
+
+/** The HTTP channel: the JSON body was rendered with the message (`message.payload`). */
+function httpChannelFor(context: IExecuteFunctions, itemIndex: number): MessageChannel {
+	const header = String(context.getNodeParameter('httpIdempotencyHeader', itemIndex, '')).trim();
+	const options = {
+		method: context.getNodeParameter('httpMethod', itemIndex) as 'POST' | 'PUT' | 'PATCH',
+		url: String(context.getNodeParameter('httpUrl', itemIndex)),
+		headers: { Accept: 'application/json' },
+		idempotencyHeader: header || undefined,
+		providerMessageIdPath:
+			String(context.getNodeParameter('httpMessageIdPath', itemIndex, 'id')) || undefined,
+	};
+	return {
+		name: 'http',
+		send: async (message, transport) =>
+			await createHttpChannel({ ...options, body: message.payload }).send(message, transport),
+	};
+}
+
+function describeResult(result: DeliveryResult, idempotencyKey: string): [number, IDataObject] {
+	switch (result.status) {
+		case 'sent':
+			return [
+				0,
+				{
+					status: 'sent',
+					idempotencyKey,
+					providerMessageId: result.providerMessageId ?? null,
+					variant: result.variant ?? null,
+					contentHash: result.contentHash,
+					attempts: result.attempts,
+					rendered: {
+						subject: result.message.subject ?? null,
+						headline: result.message.headline ?? null,
+						body: result.message.body,
+						imageUrl: result.message.imageUrl ?? null,
+					},
+				},
+			];
+		case 'alreadySent':
+			return [
+				0,
+				{
+					status: 'alreadySent',
+					idempotencyKey,
+					providerMessageId: result.send.providerMessageId ?? null,
+					variant: result.send.variant ?? null,
+					sentAt:
+						result.send.sentAt === undefined ? null : new Date(result.send.sentAt).toISOString(),
+				},
+			];
+		case 'control':
+			return [2, { status: 'control', idempotencyKey, variant: 'control' }];
+		case 'failed':
+			return [
+				1,
+				{
+					status: 'failed',
+					idempotencyKey,
+					error: result.error,
+					httpStatus: result.httpStatus ?? null,
+					attempts: result.attempts,
+					variant: result.variant ?? null,
+				},
+			];
+	}
+}

@@ -1,0 +1,181 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import type { IExecuteFunctions } from 'n8n-workflow';
+
+import { SendMessage } from '../../nodes/SendMessage/SendMessage.node';
+import { closeSharedCampaignStores, SqliteCampaignStore } from '../../src';
+import { startRecordingServer } from '../send/support/http-server';
+import { fakeContext } from './fake-context';
+
+const folder = mkdtempSync(join(tmpdir(), 'tc-send-node-'));
+const filePath = join(folder, 'store.sqlite');
+afterAll(async () => {
+	await closeSharedCampaignStores();
+	rmSync(folder, { recursive: true, force: true });
+});
+
+const item = (userId: string, extra: Record<string, unknown> = {}) => ({
+	json: {
+		userId,
+		campaignId: 'cart',
+		entryId: `entry-${userId}`,
+		triggeredAt: '2026-03-10T10:00:00.000Z',
+		event: {
+			name: 'Added to Cart',
+			occurredAt: '2026-03-10T10:00:00.000Z',
+			properties: { cart_id: `C-${userId}` },
+		},
+		profile: null,
+		...extra,
+	},
+});
+
+async function run(
+	parameters: Record<string, unknown>,
+	items: Array<{ json: Record<string, unknown> }>,
+) {
+	const { context } = fakeContext({
+		parameters,
+		items,
+		nodeId: 'send-node',
+		credentials: {
+			campaignStoreApi: { backend: 'sqlite', filePath },
+			campaignHttpAuthApi: { headerName: 'Authorization', secretValue: 'Bearer sms-key' },
+		},
+		continueOnFail: true,
+	});
+	return await new SendMessage().execute.call(context as unknown as IExecuteFunctions);
+}
+
+describe('Send Message node, HTTP channel', () => {
+	const parameters = (url: string, extra: Record<string, unknown> = {}) => ({
+		channel: 'http',
+		httpMethod: 'POST',
+		httpUrl: url,
+		httpAuthentication: 'header',
+		httpBody:
+			'{"to": "{{ user.id }}", "text": "{{ message.body }}", "cart": "{{ event.properties.cart_id }}"}',
+		httpIdempotencyHeader: 'Idempotency-Key',
+		httpMessageIdPath: 'data.id',
+		body: 'Your cart {{ event.properties.cart_id }} "is" waiting',
+		variants: {},
+		options: {},
+		...extra,
+	});
+
+	it('renders, sends with the credential and the idempotency key, and never sends twice on a re-run', async () => {
+		const provider = await startRecordingServer([{ status: 201, body: { data: { id: 'sms-1' } } }]);
+		try {
+			const [sent, failed, control] = await run(parameters(`${provider.baseUrl}/messages`), [
+				item('u1'),
+			]);
+			expect(failed).toEqual([]);
+			expect(control).toEqual([]);
+			expect(sent[0].json.send).toMatchObject({
+				status: 'sent',
+				idempotencyKey: 'cart:entry-u1:send-node',
+				providerMessageId: 'sms-1',
+				variant: 'default',
+				rendered: { body: 'Your cart C-u1 "is" waiting' },
+			});
+			expect(provider.received).toHaveLength(1);
+			expect(provider.received[0].headers.authorization).toBe('Bearer sms-key');
+			expect(provider.received[0].headers['idempotency-key']).toBe('cart:entry-u1:send-node');
+			expect(JSON.parse(provider.received[0].body)).toEqual({
+				to: 'u1',
+				text: 'Your cart C-u1 "is" waiting',
+				cart: 'C-u1',
+			});
+
+			const [again] = await run(parameters(`${provider.baseUrl}/messages`), [item('u1')]);
+			expect(again[0].json.send).toMatchObject({
+				status: 'alreadySent',
+				providerMessageId: 'sms-1',
+			});
+			expect(provider.received).toHaveLength(1);
+		} finally {
+			await provider.close();
+		}
+	});
+
+	it("routes a provider's 4xx to Failed with its error text, and gives the Frequency Cap's slot back", async () => {
+		const provider = await startRecordingServer([
+			{ status: 400, body: { error: { message: 'invalid phone number' } } },
+		]);
+		const store = new SqliteCampaignStore({ filePath });
+		try {
+			await store.reserveSends([
+				{
+					idempotencyKey: 'cart:entry-u2:cap',
+					campaignId: 'cart',
+					stepId: 'cap',
+					userId: 'u2',
+					channel: 'sms',
+					tags: [],
+					now: Date.now(),
+					expiresAt: Date.now() + 3_600_000,
+					countsTowardCap: true,
+					limits: [],
+				},
+			]);
+			const capped = item('u2', {
+				frequencyCap: { decision: 'allowed', idempotencyKey: 'cart:entry-u2:cap', channel: 'sms' },
+			});
+			const [sent, failed] = await run(parameters(`${provider.baseUrl}/messages`), [capped]);
+			expect(sent).toEqual([]);
+			expect(failed[0].json.send).toMatchObject({
+				status: 'failed',
+				error: 'invalid phone number',
+				httpStatus: 400,
+			});
+			expect(await store.getSend('cart:entry-u2:cap')).toMatchObject({
+				state: 'failed',
+				channel: 'sms',
+			});
+		} finally {
+			await store.close();
+			await provider.close();
+		}
+	});
+
+	it('keeps a control group out, by a share of users, always the same users', async () => {
+		const provider = await startRecordingServer([{ status: 200, body: { data: { id: 'x' } } }]);
+		try {
+			const users = Array.from({ length: 40 }, (_, i) => item(`ctl-${i}`));
+			const options = { controlPercent: 50 };
+			const [sent, , control] = await run(
+				parameters(`${provider.baseUrl}/messages`, { options }),
+				users,
+			);
+			expect(sent.length + control.length).toBe(40);
+			expect(control.length).toBeGreaterThan(10);
+			expect(provider.received).toHaveLength(sent.length);
+			const [, , controlAgain] = await run(
+				parameters(`${provider.baseUrl}/messages`, { options }),
+				users,
+			);
+			expect(controlAgain.map((i) => i.json.userId)).toEqual(control.map((i) => i.json.userId));
+		} finally {
+			await provider.close();
+		}
+	});
+
+	it('fails the item naming the template field when a variable is missing and strict', async () => {
+		const provider = await startRecordingServer([{ status: 200, body: {} }]);
+		try {
+			const [, failed] = await run(
+				parameters(`${provider.baseUrl}/messages`, {
+					body: 'Hi {{ user.first_name }}',
+					options: { strictVariables: true },
+				}),
+				[item('u3')],
+			);
+			expect(String(failed[0].json.error)).toMatch(/^Body: undefined variable "user.first_name"/);
+			expect(provider.received).toEqual([]);
+		} finally {
+			await provider.close();
+		}
+	});
+});
