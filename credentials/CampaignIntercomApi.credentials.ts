@@ -39,6 +39,14 @@ export class CampaignIntercomApi implements ICredentialType {
 			description: 'Where your Intercom workspace is hosted',
 		},
 		{
+			displayName: 'Base URL Override',
+			name: 'baseUrl',
+			type: 'string',
+			default: '',
+			placeholder: 'https://intercom-proxy.internal',
+			description: 'Optional. Sends to this URL instead of the region\'s (a proxy, or a local stand-in for tests).',
+		},
+		{
 			displayName: 'API Version',
 			name: 'apiVersion',
 			type: 'string',
@@ -69,7 +77,7 @@ export class CampaignIntercomApi implements ICredentialType {
 	test: ICredentialTestRequest = {
 		request: {
 			baseURL:
-				'={{$credentials.region === "eu" ? "https://api.eu.intercom.io" : $credentials.region === "au" ? "https://api.au.intercom.io" : "https://api.intercom.io"}}',
+				'={{$credentials.baseUrl || ($credentials.region === "eu" ? "https://api.eu.intercom.io" : $credentials.region === "au" ? "https://api.au.intercom.io" : "https://api.intercom.io")}}',
 			url: '/me',
 			method: 'GET',
 			headers: { Accept: 'application/json' },

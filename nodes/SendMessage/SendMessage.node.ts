@@ -98,6 +98,7 @@ export class SendMessage implements INodeType {
 			createIntercomChannel({
 				accessToken: String(intercom.accessToken),
 				region: (intercom.region as 'us' | 'eu' | 'au') ?? 'us',
+				baseUrl: String(intercom.baseUrl ?? '').trim() || undefined,
 				apiVersion: String(intercom.apiVersion || '2.14'),
 				defaultAdminId: String(intercom.defaultAdminId),
 				messageType: this.getNodeParameter('intercomMessageType', 0) as 'inapp' | 'email',
