@@ -2,7 +2,8 @@
  * `npm run demo`: the abandoned-cart campaign in-process on the embedded SQLite store, through
  * the same engine calls the n8n nodes make, on a fixed clock: trigger → 30-minute delay →
  * exception on purchase of the same cart → cap of 3 per week and quiet hours 21:00–09:00 in
- * each user's time zone → a send stub. It prints what happened to each user and why.
+ * each user's time zone → Send Message through Intercom (a local imitation of its API), with an
+ * A/B test. It prints what happened to each user and why, and every request Intercom received.
  */
 import { createHmac } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -11,8 +12,14 @@ import { join } from 'node:path';
 
 import { DateTime } from 'luxon';
 
+import { fetchTransport } from '../test/send/support/fetch-transport';
+import { startIntercomImitation } from '../test/send/support/intercom-imitation';
 import {
+	assignVariant,
+	buildPersonalizationContext,
 	buildReservation,
+	createIntercomChannel,
+	deliver,
 	checkExceptions,
 	computeResumeAt,
 	decide,
@@ -21,12 +28,14 @@ import {
 	precheck,
 	quietHoursToWindow,
 	readCampaignItem,
+	renderTemplate,
 	resolveItemTimeZone,
 	SqliteCampaignStore,
 	triggeredEntryToJson,
 	type CampaignStore,
 	type CapRequest,
 	type DelaySpec,
+	type DeliveryRequest,
 	type ExceptionRule,
 	type FrequencyPolicy,
 	type TriggerRule,
@@ -69,6 +78,14 @@ const policy: FrequencyPolicy = {
 	important: false,
 	importantCounts: true,
 	reservationTtlMs: HOUR,
+};
+const VARIANTS = [
+	{ name: 'A', weight: 1 },
+	{ name: 'B', weight: 1 },
+];
+const TEMPLATES: Record<string, string> = {
+	A: '<p>You left {{ event.properties.cart_id }} in your cart. It is still there for you.</p>',
+	B: '<p>Still thinking it over? Cart {{ event.properties.cart_id }} is waiting, {{ user.name | default: "friend" }}.</p>',
 };
 const auth: WebhookAuth = {
 	type: 'hmacSha256',
@@ -142,6 +159,18 @@ async function post(
 
 async function main(): Promise<void> {
 	const folder = mkdtempSync(join(tmpdir(), 'triggered-campaigns-demo-'));
+	// A local imitation of Intercom's API (documented requests and answers), so nothing leaves this machine.
+	const imitation = await startIntercomImitation();
+	for (const userId of Object.keys(zones))
+		imitation.addContact({ external_id: userId, email: `${userId}@example.com`, role: 'user' });
+	const intercom = createIntercomChannel({
+		accessToken: imitation.accessToken,
+		region: 'us',
+		baseUrl: imitation.baseUrl,
+		defaultAdminId: imitation.admins[0].id,
+		messageType: 'inapp',
+		lookup: 'externalId',
+	});
 	const store = new SqliteCampaignStore({ filePath: join(folder, 'triggered-campaigns.sqlite') });
 	console.log(`Campaign store: embedded SQLite at ${store.options.filePath}`);
 	console.log(`Clock: ${iso(T0)} (fixed, so the story is the same every run)\n`);
@@ -271,18 +300,64 @@ async function main(): Promise<void> {
 			if (next !== null && decision.decision === 'deferred') queue.push({ json, dueAt: next });
 			continue;
 		}
-		// The send stub: here Send Message would call Intercom; it commits the reserved slot.
-		await store.completeSend(request.idempotencyKey, {
-			state: 'sent',
-			at: now,
-			providerMessageId: `stub-${delivered.length + 1}`,
+		// Send Message: personalise, pick the A/B variant, send through Intercom, commit the slot.
+		const choice = assignVariant({
+			campaignId: item.campaignId,
+			userId: item.userId,
+			variants: VARIANTS,
+			controlShare: 0,
 		});
+		const variant = choice.kind === 'variant' ? choice.name : 'control';
+		const personalization = buildPersonalizationContext({
+			userId: item.userId,
+			event: { name: item.event?.name, properties: item.event?.properties },
+			campaignId: item.campaignId,
+			variant,
+		});
+		const sending: DeliveryRequest = {
+			store,
+			idempotencyKey: request.idempotencyKey,
+			reservedByCap: true,
+			campaignId: item.campaignId,
+			stepId: 'send',
+			entryId: item.entryId,
+			userId: item.userId,
+			channelName: 'in_app',
+			tags: ['promo'],
+			reservationTtlMs: HOUR,
+			choice,
+			render: async () => ({
+				idempotencyKey: request.idempotencyKey,
+				userId: item.userId,
+				externalIds: {},
+				body: await renderTemplate(TEMPLATES[variant], personalization, {
+					strictVariables: true,
+					field: 'Body',
+				}),
+				variant,
+			}),
+			channel: intercom,
+			transport: fetchTransport,
+			now: () => now,
+		};
+		const result = await deliver(sending);
+		if (result.status !== 'sent') throw new Error(`send failed: ${JSON.stringify(result)}`);
 		delivered.push(item.userId);
 		console.log(
-			`   ${iso(now)} ✉ ${who} sent: "You left ${String(item.event?.properties.cart_id)} in your cart" (slot ${decision.usage[0]?.count + 1} of 3 this week)`,
+			`   ${iso(now)} ✉ ${who} sent (variant ${variant}, slot ${decision.usage[0]?.count + 1} of 3 this week), Intercom message ${result.providerMessageId}:`,
+		);
+		console.log(
+			`        ${result.request.method} ${result.request.url} ${JSON.stringify(result.request.body)}`,
+		);
+
+		// A re-run of the same execution: the key is sent, so nothing goes out again.
+		const again = await deliver(sending);
+		console.log(
+			`        re-run of the same step → ${again.status}; Intercom received ${imitation.requestsTo('POST /messages').length} message(s) so far`,
 		);
 	}
 	console.log(`\nDelivered to ${delivered.join(', ')}; every other user above says why not.`);
+	await imitation.close();
 	await store.close();
 	rmSync(folder, { recursive: true, force: true });
 }
