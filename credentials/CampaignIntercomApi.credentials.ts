@@ -44,7 +44,8 @@ export class CampaignIntercomApi implements ICredentialType {
 			type: 'string',
 			default: '',
 			placeholder: 'https://intercom-proxy.internal',
-			description: 'Optional. Sends to this URL instead of the region\'s (a proxy, or a local stand-in for tests).',
+			description:
+				"Optional. Sends to this URL instead of the region's (a proxy, or a local stand-in for tests).",
 		},
 		{
 			displayName: 'API Version',

@@ -137,3 +137,40 @@ export function withLogTail(
 }
 
 export const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+/** An answer of n8n's public API whatever its status (the harness's `api()` throws on non-2xx). */
+export async function publicApiAnswer(
+	n8n: N8nInstance,
+	method: string,
+	urlPath: string,
+	body?: unknown,
+): Promise<TriggerAnswer> {
+	const response = await fetch(`${n8n.baseUrl}${urlPath}`, {
+		method,
+		headers: {
+			'X-N8N-API-KEY': n8n.apiKey,
+			...(body === undefined ? {} : { 'content-type': 'application/json' }),
+		},
+		body: body === undefined ? undefined : JSON.stringify(body),
+		signal: AbortSignal.timeout(120_000),
+	});
+	const text = await response.text();
+	let json: Record<string, unknown> | undefined;
+	try {
+		json = JSON.parse(text) as Record<string, unknown>;
+	} catch {
+		json = undefined;
+	}
+	return { status: response.status, json, text };
+}
+
+/** The error a node's run ended with (undefined when that run succeeded or did not happen). */
+export function nodeRunError(
+	execution: ExecutionDetails,
+	nodeName: string,
+	runIndex = 0,
+): Record<string, unknown> | undefined {
+	return execution.data?.resultData.runData[nodeName]?.[runIndex]?.error as
+		| Record<string, unknown>
+		| undefined;
+}
