@@ -232,7 +232,7 @@ export const sendMessageProperties: INodeProperties[] = [
 				type: 'boolean',
 				default: false,
 				description:
-					'Whether a template variable that the item lacks fails the item instead of rendering empty',
+					'Whether a template variable the item lacks is an error (the node fails; with On Error: Continue the item goes to Failed) instead of rendering empty',
 			},
 			{
 				displayName: 'Messages per Second',
