@@ -15,6 +15,7 @@ import {
 	deliver,
 	InvalidInputError,
 	getSharedRateLimiter,
+	parseJsonObject,
 	readCampaignItem,
 	buildPersonalizationContext,
 	renderJsonValue,
@@ -269,7 +270,13 @@ function httpChannelFor(context: IExecuteFunctions, itemIndex: number): MessageC
 	const options = {
 		method: context.getNodeParameter('httpMethod', itemIndex) as 'POST' | 'PUT' | 'PATCH',
 		url: String(context.getNodeParameter('httpUrl', itemIndex)),
-		headers: { Accept: 'application/json' },
+		headers: {
+			Accept: 'application/json',
+			...(parseJsonObject(
+				context.getNodeParameter('httpHeaders', itemIndex, '{}'),
+				'Headers',
+			) as Record<string, string>),
+		},
 		idempotencyHeader: header || undefined,
 		providerMessageIdPath:
 			String(context.getNodeParameter('httpMessageIdPath', itemIndex, 'id')) || undefined,

@@ -114,6 +114,15 @@ export const sendMessageProperties: INodeProperties[] = [
 		displayOptions: { show: http },
 	},
 	{
+		displayName: 'Headers',
+		name: 'httpHeaders',
+		type: 'json',
+		default: '{}',
+		description:
+			'Extra request headers as a JSON object, e.g. {"X-Api-Version": "2"}; secrets belong in the credential',
+		displayOptions: { show: http },
+	},
+	{
 		displayName: 'Body Template',
 		name: 'httpBody',
 		type: 'json',

@@ -57,6 +57,7 @@ describe('Send Message node, HTTP channel', () => {
 		httpAuthentication: 'header',
 		httpBody:
 			'{"to": "{{ user.id }}", "text": "{{ message.body }}", "cart": "{{ event.properties.cart_id }}"}',
+		httpHeaders: '{"X-Api-Version": "2"}',
 		httpIdempotencyHeader: 'Idempotency-Key',
 		httpMessageIdPath: 'data.id',
 		body: 'Your cart {{ event.properties.cart_id }} "is" waiting',
@@ -83,6 +84,7 @@ describe('Send Message node, HTTP channel', () => {
 			expect(provider.received).toHaveLength(1);
 			expect(provider.received[0].headers.authorization).toBe('Bearer sms-key');
 			expect(provider.received[0].headers['idempotency-key']).toBe('cart:entry-u1:send-node');
+			expect(provider.received[0].headers['x-api-version']).toBe('2');
 			expect(JSON.parse(provider.received[0].body)).toEqual({
 				to: 'u1',
 				text: 'Your cart C-u1 "is" waiting',
