@@ -130,3 +130,12 @@ export {
 export { getSharedRateLimiter, RateLimiter } from './send/rate-limiter';
 export { sendWithRetries, type RetryOptions } from './send/retry';
 export { assignVariant, type VariantChoice } from './send/variants';
+export {
+	assertSoqlCondition,
+	assertSoqlIdentifier,
+	buildSegmentQuery,
+	escapeSoqlLike,
+	escapeSoqlString,
+	soqlLiteral,
+	type SegmentQuerySpec,
+} from './salesforce/soql';
