@@ -96,3 +96,15 @@ export function resolveItemTimeZone(
 		{ source: 'campaign', zone: defaultTimeZone },
 	]);
 }
+
+/**
+ * The key that makes a step act at most once per journey: (campaign, entry, step). An item
+ * without an entry id falls back to (user, execution), unique only within one execution.
+ */
+export function stepIdempotencyKey(
+	item: CampaignItem,
+	stepId: string,
+	executionId: string,
+): string {
+	return `${item.campaignId}:${item.entryId ?? `${item.userId}:${executionId}`}:${stepId}`;
+}

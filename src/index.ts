@@ -68,7 +68,12 @@ export {
 	type EventResponse,
 } from './webhook/handle-event-request';
 export { parseJsonObject, requireText } from './validation';
-export { readCampaignItem, resolveItemTimeZone, type CampaignItem } from './campaign-item';
+export {
+	readCampaignItem,
+	resolveItemTimeZone,
+	stepIdempotencyKey,
+	type CampaignItem,
+} from './campaign-item';
 export { computeResumeAt, releaseTime, type DelayInput, type DelaySpec } from './policies/delay';
 export {
 	checkExceptions,

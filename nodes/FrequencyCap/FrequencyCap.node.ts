@@ -16,6 +16,7 @@ import {
 	isInQuietHours,
 	precheck,
 	quietHoursToWindow,
+	stepIdempotencyKey,
 	validateFrequencyPolicy,
 	type CapDecision,
 	type CapRequest,
@@ -82,7 +83,7 @@ export class FrequencyCap implements INodeType {
 		const pending: Array<{ itemIndex: number; request: CapRequest; quiet: boolean }> = [];
 		for (const { itemIndex, item, timeZone } of read) {
 			const request: CapRequest = {
-				idempotencyKey: `${item.campaignId}:${item.entryId ?? `${item.userId}:${this.getExecutionId()}`}:${stepId}`,
+				idempotencyKey: stepIdempotencyKey(item, stepId, this.getExecutionId()),
 				campaignId: item.campaignId,
 				stepId,
 				entryId: item.entryId,

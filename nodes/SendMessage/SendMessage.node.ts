@@ -20,6 +20,7 @@ import {
 	buildPersonalizationContext,
 	renderJsonValue,
 	renderTemplate,
+	stepIdempotencyKey,
 	type DeliveryResult,
 	type MessageChannel,
 	type PersonalizationContext,
@@ -141,7 +142,7 @@ export class SendMessage implements INodeType {
 				});
 				const idempotencyKey = reservedByCap
 					? String(cap!.idempotencyKey)
-					: `${item.campaignId}:${item.entryId ?? `${item.userId}:${this.getExecutionId()}`}:${stepId}`;
+					: stepIdempotencyKey(item, stepId, this.getExecutionId());
 				const channel: MessageChannel = intercomChannel ?? httpChannelFor(this, itemIndex);
 				const capChannel =
 					String(options.capChannel ?? '') ||
