@@ -2,43 +2,20 @@ import { randomUUID } from 'node:crypto';
 
 import { Pool } from 'pg';
 
-import type {
-	CampaignStore,
-	SendCompletion,
-	SendReservationRequest,
-} from '../../src/store/campaign-store';
-import {
-	openPostgresStore,
-	type PostgresStoreOptions,
-} from '../../src/store/postgres/postgres-store';
+import type { SendCompletion, SendReservationRequest } from '../../src/store/campaign-store';
 import { SqliteCampaignStore } from '../../src/store/sqlite/sqlite-store';
-import { testConnection } from '../support/postgres';
+import { postgresTestScope, testConnection } from '../support/postgres';
 
 const connection = testConnection;
 
-const admin = new Pool({ ...connection, max: 2 });
-const schemas: string[] = [];
-const stores: CampaignStore[] = [];
+const { admin, freshSchema, open, track, dispose } = postgresTestScope();
 const pools: Pool[] = [];
 
 afterAll(async () => {
-	for (const store of stores) await store.close();
-	for (const pool of pools) await pool.end();
-	for (const schema of schemas) await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-	await admin.end();
+	await dispose(async () => {
+		for (const pool of pools) await pool.end();
+	});
 });
-
-function freshSchema(): string {
-	const schema = `tc_test_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
-	schemas.push(schema);
-	return schema;
-}
-
-async function open(options: Partial<PostgresStoreOptions> & { schema: string }) {
-	const store = await openPostgresStore({ connection, poolMax: 4, ...options });
-	stores.push(store);
-	return store;
-}
 
 const T0 = Date.parse('2026-03-01T12:00:00Z');
 const HOUR = 3_600_000;
@@ -205,8 +182,7 @@ describe('PostgreSQL store: same send decisions as the SQLite store', () => {
 
 	it('gives identical results for a random sequence of batches and completions', async () => {
 		const pg = await open({ schema: freshSchema() });
-		const sqlite = new SqliteCampaignStore({ filePath: ':memory:' });
-		stores.push(sqlite);
+		const sqlite = track(new SqliteCampaignStore({ filePath: ':memory:' }));
 		const next = random(7);
 		const keys: string[] = [];
 		const pick = <T>(items: T[]): T => items[next(items.length)];

@@ -11,39 +11,22 @@ import type {
 	ProfileUpdate,
 	ReEntryRule,
 } from '../../src/store/campaign-store';
-import {
-	openPostgresStore,
-	PostgresCampaignStore,
-	type PostgresStoreOptions,
-} from '../../src/store/postgres/postgres-store';
+import { openPostgresStore, PostgresCampaignStore } from '../../src/store/postgres/postgres-store';
 import { SqliteCampaignStore } from '../../src/store/sqlite/sqlite-store';
-import { testConnection } from '../support/postgres';
+import { postgresTestScope, testConnection } from '../support/postgres';
 
 const connection = testConnection;
 
-const admin = new Pool({ ...connection, max: 2 });
-const schemas: string[] = [];
+const { admin, freshSchema, open, track, dispose } = postgresTestScope();
 const roles: string[] = [];
-const stores: CampaignStore[] = [];
 
 afterAll(async () => {
-	for (const store of stores) await store.close();
-	for (const schema of schemas) await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-	for (const role of roles) await admin.query(`DROP ROLE IF EXISTS "${role}"`);
-	await admin.end();
+	// Roles own privileges on the schemas, so they go after the schemas: drop them last.
+	await dispose();
+	const cleanup = new Pool({ ...connection, max: 1 });
+	for (const role of roles) await cleanup.query(`DROP ROLE IF EXISTS "${role}"`);
+	await cleanup.end();
 });
-
-function freshSchema(): string {
-	const schema = `tc_test_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
-	schemas.push(schema);
-	return schema;
-}
-
-async function open(options: Partial<PostgresStoreOptions> & { schema: string }) {
-	const store = await openPostgresStore({ connection, poolMax: 4, ...options });
-	stores.push(store);
-	return store;
-}
 
 const T0 = Date.parse('2026-03-01T12:00:00Z');
 const DAY = 86_400_000;
@@ -362,8 +345,7 @@ describe('PostgreSQL store: same results as the SQLite store', () => {
 
 	it('gives identical results for a mixed sequence of batches', async () => {
 		const pg = await open({ schema: freshSchema() });
-		const sqlite = new SqliteCampaignStore({ filePath: ':memory:' });
-		stores.push(sqlite);
+		const sqlite = track(new SqliteCampaignStore({ filePath: ':memory:' }));
 		const next = random(42);
 		const rules: ReEntryRule[] = [
 			{ mode: 'everyTime' },
