@@ -1,5 +1,5 @@
 import { BatchTooLargeError, parseEventPayload, parseJsonBody } from '../events/parse-events';
-import { InvalidInputError, StoreUnavailableError } from '../errors';
+import { InvalidInputError } from '../errors';
 import { ingestEvents, type IngestOutcome, type TriggeredEntry } from '../ingest/ingest-events';
 import type { CampaignStore } from '../store/campaign-store';
 import type { TriggerRule } from '../trigger/trigger-rule';
@@ -63,12 +63,10 @@ export async function handleEventRequest(request: EventRequest): Promise<EventRe
 		outcome = await ingestEvents(await request.store(), parsed, request.rule, request.now);
 	} catch (error) {
 		// Nothing was recorded (one transaction): the sender may retry the whole request.
-		const reason =
-			error instanceof StoreUnavailableError ? error.message : (error as Error).message;
 		return {
 			status: 503,
 			body: {
-				error: `The campaign store is unavailable; nothing was recorded, retry later. ${reason}`,
+				error: `The campaign store is unavailable; nothing was recorded, retry later. ${(error as Error).message}`,
 			},
 			triggered: [],
 		};
