@@ -52,12 +52,23 @@ describe('PostgreSQL store: reserving sends', () => {
 		await admin.query(`DROP FUNCTION "${schema}".reserve_sends`);
 		await admin.query(`DROP INDEX "${schema}".campaign_entries_trigger`);
 		await admin.query(`ALTER TABLE "${schema}".sends DROP COLUMN content_hash`);
+		await admin.query(
+			`DROP TABLE "${schema}".segment_state, "${schema}".segment_members, "${schema}".segment_syncs,
+				"${schema}".segment_staging, "${schema}".segment_changes`,
+		);
+		await admin.query(`DROP INDEX "${schema}".profiles_email_lower`);
 		await admin.query(`DELETE FROM "${schema}".schema_version WHERE version >= 2`);
 		const upgraded = await open({ schema });
 		const versions = await admin.query(
 			`SELECT version FROM "${schema}".schema_version ORDER BY version`,
 		);
-		expect(versions.rows).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }, { version: 4 }]);
+		expect(versions.rows).toEqual([
+			{ version: 1 },
+			{ version: 2 },
+			{ version: 3 },
+			{ version: 4 },
+			{ version: 5 },
+		]);
 		const [result] = await upgraded.reserveSends([request({ userId: 'u1' })]);
 		expect(result.outcome).toBe('reserved');
 	});

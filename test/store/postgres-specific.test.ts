@@ -63,7 +63,13 @@ describe('PostgreSQL store: opening and migrating', () => {
 		const opened = await Promise.all(Array.from({ length: 8 }, () => open({ schema, poolMax: 1 })));
 		expect(opened).toHaveLength(8);
 		const { rows } = await admin.query(`SELECT version FROM "${schema}".schema_version`);
-		expect(rows).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }, { version: 4 }]);
+		expect(rows).toEqual([
+			{ version: 1 },
+			{ version: 2 },
+			{ version: 3 },
+			{ version: 4 },
+			{ version: 5 },
+		]);
 		await opened[7].ingest({ events: [event('u1')], now: T0 });
 		expect(await opened[0].findEvents({ userId: 'u1', names: [], after: 0 })).toHaveLength(1);
 	});
@@ -113,7 +119,7 @@ describe('PostgreSQL store: opening and migrating', () => {
 		const opening = openPostgresStore({ connection, schema });
 		await expect(opening).rejects.toThrow(SchemaVersionError);
 		await expect(openPostgresStore({ connection, schema })).rejects.toThrow(
-			/schema version 99.*supports up to 4/,
+			/schema version 99.*supports up to 5/,
 		);
 	});
 
@@ -406,5 +412,162 @@ describe('PostgreSQL store: same results as the SQLite store', () => {
 			sqlite.getProfiles(userIds),
 		]);
 		expect([...pgProfiles.entries()]).toEqual([...sqliteProfiles.entries()]);
+	});
+});
+
+describe('PostgreSQL store: synced segments', () => {
+	const staged = (segmentId: string, syncId: string, recordIds: string[], now = T0) => ({
+		segmentId,
+		syncId,
+		profiles: [],
+		matched: recordIds.map((recordId) => ({ recordId, userId: `u-${recordId}`, modstamp: now })),
+		touched: [],
+		deleted: [],
+		now,
+	});
+	const fullCommit = (segmentId: string, syncId: string, expectedVersion: number) => ({
+		segmentId,
+		syncId,
+		mode: 'full' as const,
+		expectedVersion,
+		definitionHash: 'h',
+		syncedAt: T0,
+		recordChanges: true,
+		now: T0,
+	});
+
+	it('commits exactly one of two concurrent syncs from the same version, from two processes', async () => {
+		const schema = freshSchema();
+		const [a, b] = await Promise.all([open({ schema }), open({ schema })]);
+		const segmentId = 'seg-race';
+		for (let version = 0; version < 8; version++) {
+			const syncA = `a-${version}`;
+			const syncB = `b-${version}`;
+			await a.stageSegmentPage(staged(segmentId, syncA, ['r1', `a${version}`]));
+			await b.stageSegmentPage(staged(segmentId, syncB, ['r1', `b${version}`]));
+			const results = await Promise.all([
+				a.commitSegmentSync(fullCommit(segmentId, syncA, version)),
+				b.commitSegmentSync(fullCommit(segmentId, syncB, version)),
+			]);
+			expect(results.map((r) => r.outcome).sort()).toEqual(['committed', 'conflict']);
+			const winner = results[0].outcome === 'committed' ? 'a' : 'b';
+			const state = await a.getSegmentState(segmentId);
+			expect(state?.version).toBe(version + 1);
+			expect(results.find((r) => r.outcome === 'conflict')?.state).toEqual(state);
+			const members = await b.listSegmentMembers({ segmentId });
+			expect(members.map((m) => m.recordId)).toEqual([`${winner}${version}`, 'r1']);
+			expect(state?.memberCount).toBe(2);
+		}
+		const { rows } = await admin.query(
+			`SELECT count(*)::int AS n FROM "${schema}".segment_staging`,
+		);
+		expect(rows).toEqual([{ n: 0 }]);
+	});
+
+	it('upgrades a version-4 schema to version 5, keeping its profiles', async () => {
+		const schema = freshSchema();
+		const before = await open({ schema });
+		await before.upsertProfiles([{ userId: 'u-old', email: 'Old.User@Example.com' }], T0);
+		await before.close();
+		// As a store of version 4 left it.
+		await admin.query(
+			`DROP TABLE "${schema}".segment_state, "${schema}".segment_members, "${schema}".segment_syncs,
+				"${schema}".segment_staging, "${schema}".segment_changes`,
+		);
+		await admin.query(`DROP INDEX "${schema}".profiles_email_lower`);
+		await admin.query(`DELETE FROM "${schema}".schema_version WHERE version = 5`);
+
+		const upgraded = await open({ schema });
+		const versions = await admin.query(
+			`SELECT version FROM "${schema}".schema_version ORDER BY version`,
+		);
+		expect(versions.rows.map((r) => r.version)).toEqual([1, 2, 3, 4, 5]);
+		expect(await upgraded.findUserIdsByEmail(['old.user@example.com'])).toEqual(
+			new Map([['old.user@example.com', 'u-old']]),
+		);
+		await upgraded.stageSegmentPage(staged('seg', 's1', ['r1']));
+		expect(await upgraded.commitSegmentSync(fullCommit('seg', 's1', 0))).toMatchObject({
+			outcome: 'committed',
+			entered: 1,
+		});
+		const { rows } = await admin.query<{ column: string; type: string }>(
+			`SELECT table_name || '.' || column_name AS column, data_type AS type
+			 FROM information_schema.columns
+			 WHERE table_schema = $1 AND table_name LIKE 'segment%'
+				AND column_name IN ('modstamp', 'entered_at', 'at', 'seq', 'matched', 'staged_at')
+			 ORDER BY 1`,
+			[schema],
+		);
+		expect(rows.map((r) => `${r.column} ${r.type}`)).toEqual([
+			'segment_changes.at bigint',
+			'segment_changes.seq bigint',
+			'segment_members.entered_at bigint',
+			'segment_members.modstamp bigint',
+			'segment_staging.matched boolean',
+			'segment_staging.modstamp bigint',
+			'segment_staging.staged_at bigint',
+			'segment_syncs.staged_at bigint',
+		]);
+	});
+
+	it('gives the same results as the SQLite store for a random sequence of syncs', async () => {
+		const pg = await open({ schema: freshSchema() });
+		const sqlite = track(new SqliteCampaignStore({ filePath: ':memory:' }));
+		let seed = 7;
+		const next = (n: number) => {
+			seed = (seed * 1103515245 + 12345) % 2 ** 31;
+			return seed % n;
+		};
+		const ids = (n: number) => Array.from({ length: n }, () => `r${next(30)}`);
+		const versions = new Map<string, number>();
+		for (let round = 0; round < 30; round++) {
+			const segmentId = `seg${next(2)}`;
+			const syncId = `sync-${round}`;
+			for (let p = 0; p <= next(3); p++) {
+				const page = {
+					segmentId,
+					syncId,
+					profiles: [],
+					matched: ids(next(12)).map((recordId) => ({
+						recordId,
+						userId: `u${next(3)}`,
+						modstamp: T0 + next(5),
+					})),
+					touched: ids(next(8)),
+					deleted: ids(next(3)),
+					now: T0 + round,
+				};
+				await Promise.all([pg.stageSegmentPage(page), sqlite.stageSegmentPage(page)]);
+			}
+			const current = versions.get(segmentId) ?? 0;
+			const request = {
+				segmentId,
+				syncId,
+				mode: next(2) ? ('full' as const) : ('incremental' as const),
+				// Now and then a stale version, which must be refused alike.
+				expectedVersion: next(6) === 0 ? current + 1 : current,
+				definitionHash: `h${next(2)}`,
+				mark: next(2) ? T0 + round : undefined,
+				syncedAt: T0 + round,
+				recordChanges: next(4) !== 0,
+				now: T0 + 100 + round,
+			};
+			const [fromPg, fromSqlite] = await Promise.all([
+				pg.commitSegmentSync(request),
+				sqlite.commitSegmentSync(request),
+			]);
+			expect(fromPg).toEqual(fromSqlite);
+			if (fromPg.outcome === 'committed') versions.set(segmentId, fromPg.state.version);
+		}
+		for (const segmentId of ['seg0', 'seg1']) {
+			expect(await pg.listSegmentMembers({ segmentId })).toEqual(
+				await sqlite.listSegmentMembers({ segmentId }),
+			);
+			const withoutSeq = (changes: Array<{ seq: number }>) =>
+				changes.map((change) => ({ ...change, seq: 0 }));
+			expect(withoutSeq(await pg.listSegmentChanges({ segmentId }))).toEqual(
+				withoutSeq(await sqlite.listSegmentChanges({ segmentId })),
+			);
+		}
 	});
 });

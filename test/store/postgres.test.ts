@@ -6,6 +6,8 @@ import {
 	openPostgresStore,
 	type PostgresCampaignStore,
 } from '../../src/store/postgres/postgres-store';
+import type { CampaignStore } from '../../src/store/campaign-store';
+import { describeSegmentConformance } from './segments-conformance';
 import { describeCampaignStoreConformance } from './store-conformance';
 import { testConnection } from '../support/postgres';
 
@@ -18,7 +20,7 @@ afterAll(async () => {
 	await admin.end();
 });
 
-describeCampaignStoreConformance('PostgreSQL', async (sharing) => {
+const openPostgres = async (sharing?: CampaignStore) => {
 	if (sharing) {
 		const { schema } = sharing as PostgresCampaignStore;
 		return openPostgresStore({ connection, schema, poolMax: 2 });
@@ -26,4 +28,6 @@ describeCampaignStoreConformance('PostgreSQL', async (sharing) => {
 	const schema = `tc_test_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
 	schemas.push(schema);
 	return openPostgresStore({ connection, schema, poolMax: 4 });
-});
+};
+describeCampaignStoreConformance('PostgreSQL', openPostgres);
+describeSegmentConformance('PostgreSQL', openPostgres);

@@ -3,19 +3,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { SchemaVersionError, StoreUnavailableError } from '../../src/errors';
+import type { CampaignStore } from '../../src/store/campaign-store';
 import { SqliteCampaignStore } from '../../src/store/sqlite/sqlite-store';
+import { describeSegmentConformance } from './segments-conformance';
 import { describeCampaignStoreConformance } from './store-conformance';
 
 const folder = mkdtempSync(join(tmpdir(), 'tc-sqlite-'));
 afterAll(() => rmSync(folder, { recursive: true, force: true }));
 
 let files = 0;
-describeCampaignStoreConformance('SQLite file', async (sharing) => {
+const openSqlite = async (sharing?: CampaignStore) => {
 	const filePath = sharing
 		? (sharing as SqliteCampaignStore).options.filePath
 		: join(folder, `store-${files++}.sqlite`);
 	return new SqliteCampaignStore({ filePath });
-});
+};
+describeCampaignStoreConformance('SQLite file', openSqlite);
+describeSegmentConformance('SQLite file', openSqlite);
 
 describe('SQLite store specifics', () => {
 	it('shares one file between two store instances, as n8n processes on one host do', async () => {
@@ -43,9 +47,56 @@ describe('SQLite store specifics', () => {
 		const { DatabaseSync } = await import('node:sqlite');
 		const db = new DatabaseSync(filePath);
 		expect(db.prepare('PRAGMA journal_mode').get()).toEqual({ journal_mode: 'wal' });
-		expect(db.prepare('SELECT max(version) AS v FROM schema_version').get()).toEqual({ v: 4 });
+		expect(db.prepare('SELECT max(version) AS v FROM schema_version').get()).toEqual({ v: 5 });
 		db.close();
 		await store.close();
+	});
+
+	it('upgrades a version-4 store to version 5, keeping its profiles', async () => {
+		const filePath = join(folder, 'v4.sqlite');
+		const before = new SqliteCampaignStore({ filePath });
+		await before.upsertProfiles([{ userId: 'u-old', email: 'Old.User@Example.com' }], 1);
+		await before.close();
+		const { DatabaseSync } = await import('node:sqlite');
+		const db = new DatabaseSync(filePath);
+		// As a store of version 4 left it.
+		for (const table of ['state', 'members', 'syncs', 'staging', 'changes']) {
+			db.exec(`DROP TABLE segment_${table}`);
+		}
+		db.exec('DROP INDEX profiles_email_lower');
+		db.exec('DELETE FROM schema_version WHERE version = 5');
+		db.close();
+
+		const upgraded = new SqliteCampaignStore({ filePath });
+		expect(await upgraded.findUserIdsByEmail(['OLD.user@example.com'])).toEqual(
+			new Map([['old.user@example.com', 'u-old']]),
+		);
+		await upgraded.stageSegmentPage({
+			segmentId: 'seg',
+			syncId: 's1',
+			profiles: [],
+			matched: [{ recordId: 'r1', userId: 'u-old', modstamp: 1 }],
+			touched: [],
+			deleted: [],
+			now: 1,
+		});
+		const result = await upgraded.commitSegmentSync({
+			segmentId: 'seg',
+			syncId: 's1',
+			mode: 'full',
+			expectedVersion: 0,
+			definitionHash: 'h',
+			syncedAt: 1,
+			recordChanges: true,
+			now: 2,
+		});
+		expect(result).toMatchObject({ outcome: 'committed', entered: 1 });
+		await upgraded.close();
+		const check = new DatabaseSync(filePath);
+		expect(check.prepare('SELECT version FROM schema_version ORDER BY version').all()).toEqual(
+			[1, 2, 3, 4, 5].map((version) => ({ version })),
+		);
+		check.close();
 	});
 
 	it('refuses a store written by a newer schema, naming both versions', async () => {
@@ -57,7 +108,7 @@ describe('SQLite store specifics', () => {
 		db.close();
 		expect(() => new SqliteCampaignStore({ filePath })).toThrow(SchemaVersionError);
 		expect(() => new SqliteCampaignStore({ filePath })).toThrow(
-			/schema version 99.*supports up to 4/,
+			/schema version 99.*supports up to 5/,
 		);
 	});
 

@@ -9,6 +9,12 @@ import type {
 	IngestRequest,
 	IngestResult,
 	ProfileUpdate,
+	SegmentChange,
+	SegmentCommitRequest,
+	SegmentCommitResult,
+	SegmentMember,
+	SegmentSyncPage,
+	SegmentSyncState,
 	SendCompletion,
 	SendRecord,
 	SendReservationRequest,
@@ -26,6 +32,7 @@ import {
 	type ProfileRow,
 	type SendRow,
 } from '../rows';
+import { checkSegmentCommit } from '../segments';
 import { checkCompletion, checkExit, prepareReservations } from '../send-requests';
 import type { PgClient, PgPool, PgQueryable, PgQueryResult } from './pg-types';
 import {
@@ -35,6 +42,16 @@ import {
 	type PostgresConnectionOptions,
 } from './postgres-connection';
 import { migratePostgresSchema } from './postgres-schema';
+import {
+	commitPostgresSegmentSync,
+	findPostgresUsersByEmail,
+	getPostgresSegmentState,
+	listPostgresSegmentChanges,
+	listPostgresSegmentMembers,
+	postgresSegmentStatements,
+	stagePostgresSegmentPage,
+	type PostgresSegmentStatements,
+} from './postgres-segments';
 import {
 	NEEDS_READ_COMMITTED,
 	postgresSendStatements,
@@ -106,8 +123,10 @@ export class PostgresCampaignStore implements CampaignStore {
 	private readonly location: string;
 	private readonly sql: PostgresStatements;
 	private readonly sendSql: ReturnType<typeof postgresSendStatements>;
+	private readonly segmentSql: PostgresSegmentStatements;
 	private readonly entryLockSeed: string;
 	private readonly sendLockSeed: string;
+	private readonly segmentLockSeed: string;
 	/** Set once the pool's connections turn out not to default to READ COMMITTED. */
 	private reserveInTransaction = false;
 	private opening: Promise<void> | undefined;
@@ -124,8 +143,10 @@ export class PostgresCampaignStore implements CampaignStore {
 		this.schema = schema;
 		this.sql = postgresStatements(schema);
 		this.sendSql = postgresSendStatements(schema);
+		this.segmentSql = postgresSegmentStatements(schema);
 		this.entryLockSeed = advisoryKey('n8n-nodes-triggered-campaigns', 'campaign_entries', schema);
 		this.sendLockSeed = advisoryKey('n8n-nodes-triggered-campaigns', 'sends', schema);
+		this.segmentLockSeed = advisoryKey('n8n-nodes-triggered-campaigns', 'segments', schema);
 
 		if (options.pool) {
 			this.pool = options.pool;
@@ -367,8 +388,14 @@ export class PostgresCampaignStore implements CampaignStore {
 	async upsertProfiles(updates: ProfileUpdate[], now: number): Promise<void> {
 		await this.open();
 		if (updates.length === 0) return;
+		await this.withClient((client) => this.writeProfiles(client, updates, now));
+	}
+
+	/** The one statement of `upsertProfiles`, on the caller's connection or transaction. */
+	private async writeProfiles(db: PgQueryable, updates: ProfileUpdate[], now: number) {
+		if (updates.length === 0) return;
 		const folded = foldProfileUpdates(updates);
-		await this.query(this.sql.upsertProfiles, [
+		await db.query(this.sql.upsertProfiles, [
 			folded.map((u) => u.userId),
 			folded.map((u) => u.email ?? null),
 			folded.map((u) => u.phone ?? null),
@@ -464,6 +491,56 @@ export class PostgresCampaignStore implements CampaignStore {
 		await this.open();
 		const [row] = await this.query<SendRow>(this.sendSql.getSend, [idempotencyKey]);
 		return row && sendFromRow(row);
+	}
+
+	async findUserIdsByEmail(emails: string[]): Promise<Map<string, string>> {
+		await this.open();
+		return this.withClient((client) => findPostgresUsersByEmail(client, this.segmentSql, emails));
+	}
+
+	async getSegmentState(segmentId: string): Promise<SegmentSyncState | undefined> {
+		await this.open();
+		return this.withClient((client) => getPostgresSegmentState(client, this.segmentSql, segmentId));
+	}
+
+	async stageSegmentPage(page: SegmentSyncPage): Promise<void> {
+		await this.open();
+		await this.transaction(async (client) => {
+			await this.writeProfiles(client, page.profiles, page.now);
+			await stagePostgresSegmentPage(client, this.segmentSql, page);
+		});
+	}
+
+	async commitSegmentSync(request: SegmentCommitRequest): Promise<SegmentCommitResult> {
+		checkSegmentCommit(request);
+		await this.open();
+		return this.transaction((client) =>
+			commitPostgresSegmentSync(client, this.segmentSql, this.segmentLockSeed, request),
+		);
+	}
+
+	async abortSegmentSync(segmentId: string, syncId: string): Promise<void> {
+		await this.open();
+		await this.query(this.segmentSql.dropStaging, [segmentId, syncId]);
+	}
+
+	async listSegmentChanges(query: {
+		segmentId: string;
+		syncId?: string;
+		afterSeq?: number;
+		limit?: number;
+	}): Promise<SegmentChange[]> {
+		await this.open();
+		return this.withClient((client) => listPostgresSegmentChanges(client, this.segmentSql, query));
+	}
+
+	async listSegmentMembers(query: {
+		segmentId: string;
+		afterRecordId?: string;
+		limit?: number;
+	}): Promise<SegmentMember[]> {
+		await this.open();
+		return this.withClient((client) => listPostgresSegmentMembers(client, this.segmentSql, query));
 	}
 
 	async close(): Promise<void> {

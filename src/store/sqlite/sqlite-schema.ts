@@ -79,4 +79,62 @@ export const SQLITE_MIGRATIONS: ReadonlyArray<{ version: number; statements: str
 		version: 4,
 		statements: ['ALTER TABLE sends ADD COLUMN content_hash TEXT'],
 	},
+	{
+		// Segments synced from Salesforce: membership, staging of running syncs, and changes.
+		version: 5,
+		statements: [
+			`CREATE INDEX profiles_email_lower ON profiles (lower(email))`,
+			`CREATE TABLE segment_state (
+				segment_id TEXT PRIMARY KEY,
+				definition_hash TEXT NOT NULL,
+				mark INTEGER,
+				version INTEGER NOT NULL,
+				member_count INTEGER NOT NULL,
+				last_sync_at INTEGER,
+				last_full_sync_at INTEGER,
+				committed_at INTEGER NOT NULL
+			)`,
+			`CREATE TABLE segment_members (
+				segment_id TEXT NOT NULL,
+				record_id TEXT NOT NULL,
+				user_id TEXT NOT NULL,
+				modstamp INTEGER NOT NULL,
+				entered_at INTEGER NOT NULL,
+				PRIMARY KEY (segment_id, record_id)
+			) WITHOUT ROWID`,
+			`CREATE TABLE segment_syncs (
+				segment_id TEXT NOT NULL,
+				sync_id TEXT NOT NULL,
+				started_at INTEGER NOT NULL,
+				staged_at INTEGER NOT NULL,
+				PRIMARY KEY (segment_id, sync_id)
+			)`,
+			`CREATE INDEX segment_syncs_staged_at ON segment_syncs (staged_at)`,
+			`CREATE TABLE segment_staging (
+				segment_id TEXT NOT NULL,
+				sync_id TEXT NOT NULL,
+				record_id TEXT NOT NULL,
+				user_id TEXT,
+				modstamp INTEGER,
+				matched INTEGER NOT NULL DEFAULT 0,
+				touched INTEGER NOT NULL DEFAULT 0,
+				deleted INTEGER NOT NULL DEFAULT 0,
+				staged_at INTEGER NOT NULL,
+				PRIMARY KEY (segment_id, sync_id, record_id)
+			) WITHOUT ROWID`,
+			`CREATE TABLE segment_changes (
+				seq INTEGER PRIMARY KEY AUTOINCREMENT,
+				segment_id TEXT NOT NULL,
+				sync_id TEXT NOT NULL,
+				record_id TEXT NOT NULL,
+				user_id TEXT NOT NULL,
+				change TEXT NOT NULL CHECK (change IN ('entered', 'exited')),
+				reason TEXT,
+				at INTEGER NOT NULL
+			)`,
+			`CREATE INDEX segment_changes_segment ON segment_changes (segment_id, seq)`,
+			`CREATE INDEX segment_changes_sync ON segment_changes (segment_id, sync_id, seq)`,
+			`CREATE INDEX segment_changes_at ON segment_changes (at)`,
+		],
+	},
 ];
