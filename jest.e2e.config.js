@@ -34,6 +34,7 @@ module.exports = {
 	globalSetup: '<rootDir>/test/e2e/global-setup.ts',
 	// A real n8n per test file: never run files in parallel (2 cores), give them time.
 	maxWorkers: 1,
+	setupFiles: ['<rootDir>/test/support/no-proxy.ts'],
 	testTimeout: 10 * 60 * 1000,
 	slowTestThreshold: 60,
 	verbose: true,
