@@ -1,0 +1,337 @@
+/**
+ * Sessions for each supported login flow. All share tokens through `token-cache.ts`: one
+ * token per credential per process, one login in flight at a time.
+ *
+ * - refresh token (the OAuth 2.0 web flow done elsewhere): jsforce's OAuth2 client; a rotated
+ *   refresh token is handed to `onRefreshToken` and used from then on;
+ * - username + password (+ security token) through the OAuth username-password grant
+ *   (jsforce OAuth2; needs a connected app's client id and secret);
+ * - the same through SOAP `login()` (jsforce Connection): legacy, Salesforce is retiring it;
+ * - JWT bearer, signed with node:crypto;
+ * - a static token managed by the caller (n8n's OAuth2 credential).
+ */
+import { Connection, OAuth2 } from '@jsforce/jsforce-node';
+
+import { InvalidInputError } from '../../errors';
+import { SalesforceAuthError } from '../api/errors';
+import { DEFAULT_API_VERSION, type SalesforceSession, type SalesforceToken } from '../api/types';
+import { readPrivateKey, requestJwtBearerToken } from './jwt-bearer';
+import { loginFailure, type LoginFlowKind } from './login-errors';
+import { assertApiVersion, resolveLoginUrl } from './login-url';
+import {
+	cachedToken,
+	loginCountOf,
+	renewedToken,
+	seedToken,
+	sharedCredentialValue,
+	tokenCacheKey,
+} from './token-cache';
+
+export { clearSalesforceTokenCache } from './token-cache';
+
+/** A session whose logins are counted (shared by every session of the same credential). */
+export interface CountingSalesforceSession extends SalesforceSession {
+	/** Logins and refreshes sent to the login server for this credential in this process. */
+	readonly loginCount: number;
+}
+
+/** SOAP `login()` is not available from API 65.0 on (Salesforce release notes, Winter '26). */
+const LAST_SOAP_LOGIN_VERSION = 64;
+
+interface TokenResponse {
+	access_token?: string;
+	instance_url?: string;
+	issued_at?: string;
+	refresh_token?: string;
+}
+
+function requireText(value: string | undefined, field: string, what: string): string {
+	if (typeof value !== 'string' || value.trim() === '') {
+		throw new InvalidInputError(field, `is empty; enter ${what}.`);
+	}
+	return value;
+}
+
+function fromTokenResponse(
+	response: TokenResponse,
+	kind: LoginFlowKind,
+	flow: string,
+	loginUrl: string,
+	fallbackInstanceUrl?: string,
+): SalesforceToken {
+	const instanceUrl = response.instance_url || fallbackInstanceUrl;
+	if (!response.access_token || !instanceUrl) {
+		throw loginFailure(kind, flow, loginUrl, {
+			error: 'invalid_response',
+			message: `the token response from ${loginUrl} had no access_token or instance_url; is this a Salesforce login URL?`,
+		});
+	}
+	const issuedAt = Number(response.issued_at);
+	return {
+		accessToken: response.access_token,
+		instanceUrl: instanceUrl.replace(/\/+$/, ''),
+		issuedAt: Number.isFinite(issuedAt) && issuedAt > 0 ? issuedAt : Date.now(),
+	};
+}
+
+function cachedSession(options: {
+	description: string;
+	key: string;
+	login: () => Promise<SalesforceToken>;
+	renew?: () => Promise<SalesforceToken>;
+	/** A token already held: used until Salesforce refuses it. */
+	initial?: SalesforceToken;
+}): CountingSalesforceSession {
+	const { key, login, renew = login } = options;
+	let initial = options.initial;
+	return {
+		description: options.description,
+		get loginCount() {
+			return loginCountOf(key);
+		},
+		getToken: async () => {
+			if (initial) {
+				seedToken(key, initial);
+				initial = undefined;
+			}
+			return await cachedToken(key, login);
+		},
+		refreshToken: async (failed) => await renewedToken(key, failed, renew),
+	};
+}
+
+export interface RefreshTokenLogin {
+	/** `production` (default), `sandbox` or the My Domain URL. */
+	loginUrl?: string;
+	clientId: string;
+	clientSecret?: string;
+	refreshToken: string;
+	/** A token already held (e.g. from the authorization step); used until it is refused. */
+	accessToken?: string;
+	instanceUrl?: string;
+	/**
+	 * Called with every new token; `refreshToken` is set when Salesforce rotated it. Persist
+	 * it: the old one no longer works. An error thrown here fails the refresh.
+	 */
+	onRefreshToken?: (token: SalesforceToken & { refreshToken?: string }) => void | Promise<void>;
+}
+
+export function refreshTokenSession(options: RefreshTokenLogin): CountingSalesforceSession {
+	const loginUrl = resolveLoginUrl(options.loginUrl);
+	const clientId = requireText(options.clientId, 'clientId', "the connected app's consumer key");
+	requireText(options.refreshToken, 'refreshToken', 'a refresh token (reconnect the credential)');
+	const flow = `OAuth 2.0 refresh token (client ${clientId})`;
+	const key = tokenCacheKey([
+		'refresh',
+		loginUrl,
+		clientId,
+		options.clientSecret,
+		options.refreshToken,
+	]);
+	// Shared by every session of this credential, so a rotation seen by one is used by all.
+	const currentRefreshToken = sharedCredentialValue(
+		key,
+		'refreshToken',
+		() => options.refreshToken,
+	);
+	const oauth2 = new OAuth2({ loginUrl, clientId, clientSecret: options.clientSecret });
+	let lastInstanceUrl = options.instanceUrl;
+	const renew = async (): Promise<SalesforceToken> => {
+		const used = currentRefreshToken.get();
+		let response: TokenResponse;
+		try {
+			response = (await oauth2.refreshToken(used)) as TokenResponse;
+		} catch (error) {
+			throw loginFailure('refresh', flow, loginUrl, error);
+		}
+		const token = fromTokenResponse(response, 'refresh', flow, loginUrl, lastInstanceUrl);
+		lastInstanceUrl = token.instanceUrl;
+		const rotated =
+			response.refresh_token && response.refresh_token !== used
+				? response.refresh_token
+				: undefined;
+		if (rotated) currentRefreshToken.set(rotated);
+		await options.onRefreshToken?.({ ...token, refreshToken: rotated });
+		return token;
+	};
+	const initial =
+		options.accessToken && options.instanceUrl
+			? {
+					accessToken: options.accessToken,
+					instanceUrl: options.instanceUrl.replace(/\/+$/, ''),
+					issuedAt: 0,
+				}
+			: undefined;
+	return cachedSession({ description: flow, key, login: renew, initial });
+}
+
+export interface PasswordLogin {
+	loginUrl?: string;
+	clientId: string;
+	clientSecret: string;
+	username: string;
+	password: string;
+	/** Appended to the password; not needed from the org's trusted IP ranges. */
+	securityToken?: string;
+}
+
+/** OAuth 2.0 username-password grant (a connected app's client id and secret are needed). */
+export function passwordSession(options: PasswordLogin): CountingSalesforceSession {
+	const loginUrl = resolveLoginUrl(options.loginUrl);
+	const clientId = requireText(options.clientId, 'clientId', "the connected app's consumer key");
+	const clientSecret = requireText(
+		options.clientSecret,
+		'clientSecret',
+		"the connected app's consumer secret",
+	);
+	const username = requireText(options.username, 'username', 'the Salesforce username');
+	requireText(options.password, 'password', "the user's password");
+	const flow = `OAuth 2.0 username-password for ${username}`;
+	const key = tokenCacheKey([
+		'password',
+		loginUrl,
+		clientId,
+		clientSecret,
+		username.toLowerCase(),
+		options.password,
+		options.securityToken,
+	]);
+	const oauth2 = new OAuth2({ loginUrl, clientId, clientSecret });
+	const login = async (): Promise<SalesforceToken> => {
+		let response: TokenResponse;
+		try {
+			response = (await oauth2.authenticate(
+				username,
+				options.password + (options.securityToken ?? ''),
+			)) as TokenResponse;
+		} catch (error) {
+			throw loginFailure('password', flow, loginUrl, error);
+		}
+		return fromTokenResponse(response, 'password', flow, loginUrl);
+	};
+	return cachedSession({ description: flow, key, login });
+}
+
+export interface SoapPasswordLogin {
+	loginUrl?: string;
+	username: string;
+	password: string;
+	securityToken?: string;
+	/** The REST API version in use; the SOAP login itself uses at most 64.0. */
+	apiVersion?: string;
+}
+
+/**
+ * Legacy: SOAP `login()` for orgs without a connected app. Salesforce is retiring it (not
+ * available from API 65.0, removed in Summer '27; off by default in new orgs).
+ */
+export function soapPasswordSession(options: SoapPasswordLogin): CountingSalesforceSession {
+	const loginUrl = resolveLoginUrl(options.loginUrl);
+	const apiVersion = assertApiVersion(options.apiVersion ?? DEFAULT_API_VERSION);
+	const loginVersion = `${Math.min(Number.parseInt(apiVersion, 10), LAST_SOAP_LOGIN_VERSION)}.0`;
+	const username = requireText(options.username, 'username', 'the Salesforce username');
+	requireText(options.password, 'password', "the user's password");
+	const flow = `SOAP login for ${username} (legacy: Salesforce is retiring SOAP login; use a connected app)`;
+	const key = tokenCacheKey([
+		'soap',
+		loginUrl,
+		username.toLowerCase(),
+		options.password,
+		options.securityToken,
+	]);
+	const login = async (): Promise<SalesforceToken> => {
+		const conn = new Connection({ loginUrl, version: loginVersion });
+		try {
+			await conn.login(username, options.password + (options.securityToken ?? ''));
+		} catch (error) {
+			throw loginFailure('soap', flow, loginUrl, error);
+		}
+		if (!conn.accessToken || !conn.instanceUrl) {
+			throw loginFailure('soap', flow, loginUrl, {
+				error: 'invalid_response',
+				message: 'the SOAP login response had no session id or server URL',
+			});
+		}
+		return {
+			accessToken: conn.accessToken,
+			instanceUrl: conn.instanceUrl.replace(/\/+$/, ''),
+			issuedAt: Date.now(),
+		};
+	};
+	return cachedSession({ description: flow, key, login });
+}
+
+export interface JwtBearerLogin {
+	/** `production`, `sandbox` or the My Domain URL; it is also the assertion's audience. */
+	loginUrl?: string;
+	consumerKey: string;
+	username: string;
+	/** PEM; literal `\n` sequences are accepted (keys pasted into one-line fields). */
+	privateKey: string;
+}
+
+export function jwtBearerSession(options: JwtBearerLogin): CountingSalesforceSession {
+	const loginUrl = resolveLoginUrl(options.loginUrl);
+	const consumerKey = requireText(
+		options.consumerKey,
+		'consumerKey',
+		"the connected app's consumer key",
+	);
+	const username = requireText(options.username, 'username', 'the Salesforce username');
+	const privateKey = readPrivateKey(options.privateKey);
+	const flow = `JWT bearer for ${username}`;
+	const key = tokenCacheKey([
+		'jwt',
+		loginUrl,
+		consumerKey,
+		username.toLowerCase(),
+		options.privateKey,
+	]);
+	return cachedSession({
+		description: flow,
+		key,
+		login: () => requestJwtBearerToken({ loginUrl, consumerKey, username, privateKey, flow }),
+	});
+}
+
+/**
+ * A token the caller manages (n8n's OAuth2 credential): `refresh`, when given, returns a
+ * renewed one after a 401; concurrent refreshes share one call.
+ */
+export function staticTokenSession(options: {
+	accessToken: string;
+	instanceUrl: string;
+	refresh?: () => Promise<SalesforceToken>;
+	description?: string;
+}): SalesforceSession {
+	const description = options.description ?? 'OAuth 2.0 token';
+	let current: SalesforceToken = {
+		accessToken: options.accessToken,
+		instanceUrl: options.instanceUrl.replace(/\/+$/, ''),
+		issuedAt: 0,
+	};
+	let pending: Promise<SalesforceToken> | undefined;
+	return {
+		description,
+		getToken: async () => current,
+		refreshToken: async (failed) => {
+			if (pending) return await pending;
+			if (failed.accessToken !== current.accessToken) return current;
+			const refresh = options.refresh;
+			if (!refresh) {
+				throw new SalesforceAuthError(
+					description,
+					'Salesforce refused the access token (expired or revoked)',
+					'Reconnect the credential.',
+				);
+			}
+			pending = refresh();
+			try {
+				current = await pending;
+				return current;
+			} finally {
+				pending = undefined;
+			}
+		},
+	};
+}
