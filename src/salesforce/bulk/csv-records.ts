@@ -1,0 +1,51 @@
+/**
+ * One Bulk API 2.0 results page (CSV, header row first) parsed as a stream into batches of
+ * typed records. csv-parse handles quoting (commas, doubled quotes, newlines in fields),
+ * multi-byte characters split across chunks, a BOM and CRLF. Every page repeats the header,
+ * so each page gets a parser of its own. The generator yields a batch and waits: while the
+ * consumer holds it nothing more is read (the parser's buffers fill and the body pauses), so
+ * memory holds one batch and a few buffers, never the page.
+ */
+import type { Readable } from 'node:stream';
+
+import { parse } from 'csv-parse';
+
+import type { SalesforceRecord } from '../api/types';
+import { coerceCsvRecord, type FieldTypes } from '../records';
+
+export const DEFAULT_CSV_BATCH_SIZE = 2_000;
+
+export interface CsvPageOptions {
+	fieldTypes: FieldTypes;
+	/** Records per yielded batch (default 2,000). */
+	batchSize?: number;
+}
+
+export async function* parseCsvPages(
+	body: Readable,
+	options: CsvPageOptions,
+): AsyncGenerator<SalesforceRecord[]> {
+	const batchSize = Math.max(1, Math.floor(options.batchSize ?? DEFAULT_CSV_BATCH_SIZE));
+	// No skip_empty_lines: a one-column row whose value is null is an empty line.
+	const parser = parse({ columns: true, bom: true });
+	const forwardError = (error: Error) => parser.destroy(error);
+	body.once('error', forwardError);
+	body.pipe(parser);
+	let batch: SalesforceRecord[] = [];
+	try {
+		for await (const row of parser as AsyncIterable<Record<string, string>>) {
+			batch.push(coerceCsvRecord(row, options.fieldTypes));
+			if (batch.length >= batchSize) {
+				yield batch;
+				batch = [];
+			}
+		}
+		if (batch.length > 0) yield batch;
+	} finally {
+		// Normal end or early exit (consumer stopped, error): stop reading the HTTP body.
+		body.off('error', forwardError);
+		body.unpipe(parser);
+		if (!body.destroyed) body.destroy();
+		if (!parser.destroyed) parser.destroy();
+	}
+}
