@@ -144,3 +144,74 @@ export {
 	soqlLiteral,
 	type SegmentQuerySpec,
 } from './salesforce/soql';
+export {
+	SalesforceApi,
+	parseRetryAfter,
+	type SalesforceApiOptions,
+} from './salesforce/api/salesforce-api';
+export {
+	SalesforceApiError,
+	SalesforceAuthError,
+	SalesforceLimitError,
+} from './salesforce/api/errors';
+export {
+	DEFAULT_API_VERSION,
+	type SalesforceRecord,
+	type SalesforceRequester,
+	type SalesforceSession,
+	type SalesforceToken,
+	type SyncLogger,
+} from './salesforce/api/types';
+export {
+	clearSalesforceTokenCache,
+	jwtBearerSession,
+	passwordSession,
+	refreshTokenSession,
+	soapPasswordSession,
+	staticTokenSession,
+	type JwtBearerLogin,
+	type PasswordLogin,
+	type RefreshTokenLogin,
+	type SoapPasswordLogin,
+} from './salesforce/auth/sessions';
+export {
+	PRODUCTION_LOGIN_URL,
+	SANDBOX_LOGIN_URL,
+	resolveLoginUrl,
+} from './salesforce/auth/login-url';
+export {
+	BulkQueryFailedError,
+	runBulkQuery,
+	type BulkQueryOptions,
+} from './salesforce/bulk/bulk-query';
+export { runRestQuery } from './salesforce/rest-query';
+export {
+	resolveSegmentDefinition,
+	selectedFieldPaths,
+	usesRelativeDateLiteral,
+	type SegmentDefinition,
+	type SegmentFieldMapping,
+	type SegmentSource,
+} from './salesforce/sync/segment-definition';
+export {
+	syncSegment,
+	type SegmentSyncOptions,
+	type SegmentSyncReport,
+	type SyncApi,
+} from './salesforce/sync/sync-segment';
+export {
+	pollSegment,
+	readSyncChanges,
+	SEGMENT_ENTERED_EVENT,
+	type SegmentPollOptions,
+	type SegmentPollResult,
+} from './salesforce/sync/poll-segment';
+export { previewSegment, type SegmentPreview } from './salesforce/sync/preview-segment';
+export { SALESFORCE_EXTERNAL_ID } from './salesforce/sync/map-records';
+export {
+	writeActivities,
+	type ActivityItem,
+	type ActivityResult,
+	type ActivityWriteOptions,
+} from './salesforce/activity/write-activities';
+export type { SegmentChange, SegmentMember, SegmentSyncState } from './store/campaign-store';

@@ -1,0 +1,329 @@
+/**
+ * One sync of a Salesforce segment into the campaign store.
+ *
+ * Full sync: read every record of the segment. Incremental sync: read only what changed since
+ * the store's mark (minus an overlap): records that match now, records that changed at all
+ * (members among them that no longer match exit), and deleted records (queryAll). Pages are
+ * staged one transaction each; membership and mark change only at the commit, so a sync that
+ * fails midway changes neither. Reads above the bulk threshold go through Bulk API 2.0.
+ */
+import { randomUUID } from 'node:crypto';
+
+import type { CampaignStore, SegmentSyncPage, SegmentSyncState } from '../../store/campaign-store';
+import type { SalesforceRecord, SalesforceRequester, SyncLogger } from '../api/types';
+import { silentLogger } from '../api/types';
+import { runBulkQuery } from '../bulk/bulk-query';
+import { describeFieldTypes } from '../describe';
+import type { FieldTypes } from '../records';
+import { runRestQuery } from '../rest-query';
+import { buildSegmentQuery } from '../soql';
+import { mapRecords } from './map-records';
+import {
+	resolveSegmentDefinition,
+	selectedFieldPaths,
+	type ResolvedSegment,
+	type SegmentDefinition,
+} from './segment-definition';
+
+/** The API layer as the sync uses it: `SalesforceApi` fits. */
+export interface SyncApi extends SalesforceRequester {
+	/** Total requests sent so far, for the report. */
+	readonly callCount?: number;
+	/** Salesforce's clock from the latest response's Date header. */
+	serverTime?(): number | undefined;
+}
+
+export interface SegmentSyncOptions {
+	api: SyncApi;
+	store: CampaignStore;
+	definition: SegmentDefinition;
+	/**
+	 * On the segment's first sync: `enterAll` records every current member as entered;
+	 * `trackOnly` only starts tracking (nobody is reported), so later syncs report changes.
+	 */
+	firstSync?: 'enterAll' | 'trackOnly';
+	/** Read the whole segment even when an incremental read would do. */
+	forceFull?: boolean;
+	logger?: SyncLogger;
+	/** Local clock, used for store bookkeeping and when Salesforce sent no Date header. */
+	now?: () => number;
+	/** Bulk job polling; tests pass a fast one. */
+	sleep?: (ms: number) => Promise<void>;
+	/** Records per staged page for Bulk reads (REST pages are Salesforce's, up to 2,000). */
+	bulkBatchSize?: number;
+}
+
+export interface SegmentSyncReport {
+	segmentId: string;
+	syncId: string;
+	mode: 'full' | 'incremental';
+	/** How records were read: `bulk` when any read went above the bulk threshold. */
+	via: 'rest' | 'bulk';
+	/** `conflict`: another sync committed first; this one changed nothing. */
+	outcome: 'committed' | 'conflict';
+	entered: number;
+	exited: number;
+	updated: number;
+	/** Records read from Salesforce (matching, changed and deleted). */
+	recordsRead: number;
+	memberCount: number;
+	/** Requests this sync sent to Salesforce. */
+	apiCalls: number;
+	/** False on a first sync in `trackOnly` mode: changes were not recorded. */
+	changesRecorded: boolean;
+	/** Salesforce time of the sync, ISO. */
+	syncedAt: string;
+	/** High-water mark after the sync, ISO; absent when the segment has never had a record. */
+	mark?: string;
+	durationMs: number;
+}
+
+const PROGRESS_EVERY_RECORDS = 50_000;
+/**
+ * Records per staged page on Bulk reads. Smaller pages let each page's objects die young in
+ * V8's heap instead of being promoted: measured at 200,000 records, 500 keeps the process
+ * near 180 MB peak RSS where 2,000 reaches 310 MB, for about 1.5× the time.
+ */
+const DEFAULT_BULK_STAGE_BATCH = 500;
+
+interface SyncRun {
+	api: SyncApi;
+	store: CampaignStore;
+	segment: ResolvedSegment;
+	syncId: string;
+	fieldTypes: FieldTypes;
+	logger: SyncLogger;
+	now: () => number;
+	sleep?: (ms: number) => Promise<void>;
+	bulkBatchSize?: number;
+	recordsRead: number;
+	nextProgressAt: number;
+	usedBulk: boolean;
+}
+
+/** Runs one sync of `definition` and commits it; see the module comment. */
+export async function syncSegment(options: SegmentSyncOptions): Promise<SegmentSyncReport> {
+	const segment = resolveSegmentDefinition(options.definition);
+	const now = options.now ?? Date.now;
+	const logger = options.logger ?? silentLogger;
+	const { api, store } = options;
+	const startedAt = now();
+	const callsBefore = api.callCount ?? 0;
+
+	const state = await store.getSegmentState(segment.segmentId);
+	const mode = chooseMode(segment, state, options.forceFull === true);
+	// Describe first: it checks every field name before the store is touched, and its Date
+	// header gives Salesforce's "now" for the sync.
+	const fieldTypes = await describeFieldTypes(api, segment.object, selectedFieldPaths(segment));
+	const syncedAt = api.serverTime?.() ?? now();
+
+	const run: SyncRun = {
+		api,
+		store,
+		segment,
+		syncId: randomUUID(),
+		fieldTypes,
+		logger,
+		now,
+		sleep: options.sleep,
+		bulkBatchSize: options.bulkBatchSize,
+		recordsRead: 0,
+		nextProgressAt: PROGRESS_EVERY_RECORDS,
+		usedBulk: false,
+	};
+	logger.info(
+		`Salesforce segment "${segment.segmentId}": ${mode} sync of ${segment.object} started`,
+		{
+			syncId: run.syncId,
+			mark: state?.mark === undefined ? undefined : new Date(state.mark).toISOString(),
+		},
+	);
+
+	const changesRecorded = state !== undefined || options.firstSync !== 'trackOnly';
+	let result;
+	try {
+		if (mode === 'full') {
+			await readInto(
+				run,
+				'matched',
+				buildSegmentQuery({
+					object: segment.object,
+					fields: selectedFieldPaths(segment),
+					where: segment.where,
+				}),
+			);
+		} else {
+			await readChanges(run, state!.mark! - segment.overlapMs);
+		}
+		result = await store.commitSegmentSync({
+			segmentId: segment.segmentId,
+			syncId: run.syncId,
+			mode,
+			expectedVersion: state?.version ?? 0,
+			definitionHash: segment.definitionHash,
+			// Everything modified before the sync began was visible to its reads; later changes
+			// (even ones a later page happened to show) are read again next time.
+			mark: syncedAt,
+			syncedAt,
+			recordChanges: changesRecorded,
+			now: now(),
+		});
+	} catch (error) {
+		await store.abortSegmentSync(segment.segmentId, run.syncId).catch(() => undefined);
+		throw error;
+	}
+
+	const report: SegmentSyncReport = {
+		segmentId: segment.segmentId,
+		syncId: run.syncId,
+		mode,
+		via: run.usedBulk ? 'bulk' : 'rest',
+		outcome: result.outcome,
+		entered: result.outcome === 'committed' ? result.entered : 0,
+		exited: result.outcome === 'committed' ? result.exited : 0,
+		updated: result.outcome === 'committed' ? result.updated : 0,
+		recordsRead: run.recordsRead,
+		memberCount: result.state?.memberCount ?? 0,
+		apiCalls: (api.callCount ?? 0) - callsBefore,
+		changesRecorded,
+		syncedAt: new Date(syncedAt).toISOString(),
+		mark: result.state?.mark === undefined ? undefined : new Date(result.state.mark).toISOString(),
+		durationMs: now() - startedAt,
+	};
+	if (result.outcome === 'conflict') {
+		logger.warn(
+			`Salesforce segment "${segment.segmentId}": another sync committed while this one ran; this one changed nothing and the next sync continues from the newer state`,
+		);
+	} else {
+		logger.info(
+			`Salesforce segment "${segment.segmentId}": ${report.entered} entered, ${report.exited} exited, ${report.updated} updated, ${report.memberCount} members (${report.recordsRead} records read via ${report.via}, ${report.apiCalls} API calls, ${report.durationMs} ms)`,
+		);
+	}
+	return report;
+}
+
+function chooseMode(
+	segment: ResolvedSegment,
+	state: SegmentSyncState | undefined,
+	forceFull: boolean,
+): 'full' | 'incremental' {
+	if (forceFull || segment.alwaysFull) return 'full';
+	if (state === undefined || state.mark === undefined) return 'full';
+	// A changed definition (condition, mapping) makes the stored membership meaningless.
+	if (state.definitionHash !== segment.definitionHash) return 'full';
+	return 'incremental';
+}
+
+/** The three change reads of an incremental sync, all from `since` on. */
+async function readChanges(run: SyncRun, since: number): Promise<void> {
+	const { segment } = run;
+	const modstampSince = new Date(since);
+	await readInto(
+		run,
+		'matched',
+		buildSegmentQuery({
+			object: segment.object,
+			fields: selectedFieldPaths(segment),
+			where: segment.where,
+			modstampSince,
+		}),
+	);
+	// Without a condition every changed live record matches, so only deletes can exit.
+	if (segment.where !== undefined) {
+		await readInto(
+			run,
+			'touched',
+			buildSegmentQuery({ object: segment.object, fields: [], modstampSince }),
+		);
+	}
+	await readInto(
+		run,
+		'deleted',
+		buildSegmentQuery({
+			object: segment.object,
+			fields: [],
+			where: 'IsDeleted = true',
+			modstampSince,
+			includeDeleted: true,
+		}),
+		{ all: true },
+	);
+}
+
+/** Reads one query page by page (REST, or Bulk above the threshold) and stages each page. */
+async function readInto(
+	run: SyncRun,
+	kind: 'matched' | 'touched' | 'deleted',
+	soql: string,
+	options: { all?: boolean } = {},
+): Promise<void> {
+	for await (const records of readPages(run, soql, options.all === true)) {
+		await stagePage(run, kind, records);
+	}
+}
+
+async function* readPages(
+	run: SyncRun,
+	soql: string,
+	all: boolean,
+): AsyncGenerator<SalesforceRecord[]> {
+	const rest = runRestQuery(run.api, soql, { all, fieldTypes: run.fieldTypes });
+	const first = await rest.next();
+	if (first.done) return;
+	if (first.value.totalSize > run.segment.bulkThreshold) {
+		await rest.return(undefined);
+		run.usedBulk = true;
+		run.logger.info(
+			`Salesforce segment "${run.segment.segmentId}": ${first.value.totalSize} records to read, above the bulk threshold of ${run.segment.bulkThreshold}: using Bulk API 2.0`,
+		);
+		yield* runBulkQuery(run.api, soql, {
+			operation: all ? 'queryAll' : 'query',
+			fieldTypes: run.fieldTypes,
+			batchSize: run.bulkBatchSize ?? DEFAULT_BULK_STAGE_BATCH,
+			logger: run.logger,
+			sleep: run.sleep,
+		});
+		return;
+	}
+	yield first.value.records;
+	for await (const page of rest) yield page.records;
+}
+
+async function stagePage(
+	run: SyncRun,
+	kind: 'matched' | 'touched' | 'deleted',
+	records: SalesforceRecord[],
+): Promise<void> {
+	if (records.length === 0) return;
+	const page: SegmentSyncPage = {
+		segmentId: run.segment.segmentId,
+		syncId: run.syncId,
+		profiles: [],
+		matched: [],
+		touched: [],
+		deleted: [],
+		now: run.now(),
+	};
+	if (kind === 'matched') {
+		const mapped = await mapRecords(records, run.segment, run.store);
+		page.matched = mapped.matched;
+		page.profiles = mapped.profiles;
+		if (mapped.invalidTimeZones > 0) {
+			run.logger.warn(
+				`Salesforce segment "${run.segment.segmentId}": ${mapped.invalidTimeZones} records have a ${run.segment.timeZone} value that is not an IANA time zone (e.g. "Europe/Berlin"); their profiles keep their previous zone`,
+			);
+		}
+	} else {
+		const ids = records.map((record) => String(record.Id));
+		if (kind === 'touched') page.touched = ids;
+		else page.deleted = ids;
+	}
+	await run.store.stageSegmentPage(page);
+	run.recordsRead += records.length;
+	if (run.recordsRead >= run.nextProgressAt) {
+		run.nextProgressAt += PROGRESS_EVERY_RECORDS;
+		run.logger.info(
+			`Salesforce segment "${run.segment.segmentId}": ${run.recordsRead} records read so far`,
+		);
+	}
+}

@@ -1,0 +1,532 @@
+/**
+ * The segment sync end to end: the real API client and sessions against the fake Salesforce
+ * (documented wire format), into a real SQLite store.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { SalesforceApi } from '../../src/salesforce/api/salesforce-api';
+import { clearSalesforceTokenCache, passwordSession } from '../../src/salesforce/auth/sessions';
+import { pollSegment } from '../../src/salesforce/sync/poll-segment';
+import { previewSegment } from '../../src/salesforce/sync/preview-segment';
+import type { SegmentDefinition } from '../../src/salesforce/sync/segment-definition';
+import { syncSegment } from '../../src/salesforce/sync/sync-segment';
+import type { CampaignStore } from '../../src/store/campaign-store';
+import { SqliteCampaignStore } from '../../src/store/sqlite/sqlite-store';
+import { FakeSalesforce } from '../support/fake-salesforce';
+
+delete process.env.HTTP_PROXY;
+delete process.env.HTTPS_PROXY;
+delete process.env.http_proxy;
+delete process.env.https_proxy;
+
+const DAY = 86_400_000;
+const T0 = Date.parse('2026-11-23T09:00:00Z');
+const APP = { clientId: 'sync-test-app', clientSecret: 'sync-test-secret' };
+const USER = { username: 'ops@acme.example', password: 'pw', securityToken: 'TOKEN' };
+
+let fake: FakeSalesforce;
+let folder: string;
+let store: CampaignStore;
+let api: SalesforceApi;
+
+const day = (offsetDays: number) => new Date(T0 + offsetDays * DAY).toISOString().slice(0, 10);
+
+function trialDefinition(overrides: Partial<SegmentDefinition> = {}): SegmentDefinition {
+	return {
+		segmentId: 'trial-users',
+		source: { kind: 'records', object: 'Contact', where: "Trial_Status__c = 'Trial'" },
+		fields: {
+			userId: 'App_User_Id__c',
+			timeZone: 'Time_Zone__c',
+			attributes: { trialEndsOn: 'Trial_End__c', company: 'Account.Name', seats: 'Seats__c' },
+		},
+		...overrides,
+	};
+}
+
+function addContact(index: number, fields: Record<string, unknown> = {}): string {
+	return fake.insert('Contact', {
+		FirstName: `User${index}`,
+		LastName: 'Trial',
+		Email: `user${index}@example.com`,
+		App_User_Id__c: `u${index}`,
+		Time_Zone__c: index % 2 === 0 ? 'Europe/Berlin' : 'America/New_York',
+		Trial_Status__c: 'Trial',
+		Trial_End__c: day(10),
+		Seats__c: index,
+		AccountId: accountId,
+		...fields,
+	});
+}
+
+let accountId: string;
+
+async function newApi(): Promise<SalesforceApi> {
+	return new SalesforceApi({
+		session: passwordSession({ loginUrl: fake.url, ...APP, ...USER }),
+		apiVersion: '62.0',
+	});
+}
+
+beforeEach(async () => {
+	clearSalesforceTokenCache();
+	fake = await FakeSalesforce.start({ now: T0 });
+	fake.addConnectedApp(APP);
+	fake.addUser(USER);
+	fake.defineObject({
+		name: 'Account',
+		fields: { Name: { type: 'string' } },
+	});
+	fake.defineObject({
+		name: 'Contact',
+		fields: {
+			FirstName: { type: 'string' },
+			LastName: { type: 'string' },
+			Email: { type: 'email' },
+			Phone: { type: 'phone' },
+			App_User_Id__c: { type: 'string' },
+			Time_Zone__c: { type: 'string' },
+			Trial_Status__c: { type: 'picklist' },
+			Trial_End__c: { type: 'date' },
+			Seats__c: { type: 'double' },
+			AccountId: { type: 'reference', referenceTo: 'Account', relationshipName: 'Account' },
+		},
+	});
+	accountId = fake.insert('Account', { Name: 'Acme, "Intl" 東京' });
+	folder = mkdtempSync(join(tmpdir(), 'segment-sync-'));
+	store = new SqliteCampaignStore({ filePath: join(folder, 'store.sqlite') });
+	api = await newApi();
+});
+
+afterEach(async () => {
+	await store.close();
+	await fake.close();
+	rmSync(folder, { recursive: true, force: true });
+});
+
+async function memberIds(segmentId = 'trial-users'): Promise<string[]> {
+	const members = await store.listSegmentMembers({ segmentId, limit: 100_000 });
+	return members.map((member) => member.userId).sort();
+}
+
+async function changesOf(syncId: string) {
+	return (await store.listSegmentChanges({ segmentId: 'trial-users', syncId, limit: 100_000 }))
+		.map((change) => `${change.change}:${change.userId}${change.reason ? `:${change.reason}` : ''}`)
+		.sort();
+}
+
+describe('full sync', () => {
+	it('enters every matching record, with the profile mapped from Salesforce', async () => {
+		for (let i = 0; i < 30; i++) addContact(i, i >= 20 ? { Trial_Status__c: 'Customer' } : {});
+		const report = await syncSegment({ api, store, definition: trialDefinition() });
+
+		expect(report).toMatchObject({
+			outcome: 'committed',
+			mode: 'full',
+			via: 'rest',
+			entered: 20,
+			exited: 0,
+			memberCount: 20,
+			recordsRead: 20,
+			changesRecorded: true,
+		});
+		expect(report.apiCalls).toBeGreaterThanOrEqual(2);
+		expect(report.syncedAt).toBe(new Date(T0).toISOString());
+		expect(await memberIds()).toHaveLength(20);
+		expect(await changesOf(report.syncId)).toContain('entered:u3');
+
+		const profile = (await store.getProfiles(['u3'])).get('u3')!;
+		expect(profile).toMatchObject({
+			email: 'user3@example.com',
+			timeZone: 'America/New_York',
+			attributes: { trialEndsOn: day(10), company: 'Acme, "Intl" 東京', seats: 3 },
+		});
+		expect(profile.externalIds.salesforce).toMatch(/^003/);
+	});
+
+	it('keeps records with equal SystemModstamp across a page boundary (none lost, none doubled)', async () => {
+		await fake.close();
+		fake = await FakeSalesforce.start({ now: T0, queryPageSize: 200 });
+		fake.addConnectedApp(APP);
+		fake.addUser(USER);
+		fake.defineObject({
+			name: 'Lead',
+			fields: { Email: { type: 'email' }, Phone: { type: 'phone' } },
+		});
+		for (let i = 0; i < 450; i++) fake.insert('Lead', { Email: `lead${i}@example.com` });
+		api = await newApi();
+
+		const report = await syncSegment({
+			api,
+			store,
+			definition: { segmentId: 'leads', source: { kind: 'records', object: 'Lead' } },
+		});
+		expect(report.entered).toBe(450);
+		expect(report.recordsRead).toBe(450);
+		const members = await store.listSegmentMembers({ segmentId: 'leads', limit: 1000 });
+		expect(new Set(members.map((m) => m.recordId)).size).toBe(450);
+	});
+
+	it('reads through Bulk API 2.0 above the threshold and gets the same members and profiles as REST', async () => {
+		for (let i = 0; i < 120; i++) addContact(i, { FirstName: `Zoë, "${i}"\nNew line` });
+		const viaBulk = await syncSegment({
+			api,
+			store,
+			definition: trialDefinition({ segmentId: 'bulk', bulkThreshold: 50 }),
+			bulkBatchSize: 25,
+			sleep: async () => undefined,
+		});
+		expect(viaBulk).toMatchObject({ via: 'bulk', entered: 120, recordsRead: 120 });
+		const bulkProfiles = await store.getProfiles(['u7', 'u8']);
+
+		const folder2 = mkdtempSync(join(tmpdir(), 'segment-sync-rest-'));
+		const restStore = new SqliteCampaignStore({ filePath: join(folder2, 'store.sqlite') });
+		try {
+			const viaRest = await syncSegment({
+				api,
+				store: restStore,
+				definition: trialDefinition({ segmentId: 'bulk' }),
+			});
+			expect(viaRest).toMatchObject({ via: 'rest', entered: 120 });
+			const restProfiles = await restStore.getProfiles(['u7', 'u8']);
+			for (const id of ['u7', 'u8']) {
+				expect(bulkProfiles.get(id)!.attributes).toEqual(restProfiles.get(id)!.attributes);
+				expect(bulkProfiles.get(id)!.externalIds).toEqual(restProfiles.get(id)!.externalIds);
+			}
+		} finally {
+			await restStore.close();
+			rmSync(folder2, { recursive: true, force: true });
+		}
+	});
+
+	it('maps a record to the existing user with the same email when it has no user id', async () => {
+		await store.upsertProfiles([{ userId: 'web-42', email: 'Mixed.Case@Example.com' }], T0);
+		addContact(1, { App_User_Id__c: null, Email: 'mixed.case@example.com' });
+		addContact(2, { App_User_Id__c: null, Email: 'nobody@example.com' });
+		const report = await syncSegment({ api, store, definition: trialDefinition() });
+		expect(report.entered).toBe(2);
+		const ids = await memberIds();
+		expect(ids).toContain('web-42');
+		expect(ids.find((id) => id !== 'web-42')).toMatch(/^003/);
+		expect((await store.getProfiles(['web-42'])).get('web-42')!.attributes.trialEndsOn).toBe(
+			day(10),
+		);
+	});
+
+	it('on a first sync in trackOnly mode tracks members without reporting them', async () => {
+		for (let i = 0; i < 5; i++) addContact(i);
+		const first = await syncSegment({
+			api,
+			store,
+			definition: trialDefinition(),
+			firstSync: 'trackOnly',
+		});
+		expect(first).toMatchObject({ entered: 5, changesRecorded: false, memberCount: 5 });
+		expect(await changesOf(first.syncId)).toEqual([]);
+
+		fake.advance(60_000);
+		addContact(9);
+		const second = await syncSegment({
+			api,
+			store,
+			definition: trialDefinition(),
+			firstSync: 'trackOnly',
+		});
+		expect(await changesOf(second.syncId)).toEqual(['entered:u9']);
+	});
+});
+
+describe('incremental sync', () => {
+	it('reads only what changed: entered, exited (no longer matching, deleted), updated', async () => {
+		const ids = Array.from({ length: 10 }, (_, i) => addContact(i));
+		addContact(50, { Trial_Status__c: 'Customer' });
+		const first = await syncSegment({ api, store, definition: trialDefinition() });
+		expect(first.entered).toBe(10);
+
+		fake.advance(10 * 60_000);
+		const quiet = await syncSegment({ api, store, definition: trialDefinition() });
+		expect(quiet).toMatchObject({
+			mode: 'incremental',
+			entered: 0,
+			exited: 0,
+			updated: 0,
+			memberCount: 10,
+		});
+
+		fake.advance(10 * 60_000);
+		fake.update('Contact', ids[1], { Trial_Status__c: 'Customer' });
+		fake.delete('Contact', ids[2]);
+		fake.update('Contact', ids[3], { Seats__c: 99 });
+		addContact(11);
+		const changed = await syncSegment({ api, store, definition: trialDefinition() });
+		expect(changed).toMatchObject({
+			mode: 'incremental',
+			entered: 1,
+			exited: 2,
+			updated: 1,
+			memberCount: 9,
+		});
+		expect(await changesOf(changed.syncId)).toEqual([
+			'entered:u11',
+			'exited:u1:no_longer_matches',
+			'exited:u2:deleted',
+		]);
+		expect((await store.getProfiles(['u3'])).get('u3')!.attributes.seats).toBe(99);
+		// Proportional to the change: describe plus three small queries, each one page.
+		expect(changed.recordsRead).toBeLessThan(10);
+		expect(changed.apiCalls).toBeLessThanOrEqual(first.apiCalls + 3);
+	});
+
+	it('re-reads the overlap without reporting anyone twice', async () => {
+		addContact(1);
+		await syncSegment({ api, store, definition: trialDefinition() });
+		// A record changed one minute after the first sync's newest stamp: inside the overlap.
+		fake.advance(60_000);
+		addContact(2);
+		const a = await syncSegment({ api, store, definition: trialDefinition() });
+		const b = await syncSegment({ api, store, definition: trialDefinition() });
+		expect(a.entered).toBe(1);
+		expect(b).toMatchObject({ entered: 0, updated: 0 });
+		expect(b.recordsRead).toBeGreaterThan(0);
+	});
+
+	it('starts over with a full sync when the definition changes', async () => {
+		addContact(1);
+		addContact(2, { Seats__c: 500 });
+		await syncSegment({ api, store, definition: trialDefinition() });
+		const narrowed = await syncSegment({
+			api,
+			store,
+			definition: trialDefinition({
+				source: {
+					kind: 'records',
+					object: 'Contact',
+					where: "Trial_Status__c = 'Trial' AND Seats__c > 100",
+				},
+			}),
+		});
+		expect(narrowed).toMatchObject({ mode: 'full', entered: 0, exited: 1, memberCount: 1 });
+	});
+});
+
+describe('time-driven segments', () => {
+	it('re-evaluates "trial ends within 3 days" as the days pass, without any record changing', async () => {
+		const definition = trialDefinition({
+			source: {
+				kind: 'records',
+				object: 'Contact',
+				where: 'Trial_End__c >= TODAY AND Trial_End__c <= NEXT_N_DAYS:3',
+			},
+		});
+		addContact(1, { Trial_End__c: day(2) });
+		addContact(2, { Trial_End__c: day(5) });
+		addContact(3, { Trial_End__c: day(1) });
+		const first = await syncSegment({ api, store, definition });
+		expect(first.mode).toBe('full');
+		expect(await memberIds()).toEqual(['u1', 'u3']);
+
+		fake.advance(2 * DAY);
+		const later = await syncSegment({ api, store, definition });
+		expect(later).toMatchObject({ mode: 'full', entered: 1, exited: 1 });
+		expect(await changesOf(later.syncId)).toEqual(['entered:u2', 'exited:u3:no_longer_matches']);
+	});
+});
+
+describe('failures', () => {
+	it('a sync that fails midway leaves members and mark unchanged; the next one reports each change once', async () => {
+		await fake.close();
+		fake = await FakeSalesforce.start({ now: T0, queryPageSize: 200 });
+		fake.addConnectedApp(APP);
+		fake.addUser(USER);
+		fake.defineObject({
+			name: 'Lead',
+			fields: { Email: { type: 'email' }, Phone: { type: 'phone' } },
+		});
+		for (let i = 0; i < 100; i++) fake.insert('Lead', { Email: `a${i}@example.com` });
+		api = await newApi();
+		const definition: SegmentDefinition = {
+			segmentId: 'leads',
+			source: { kind: 'records', object: 'Lead' },
+		};
+		await syncSegment({ api, store, definition });
+		const before = await store.getSegmentState('leads');
+
+		fake.advance(60_000);
+		for (let i = 0; i < 500; i++) fake.insert('Lead', { Email: `b${i}@example.com` });
+		// The second page of the changed-records read fails for good.
+		fake.failNext(
+			{ method: 'GET', pathIncludes: '/query/' },
+			{
+				status: 400,
+				body: [{ errorCode: 'INVALID_QUERY_LOCATOR', message: 'invalid query locator' }],
+			},
+		);
+		await expect(syncSegment({ api, store, definition })).rejects.toThrow(/INVALID_QUERY_LOCATOR/);
+		expect(await store.getSegmentState('leads')).toEqual(before);
+		expect((await store.listSegmentMembers({ segmentId: 'leads', limit: 10_000 })).length).toBe(
+			100,
+		);
+
+		const retry = await syncSegment({ api, store, definition });
+		expect(retry).toMatchObject({ entered: 500, memberCount: 600 });
+		const all = await store.listSegmentChanges({ segmentId: 'leads', limit: 100_000 });
+		const enteredTwice = all.filter(
+			(c, i) => all.findIndex((d) => d.recordId === c.recordId && d.change === c.change) !== i,
+		);
+		expect(enteredTwice).toEqual([]);
+	});
+
+	it('a session that expires mid-sync is refreshed once and the sync completes', async () => {
+		await fake.close();
+		fake = await FakeSalesforce.start({ now: T0, queryPageSize: 200 });
+		fake.addConnectedApp(APP);
+		fake.addUser(USER);
+		fake.defineObject({
+			name: 'Lead',
+			fields: { Email: { type: 'email' }, Phone: { type: 'phone' } },
+		});
+		for (let i = 0; i < 700; i++) fake.insert('Lead', { Email: `s${i}@example.com` });
+		clearSalesforceTokenCache();
+		api = await newApi();
+		fake.expireSessionsAfter(2);
+		const report = await syncSegment({
+			api,
+			store,
+			definition: { segmentId: 'leads', source: { kind: 'records', object: 'Lead' } },
+		});
+		expect(report.entered).toBe(700);
+		expect(fake.tokenRequestCount()).toBe(2);
+	});
+
+	it('a query Salesforce rejects shows its message and the SOQL, and changes nothing', async () => {
+		addContact(1);
+		const definition = trialDefinition({
+			source: { kind: 'records', object: 'Contact', where: "Trial_Stage__c = 'Trial'" },
+		});
+		const error = await syncSegment({ api, store, definition }).then(
+			() => new Error('expected the sync to fail'),
+			(e: unknown) => e as Error,
+		);
+		expect(error).toBeInstanceOf(Error);
+		expect(error.message).toMatch(/INVALID_FIELD/);
+		expect(error.message).toMatch(/SELECT Id, SystemModstamp/);
+		expect(await store.getSegmentState('trial-users')).toBeUndefined();
+	});
+
+	it('an unknown mapped field is an error naming it, before anything is read', async () => {
+		const error = await syncSegment({
+			api,
+			store,
+			definition: trialDefinition({ fields: { attributes: { end: 'Trial_End_c' } } }),
+		}).then(
+			() => new Error('expected the sync to fail'),
+			(e: unknown) => e as Error,
+		);
+		expect(error.message).toMatch(/Trial_End_c/);
+		expect(error.message).toMatch(/Trial_End__c/);
+	});
+
+	it('two concurrent syncs of one segment: one commits, the other changes nothing', async () => {
+		for (let i = 0; i < 40; i++) addContact(i);
+		const [a, b] = await Promise.all([
+			syncSegment({ api, store, definition: trialDefinition() }),
+			syncSegment({ api: await newApi(), store, definition: trialDefinition() }),
+		]);
+		expect([a.outcome, b.outcome].sort()).toEqual(['committed', 'conflict']);
+		const changes = await store.listSegmentChanges({ segmentId: 'trial-users', limit: 1000 });
+		expect(changes).toHaveLength(40);
+	});
+});
+
+describe('Campaign members', () => {
+	it('syncs the members of a Salesforce Campaign, keyed to the Contact or Lead id', async () => {
+		fake.defineObject({
+			name: 'Lead',
+			fields: { Email: { type: 'email' }, Phone: { type: 'phone' } },
+		});
+		fake.defineObject({
+			name: 'CampaignMember',
+			fields: {
+				CampaignId: { type: 'reference', referenceTo: 'Campaign' },
+				ContactId: { type: 'reference', referenceTo: 'Contact', relationshipName: 'Contact' },
+				LeadId: { type: 'reference', referenceTo: 'Lead', relationshipName: 'Lead' },
+				Status: { type: 'picklist' },
+				Email: { type: 'email' },
+				Phone: { type: 'phone' },
+			},
+		});
+		const contact = addContact(1);
+		const lead = fake.insert('Lead', { Email: 'lead@example.com' });
+		const campaignId = '701000000000001AAA';
+		fake.insert('CampaignMember', {
+			CampaignId: campaignId,
+			ContactId: contact,
+			Status: 'Sent',
+			Email: 'user1@example.com',
+		});
+		fake.insert('CampaignMember', {
+			CampaignId: campaignId,
+			LeadId: lead,
+			Status: 'Responded',
+			Email: 'lead@example.com',
+		});
+		fake.insert('CampaignMember', {
+			CampaignId: '701000000000002AAA',
+			LeadId: lead,
+			Status: 'Sent',
+		});
+
+		const report = await syncSegment({
+			api,
+			store,
+			definition: { segmentId: 'webinar', source: { kind: 'campaignMembers', campaignId } },
+		});
+		expect(report.entered).toBe(2);
+		const members = await store.listSegmentMembers({ segmentId: 'webinar' });
+		expect(members.map((m) => m.userId).sort()).toEqual([contact, lead].sort());
+	});
+});
+
+describe('pollSegment and previewSegment', () => {
+	const rule = {
+		campaignId: 'trial-ending',
+		propertyFilters: [],
+		reEntry: { mode: 'once' as const },
+	};
+
+	it('enters the users who entered the segment into the campaign, once', async () => {
+		for (let i = 0; i < 3; i++) addContact(i);
+		const first = await pollSegment({
+			api,
+			store,
+			definition: trialDefinition(),
+			rule,
+			includeExited: true,
+		});
+		expect(first.entered.map((e) => e.entry.userId).sort()).toEqual(['u0', 'u1', 'u2']);
+		expect(first.entered[0].event.name).toBe('Salesforce Segment Entered');
+		expect(first.entered[0].profile?.attributes.company).toBe('Acme, "Intl" 東京');
+
+		fake.advance(60_000);
+		const quiet = await pollSegment({
+			api,
+			store,
+			definition: trialDefinition(),
+			rule,
+			includeExited: true,
+		});
+		expect(quiet.entered).toEqual([]);
+		expect(quiet.exited).toEqual([]);
+	});
+
+	it('previews the first members without changing the store', async () => {
+		for (let i = 0; i < 8; i++) addContact(i);
+		const preview = await previewSegment({ api, store, definition: trialDefinition(), limit: 3 });
+		expect(preview.totalSize).toBe(8);
+		expect(preview.members).toHaveLength(3);
+		expect(preview.members[0].profile.attributes?.company).toBe('Acme, "Intl" 東京');
+		expect(await store.getSegmentState('trial-users')).toBeUndefined();
+	});
+});
