@@ -1,0 +1,79 @@
+import type { ICredentialType, INodeProperties } from 'n8n-workflow';
+
+/**
+ * A Salesforce integration user authorised through a connected app with the JWT bearer flow
+ * (a certificate, no password). The credential test lives on the Salesforce nodes
+ * (`testSalesforceCredential`).
+ */
+export class CampaignSalesforceJwtApi implements ICredentialType {
+	name = 'campaignSalesforceJwtApi';
+
+	displayName = 'Campaign Salesforce JWT API';
+
+	icon = 'file:campaignSalesforce.svg' as const;
+
+	documentationUrl =
+		'https://github.com/n8n-nodes-triggered-campaigns/n8n-nodes-triggered-campaigns#salesforce';
+
+	properties: INodeProperties[] = [
+		{
+			displayName: 'Environment',
+			name: 'environment',
+			type: 'options',
+			options: [
+				{ name: 'Production (login.salesforce.com)', value: 'production' },
+				{ name: 'Sandbox (test.salesforce.com)', value: 'sandbox' },
+				{ name: 'My Domain URL', value: 'custom' },
+			],
+			default: 'production',
+			description:
+				"Where the token is requested; the JWT's audience. Orgs created from Spring '26 on need their My Domain URL.",
+		},
+		{
+			displayName: 'My Domain URL',
+			name: 'myDomainUrl',
+			type: 'string',
+			default: '',
+			placeholder: 'https://acme.my.salesforce.com',
+			description: "The org's My Domain login URL (Setup → My Domain)",
+			displayOptions: { show: { environment: ['custom'] } },
+		},
+		{
+			displayName: 'Consumer Key',
+			name: 'consumerKey',
+			type: 'string',
+			default: '',
+			required: true,
+			description:
+				'Consumer Key of the connected app that has "Use digital signatures" with the certificate of the key below',
+		},
+		{
+			displayName: 'Username',
+			name: 'username',
+			type: 'string',
+			default: '',
+			required: true,
+			placeholder: 'integration@acme.com',
+			description: 'The Salesforce user the nodes act as; pre-authorised for the connected app',
+		},
+		{
+			displayName: 'Private Key',
+			name: 'privateKey',
+			type: 'string',
+			typeOptions: { password: true, rows: 4 },
+			default: '',
+			required: true,
+			placeholder: '-----BEGIN PRIVATE KEY-----',
+			description:
+				'PEM private key (PKCS#8 "BEGIN PRIVATE KEY" or PKCS#1 "BEGIN RSA PRIVATE KEY") of the certificate uploaded to the connected app',
+		},
+		{
+			displayName: 'API Version',
+			name: 'apiVersion',
+			type: 'string',
+			default: '62.0',
+			placeholder: '62.0',
+			description: 'Salesforce REST API version the nodes call (/services/data/vXX.X)',
+		},
+	];
+}

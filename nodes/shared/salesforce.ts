@@ -1,0 +1,337 @@
+import {
+	NodeApiError,
+	NodeOperationError,
+	type ICredentialDataDecryptedObject,
+	type ICredentialsDecrypted,
+	type ICredentialTestFunctions,
+	type IDataObject,
+	type IExecuteFunctions,
+	type INodeCredentialTestResult,
+	type INodeProperties,
+	type IPollFunctions,
+	type JsonObject,
+} from 'n8n-workflow';
+
+import {
+	CampaignError,
+	getSharedCampaignStore,
+	InvalidInputError,
+	type CampaignStore,
+} from '../../src';
+import { SalesforceApi } from '../../src/salesforce/api/salesforce-api';
+import {
+	jwtBearerSession,
+	passwordSession,
+	soapPasswordSession,
+	staticTokenSession,
+} from '../../src/salesforce/auth/sessions';
+import {
+	DEFAULT_API_VERSION,
+	type SalesforceSession,
+	type SalesforceToken,
+	type SyncLogger,
+} from '../../src/salesforce/api/types';
+import { CAMPAIGN_STORE_CREDENTIAL, storeConfigFromCredentials } from './campaign-store';
+
+/** Contexts the Salesforce nodes run in. */
+export type SalesforceContext = IExecuteFunctions | IPollFunctions;
+
+export type SalesforceAuthentication =
+	| 'campaignOAuth2'
+	| 'campaignJwt'
+	| 'campaignPassword'
+	| 'salesforceOAuth2'
+	| 'salesforceJwt';
+
+/** The credential type each "Authentication" choice of the Salesforce nodes uses. */
+const CREDENTIAL_TYPE_BY_CHOICE = new Map<string, string>([
+	['campaignOAuth2', 'campaignSalesforceOAuth2Api'],
+	['campaignJwt', 'campaignSalesforceJwtApi'],
+	['campaignPassword', 'campaignSalesforcePasswordApi'],
+	['salesforceOAuth2', 'salesforceOAuth2Api'],
+	['salesforceJwt', 'salesforceJwtApi'],
+]);
+
+const OAUTH2_TYPES = new Set(['campaignSalesforceOAuth2Api', 'salesforceOAuth2Api']);
+const PASSWORD_TYPE = 'campaignSalesforcePasswordApi';
+
+export const salesforceAuthenticationProperty: INodeProperties = {
+	displayName: 'Authentication',
+	name: 'authentication',
+	type: 'options',
+	noDataExpression: true,
+	// Ordered by recommendation, not alphabetically: this package's credentials first.
+	// eslint-disable-next-line n8n-nodes-base/node-param-options-type-unsorted-items
+	options: [
+		{
+			name: 'OAuth2 (Connected App Login)',
+			value: 'campaignOAuth2',
+			description: 'Sign in to Salesforce in the browser once; n8n keeps the token fresh',
+		},
+		{
+			name: 'JWT Bearer (Certificate)',
+			value: 'campaignJwt',
+			description: 'An integration user authorised with a certificate; no password',
+		},
+		{
+			name: 'Username and Password',
+			value: 'campaignPassword',
+			description: 'An integration user with password and security token',
+		},
+		{
+			name: "N8n's Salesforce OAuth2 Credential",
+			value: 'salesforceOAuth2',
+			description: "Reuse the credential n8n's own Salesforce node uses",
+		},
+		{
+			name: "N8n's Salesforce JWT Credential",
+			value: 'salesforceJwt',
+			description: "Reuse the credential n8n's own Salesforce node uses",
+		},
+	],
+	default: 'campaignOAuth2',
+	description: 'How to connect to the Salesforce org',
+};
+
+/** The engine's progress and limit logs go to n8n's logger. */
+export function syncLoggerFor(context: SalesforceContext): SyncLogger {
+	return {
+		debug: (message, meta) => context.logger.debug(message, meta),
+		info: (message, meta) => context.logger.info(message, meta),
+		warn: (message, meta) => context.logger.warn(message, meta),
+	};
+}
+
+/** The campaign store for a poll or an execution (the optional Campaign Store credential). */
+export async function campaignStoreOf(context: SalesforceContext): Promise<CampaignStore> {
+	const hasCredential = Boolean(context.getNode().credentials?.[CAMPAIGN_STORE_CREDENTIAL]);
+	const credentials = hasCredential
+		? await context.getCredentials(CAMPAIGN_STORE_CREDENTIAL)
+		: undefined;
+	return await getSharedCampaignStore(storeConfigFromCredentials(credentials));
+}
+
+/**
+ * `production`, `sandbox` or the My Domain URL, as the sessions take it. n8n's built-in JWT
+ * credential has no "custom" environment: its optional My Domain URL wins when set.
+ */
+function loginUrlOf(type: string, credentials: ICredentialDataDecryptedObject): string {
+	const myDomainUrl = String(credentials.myDomainUrl ?? '').trim();
+	const builtIn = !type.startsWith('campaign');
+	if (credentials.environment === 'custom' || (builtIn && myDomainUrl !== '')) return myDomainUrl;
+	return credentials.environment === 'sandbox' ? 'sandbox' : 'production';
+}
+
+function apiVersionOf(credentials: ICredentialDataDecryptedObject): string {
+	const version = String(credentials.apiVersion ?? '')
+		.trim()
+		.replace(/^v/i, '');
+	return version || DEFAULT_API_VERSION;
+}
+
+/** The session for a credential that holds its own login (password, JWT), for nodes and tests. */
+export function sessionForLoginCredential(
+	type: string,
+	credentials: ICredentialDataDecryptedObject,
+): SalesforceSession {
+	const loginUrl = loginUrlOf(type, credentials);
+	if (type === PASSWORD_TYPE) {
+		const login = {
+			loginUrl,
+			username: String(credentials.username ?? ''),
+			password: String(credentials.password ?? ''),
+			securityToken: String(credentials.securityToken ?? '') || undefined,
+		};
+		if (credentials.useSoapLogin === true)
+			return soapPasswordSession({ ...login, apiVersion: apiVersionOf(credentials) });
+		return passwordSession({
+			...login,
+			clientId: String(credentials.clientId ?? ''),
+			clientSecret: String(credentials.clientSecret ?? ''),
+		});
+	}
+	// Our JWT credential names it `consumerKey`; n8n's built-in one `clientId`.
+	return jwtBearerSession({
+		loginUrl,
+		consumerKey: String(credentials.consumerKey ?? credentials.clientId ?? ''),
+		username: String(credentials.username ?? ''),
+		privateKey: String(credentials.privateKey ?? ''),
+	});
+}
+
+function tokenFromOAuth2(
+	context: SalesforceContext,
+	credentials: ICredentialDataDecryptedObject,
+	previous?: SalesforceToken,
+): SalesforceToken {
+	const data = (credentials.oauthTokenData ?? {}) as IDataObject;
+	const accessToken = typeof data.access_token === 'string' ? data.access_token : '';
+	// n8n's refresh has been seen to drop instance_url (n8n-io/n8n#34916): keep the one we had.
+	const instanceUrl =
+		typeof data.instance_url === 'string' && data.instance_url !== ''
+			? data.instance_url
+			: (previous?.instanceUrl ?? '');
+	if (!accessToken || !instanceUrl) {
+		throw new NodeOperationError(
+			context.getNode(),
+			'The Salesforce OAuth2 credential has no token yet: open it and click "Connect my account".',
+		);
+	}
+	const issuedAt = Number(data.issued_at);
+	return { accessToken, instanceUrl, issuedAt: Number.isFinite(issuedAt) ? issuedAt : Date.now() };
+}
+
+/**
+ * An OAuth2 credential (ours or n8n's built-in one): n8n owns the token. The engine calls with
+ * the stored access token; when Salesforce answers 401, `refresh` sends one request through
+ * n8n's own OAuth2 helper (`httpRequestWithAuthentication`), which refreshes the token on the
+ * 401 AND saves it to the credential, then re-reads the credential for the new token.
+ * Refreshing here with the refresh token ourselves would leave n8n's stored token stale (every
+ * execution would refresh again) and, when the connected app rotates refresh tokens, make
+ * n8n's stored refresh token invalid, so the credential would need reconnecting.
+ */
+async function oauth2Session(context: SalesforceContext, type: string): Promise<SalesforceSession> {
+	const apiVersionOfType = async () => apiVersionOf(await context.getCredentials(type));
+	const first = tokenFromOAuth2(context, await context.getCredentials(type));
+	let current = first;
+	return staticTokenSession({
+		accessToken: first.accessToken,
+		instanceUrl: first.instanceUrl,
+		refresh: async () => {
+			const version = await apiVersionOfType();
+			await context.helpers.httpRequestWithAuthentication.call(context, type, {
+				method: 'GET',
+				url: `${current.instanceUrl}/services/data/v${version}/limits`,
+				json: true,
+			});
+			current = tokenFromOAuth2(context, await context.getCredentials(type), current);
+			return current;
+		},
+	});
+}
+
+/** The Salesforce API client for the node's chosen credential; one token per credential per process. */
+export async function salesforceApiFor(
+	context: SalesforceContext,
+	authentication: SalesforceAuthentication,
+): Promise<SalesforceApi> {
+	const type = CREDENTIAL_TYPE_BY_CHOICE.get(authentication);
+	if (!type) {
+		throw new NodeOperationError(
+			context.getNode(),
+			`Unknown authentication "${String(authentication)}"; choose one in the node's Authentication field.`,
+		);
+	}
+	const logger = syncLoggerFor(context);
+	try {
+		const credentials = await context.getCredentials(type);
+		if (OAUTH2_TYPES.has(type)) {
+			return new SalesforceApi({
+				session: await oauth2Session(context, type),
+				apiVersion: apiVersionOf(credentials),
+				logger,
+			});
+		}
+		return new SalesforceApi({
+			session: sessionForLoginCredential(type, credentials),
+			apiVersion: apiVersionOf(credentials),
+			logger,
+		});
+	} catch (error) {
+		throw salesforceNodeError(context, error as Error, {
+			fieldLabels: CREDENTIAL_FIELD_LABELS,
+			fieldKind: 'field of the Salesforce credential',
+		});
+	}
+}
+
+/** Engine field paths of a login → the credential field a user fixes. */
+const CREDENTIAL_FIELD_LABELS: Record<string, string> = {
+	loginUrl: 'My Domain URL',
+	apiVersion: 'API Version',
+	privateKey: 'Private Key',
+};
+
+/** "Connected: 1,234 of 15,000 daily API requests used" from GET /limits. */
+export function describeApiUsage(limits: unknown): string {
+	const daily = (limits as Record<string, { Max?: number; Remaining?: number }> | undefined)
+		?.DailyApiRequests;
+	if (!daily || typeof daily.Max !== 'number' || typeof daily.Remaining !== 'number')
+		return 'Connected';
+	const used = daily.Max - daily.Remaining;
+	return `Connected: ${used.toLocaleString('en-US')} of ${daily.Max.toLocaleString('en-US')} daily API requests used`;
+}
+
+/**
+ * Credential test of the password and JWT credentials (ours and n8n's JWT one): logs in and reads
+ * the org's limits, so the message shows how much of the daily API allowance is used.
+ */
+export async function testSalesforceCredential(
+	this: ICredentialTestFunctions,
+	credential: ICredentialsDecrypted,
+): Promise<INodeCredentialTestResult> {
+	try {
+		const data = credential.data ?? {};
+		const api = new SalesforceApi({
+			session: sessionForLoginCredential(credential.type, data),
+			apiVersion: apiVersionOf(data),
+		});
+		const limits = await api.getJson(`/limits`);
+		return { status: 'OK', message: describeApiUsage(limits) };
+	} catch (error) {
+		return { status: 'Error', message: (error as Error).message };
+	}
+}
+
+/**
+ * An engine error as n8n shows it: the Salesforce API's errors as NodeApiError (with the HTTP
+ * status), invalid settings as NodeOperationError naming the parameter. Errors that already
+ * are n8n's pass through.
+ */
+export function salesforceNodeError(
+	context: SalesforceContext,
+	error: Error,
+	options: {
+		itemIndex?: number;
+		/** Engine field paths → parameter names, for "Check the … parameter". */
+		fieldLabels?: Record<string, string>;
+		/** What the labels name: default "parameter". */
+		fieldKind?: string;
+		/** Shown under a query Salesforce rejected (the message has the SOQL). */
+		queryDescription?: string;
+	} = {},
+): NodeApiError | NodeOperationError {
+	if (error instanceof NodeApiError || error instanceof NodeOperationError) return error;
+	const node = context.getNode();
+	if (error instanceof InvalidInputError) {
+		const label = fieldLabel(error.field, options.fieldLabels);
+		return new NodeOperationError(node, error.message, {
+			itemIndex: options.itemIndex,
+			description: label ? `Check the "${label}" ${options.fieldKind ?? 'parameter'}.` : undefined,
+		});
+	}
+	if (error instanceof CampaignError) {
+		const status = (error as { status?: unknown }).status;
+		const httpCode = typeof status === 'number' ? String(status) : undefined;
+		if (error.code.startsWith('salesforce')) {
+			const soql = (error as { soql?: unknown }).soql;
+			return new NodeApiError(node, { code: error.code, message: error.message } as JsonObject, {
+				message: error.message,
+				description: typeof soql === 'string' ? options.queryDescription : undefined,
+				httpCode,
+				itemIndex: options.itemIndex,
+			});
+		}
+		return new NodeOperationError(node, error.message, { itemIndex: options.itemIndex });
+	}
+	return new NodeOperationError(node, error, { itemIndex: options.itemIndex });
+}
+
+/** The parameter an engine field path comes from (`source.where` → "Condition (SOQL WHERE)"). */
+function fieldLabel(field: string, labels: Record<string, string> = {}): string | undefined {
+	if (labels[field]) return labels[field];
+	const prefix = Object.keys(labels)
+		.filter((key) => key.endsWith('.') && field.startsWith(key))
+		.sort((a, b) => b.length - a.length)[0];
+	return prefix ? labels[prefix] : undefined;
+}
