@@ -5,7 +5,7 @@ import { createPrivateKey, createSign, type KeyObject } from 'node:crypto';
 
 import { InvalidInputError } from '../../errors';
 import type { SalesforceToken } from '../api/types';
-import { loginFailure } from './login-errors';
+import { requestOAuthToken } from './token-endpoint';
 
 /** Salesforce accepts assertions that expire within 3 minutes. */
 const ASSERTION_LIFETIME_SECONDS = 180;
@@ -93,44 +93,13 @@ export async function requestJwtBearerToken(options: {
 		privateKey: options.privateKey,
 		nowSeconds: Math.floor(now() / 1000),
 	});
-	let response: Response;
-	let text: string;
-	try {
-		response = await (options.fetch ?? fetch)(`${options.loginUrl}/services/oauth2/token`, {
-			method: 'POST',
-			headers: { 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json' },
-			body: new URLSearchParams({
-				grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer',
-				assertion,
-			}).toString(),
-		});
-		text = await response.text();
-	} catch (error) {
-		throw loginFailure('jwt', flow, options.loginUrl, error);
-	}
-	let body: Record<string, unknown> = {};
-	try {
-		body = JSON.parse(text) as Record<string, unknown>;
-	} catch {
-		// Not JSON (a proxy's error page): reported below with the status.
-	}
-	if (
-		!response.ok ||
-		typeof body.access_token !== 'string' ||
-		typeof body.instance_url !== 'string'
-	) {
-		throw loginFailure('jwt', flow, options.loginUrl, {
-			error: typeof body.error === 'string' ? body.error : `HTTP_${response.status}`,
-			message:
-				typeof body.error_description === 'string'
-					? body.error_description
-					: text.slice(0, 300) || 'the token response had no access_token or instance_url',
-		});
-	}
-	const issuedAt = Number(body.issued_at);
-	return {
-		accessToken: body.access_token,
-		instanceUrl: body.instance_url.replace(/\/+$/, ''),
-		issuedAt: Number.isFinite(issuedAt) && issuedAt > 0 ? issuedAt : now(),
-	};
+	const result = await requestOAuthToken({
+		loginUrl: options.loginUrl,
+		params: { grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion },
+		kind: 'jwt',
+		flow,
+		fetch: options.fetch,
+		now,
+	});
+	return result.token;
 }

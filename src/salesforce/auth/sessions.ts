@@ -2,22 +2,22 @@
  * Sessions for each supported login flow. All share tokens through `token-cache.ts`: one
  * token per credential per process, one login in flight at a time.
  *
- * - refresh token (the OAuth 2.0 web flow done elsewhere): jsforce's OAuth2 client; a rotated
- *   refresh token is handed to `onRefreshToken` and used from then on;
- * - username + password (+ security token) through the OAuth username-password grant
- *   (jsforce OAuth2; needs a connected app's client id and secret);
- * - the same through SOAP `login()` (jsforce Connection): legacy, Salesforce is retiring it;
+ * - refresh token (the OAuth 2.0 web flow done elsewhere): a rotated refresh token is handed
+ *   to `onRefreshToken` and used from then on;
+ * - username + password (+ security token) through the OAuth username-password grant (needs a
+ *   connected app's client id and secret);
+ * - the same through SOAP `login()` (jsforce Connection, loaded only for this flow): legacy,
+ *   Salesforce is retiring it;
  * - JWT bearer, signed with node:crypto;
  * - a static token managed by the caller (n8n's OAuth2 credential).
  */
-import { Connection, OAuth2 } from '@jsforce/jsforce-node';
-
 import { InvalidInputError } from '../../errors';
 import { SalesforceAuthError } from '../api/errors';
 import { DEFAULT_API_VERSION, type SalesforceSession, type SalesforceToken } from '../api/types';
 import { readPrivateKey, requestJwtBearerToken } from './jwt-bearer';
-import { loginFailure, type LoginFlowKind } from './login-errors';
+import { loginFailure } from './login-errors';
 import { assertApiVersion, resolveLoginUrl } from './login-url';
+import { requestOAuthToken } from './token-endpoint';
 import {
 	cachedToken,
 	loginCountOf,
@@ -38,40 +38,11 @@ export interface CountingSalesforceSession extends SalesforceSession {
 /** SOAP `login()` is not available from API 65.0 on (Salesforce release notes, Winter '26). */
 const LAST_SOAP_LOGIN_VERSION = 64;
 
-interface TokenResponse {
-	access_token?: string;
-	instance_url?: string;
-	issued_at?: string;
-	refresh_token?: string;
-}
-
 function requireText(value: string | undefined, field: string, what: string): string {
 	if (typeof value !== 'string' || value.trim() === '') {
 		throw new InvalidInputError(field, `is empty; enter ${what}.`);
 	}
 	return value;
-}
-
-function fromTokenResponse(
-	response: TokenResponse,
-	kind: LoginFlowKind,
-	flow: string,
-	loginUrl: string,
-	fallbackInstanceUrl?: string,
-): SalesforceToken {
-	const instanceUrl = response.instance_url || fallbackInstanceUrl;
-	if (!response.access_token || !instanceUrl) {
-		throw loginFailure(kind, flow, loginUrl, {
-			error: 'invalid_response',
-			message: `the token response from ${loginUrl} had no access_token or instance_url; is this a Salesforce login URL?`,
-		});
-	}
-	const issuedAt = Number(response.issued_at);
-	return {
-		accessToken: response.access_token,
-		instanceUrl: instanceUrl.replace(/\/+$/, ''),
-		issuedAt: Number.isFinite(issuedAt) && issuedAt > 0 ? issuedAt : Date.now(),
-	};
 }
 
 function cachedSession(options: {
@@ -134,22 +105,26 @@ export function refreshTokenSession(options: RefreshTokenLogin): CountingSalesfo
 		'refreshToken',
 		() => options.refreshToken,
 	);
-	const oauth2 = new OAuth2({ loginUrl, clientId, clientSecret: options.clientSecret });
 	let lastInstanceUrl = options.instanceUrl;
 	const renew = async (): Promise<SalesforceToken> => {
 		const used = currentRefreshToken.get();
-		let response: TokenResponse;
-		try {
-			response = (await oauth2.refreshToken(used)) as TokenResponse;
-		} catch (error) {
-			throw loginFailure('refresh', flow, loginUrl, error);
-		}
-		const token = fromTokenResponse(response, 'refresh', flow, loginUrl, lastInstanceUrl);
+		const params: Record<string, string> = {
+			grant_type: 'refresh_token',
+			refresh_token: used,
+			client_id: clientId,
+		};
+		if (options.clientSecret) params.client_secret = options.clientSecret;
+		const result = await requestOAuthToken({
+			loginUrl,
+			params,
+			kind: 'refresh',
+			flow,
+			fallbackInstanceUrl: lastInstanceUrl,
+		});
+		const token = result.token;
 		lastInstanceUrl = token.instanceUrl;
 		const rotated =
-			response.refresh_token && response.refresh_token !== used
-				? response.refresh_token
-				: undefined;
+			result.refreshToken && result.refreshToken !== used ? result.refreshToken : undefined;
 		if (rotated) currentRefreshToken.set(rotated);
 		await options.onRefreshToken?.({ ...token, refreshToken: rotated });
 		return token;
@@ -196,18 +171,20 @@ export function passwordSession(options: PasswordLogin): CountingSalesforceSessi
 		options.password,
 		options.securityToken,
 	]);
-	const oauth2 = new OAuth2({ loginUrl, clientId, clientSecret });
 	const login = async (): Promise<SalesforceToken> => {
-		let response: TokenResponse;
-		try {
-			response = (await oauth2.authenticate(
+		const result = await requestOAuthToken({
+			loginUrl,
+			params: {
+				grant_type: 'password',
+				client_id: clientId,
+				client_secret: clientSecret,
 				username,
-				options.password + (options.securityToken ?? ''),
-			)) as TokenResponse;
-		} catch (error) {
-			throw loginFailure('password', flow, loginUrl, error);
-		}
-		return fromTokenResponse(response, 'password', flow, loginUrl);
+				password: options.password + (options.securityToken ?? ''),
+			},
+			kind: 'password',
+			flow,
+		});
+		return result.token;
 	};
 	return cachedSession({ description: flow, key, login });
 }
@@ -240,6 +217,8 @@ export function soapPasswordSession(options: SoapPasswordLogin): CountingSalesfo
 		options.securityToken,
 	]);
 	const login = async (): Promise<SalesforceToken> => {
+		// Loaded here, not at the top: only this legacy flow needs jsforce.
+		const { Connection } = await import('@jsforce/jsforce-node');
 		const conn = new Connection({ loginUrl, version: loginVersion });
 		try {
 			await conn.login(username, options.password + (options.securityToken ?? ''));
