@@ -965,6 +965,24 @@ describe('FakeSalesforce generated data', () => {
 		);
 		expect(since.totalSize).toBe(modified);
 	});
+
+	it('answers a SystemModstamp range through its index exactly as a full scan does', async () => {
+		fake.advance(60_000);
+		const floor = new Date(fake.now() - 30 * 86_400_000).toISOString().replace('.000Z', 'Z');
+		const inserted = fake.insert('Contact', { Email: 'new@example.com' });
+		// A top-level AND uses the index; the same range inside an OR makes the fake scan every row.
+		const indexed = await conn.query(
+			`SELECT Id FROM Contact WHERE SystemModstamp >= ${floor} AND Email != null ORDER BY SystemModstamp, Id`,
+			{ autoFetch: true, maxFetch: 100_000 },
+		);
+		const scanned = await conn.query(
+			`SELECT Id FROM Contact WHERE (SystemModstamp >= ${floor} OR Id = null) AND Email != null ORDER BY SystemModstamp, Id`,
+			{ autoFetch: true, maxFetch: 100_000 },
+		);
+		expect(indexed.records.length).toBeGreaterThan(10_000);
+		expect(indexed.records.map((r) => r.Id)).toEqual(scanned.records.map((r) => r.Id));
+		expect(indexed.records.map((r) => r.Id)).toContain(inserted);
+	});
 });
 
 describe('FakeSalesforce in a child process (serve.ts)', () => {

@@ -51,6 +51,8 @@ export class Table {
 	private readonly indexById15 = new Map<string, number>();
 	private generatedIndexById15: Map<string, number> | undefined;
 	private readonly modifications: BulkModification[] = [];
+	/** Generated rows by their generated SystemModstamp: Salesforce indexes it, so may the fake. */
+	private stampIndex: { stamps: Float64Array; order: Uint32Array } | undefined;
 
 	constructor(schema: FakeObjectSchema) {
 		this.schema = resolveSchema(schema);
@@ -190,6 +192,46 @@ export class Table {
 		const list = this.changes.get(index);
 		if (list) list.push({ seq, fields });
 		else this.changes.set(index, [{ seq, fields }]);
+	}
+
+	/**
+	 * Row indexes that may have `SystemModstamp >= floor` (a superset, ascending), without
+	 * reading every row: generated rows whose generated stamp is at or after `floor` (from a
+	 * sorted index built on first use), rows with explicit changes, rows hit by a bulk
+	 * modification made at or after `floor`, and inserted rows. Undefined for a table without
+	 * generated rows, where a plain scan is as cheap.
+	 */
+	candidatesModifiedSince(floor: number): Uint32Array | undefined {
+		if (this.generatedCount === 0) return undefined;
+		if (!this.stampIndex) {
+			const stamps = new Float64Array(this.generatedCount);
+			for (let index = 0; index < this.generatedCount; index++) {
+				stamps[index] = Number(this.generatedRow(index).SystemModstamp);
+			}
+			const order = new Uint32Array(this.generatedCount);
+			for (let index = 0; index < order.length; index++) order[index] = index;
+			order.sort((a, b) => stamps[a] - stamps[b]);
+			this.stampIndex = { stamps, order };
+		}
+		const { stamps, order } = this.stampIndex;
+		let low = 0;
+		let high = order.length;
+		while (low < high) {
+			const middle = (low + high) >>> 1;
+			if (stamps[order[middle]] < floor) low = middle + 1;
+			else high = middle;
+		}
+		const candidates = new Set<number>();
+		for (let position = low; position < order.length; position++) candidates.add(order[position]);
+		for (const index of this.changes.keys()) candidates.add(index);
+		for (const modification of this.modifications) {
+			if (modification.at < floor) continue;
+			for (let index = 0; index < this.generatedCount; index++) {
+				if (hitsRow(modification, index)) candidates.add(index);
+			}
+		}
+		for (let index = this.generatedCount; index < this.size(); index++) candidates.add(index);
+		return Uint32Array.from(candidates).sort();
 	}
 
 	/** Marks `percent`% of generated rows (chosen by seed) modified at `at`, storing nothing per row. */

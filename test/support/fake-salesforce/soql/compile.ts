@@ -28,6 +28,27 @@ export interface CompiledQuery {
 	limit: number | undefined;
 	offset: number | undefined;
 	source: string;
+	/** From a top-level `SystemModstamp >= <datetime>` condition: rows older cannot match. */
+	modstampFloor: number | undefined;
+}
+
+/** The floor a top-level `SystemModstamp >=|> <datetime>` conjunct puts on matching rows. */
+function modstampFloorOf(condition: Condition | undefined): number | undefined {
+	if (!condition) return undefined;
+	if (condition.kind === 'and') {
+		const floors = condition.operands.map(modstampFloorOf).filter((f) => f !== undefined);
+		return floors.length > 0 ? Math.max(...(floors as number[])) : undefined;
+	}
+	if (
+		condition.kind === 'compare' &&
+		condition.field.segments.length === 1 &&
+		condition.field.segments[0].toLowerCase() === 'systemmodstamp' &&
+		(condition.operator === '>=' || condition.operator === '>') &&
+		condition.value.kind === 'datetime'
+	) {
+		return condition.value.ms;
+	}
+	return undefined;
 }
 
 export interface CompileContext {
@@ -83,6 +104,7 @@ export function compileQuery(query: SoqlQuery, context: CompileContext): Compile
 		limit: query.limit,
 		offset: query.offset,
 		source: query.source,
+		modstampFloor: modstampFloorOf(query.where),
 	};
 }
 

@@ -25,7 +25,14 @@ export function runQuery(compiled: CompiledQuery, seq: number, includeDeleted: b
 	const size = table.size();
 	let indexes = new Uint32Array(Math.min(size, 1024));
 	let count = 0;
-	for (let index = 0; index < size; index++) {
+	// Like Salesforce's index on SystemModstamp: an incremental read costs what changed.
+	const candidates =
+		compiled.modstampFloor === undefined
+			? undefined
+			: table.candidatesModifiedSince(compiled.modstampFloor);
+	const total = candidates ? candidates.length : size;
+	for (let position = 0; position < total; position++) {
+		const index = candidates ? candidates[position] : position;
 		const row = table.rowAt(index, seq);
 		if (!row) continue;
 		if (!includeDeleted && row.IsDeleted === true) continue;
