@@ -206,30 +206,32 @@ function applyTaskOutcome(result: ActivityResult, outcome: CollectionRecordResul
 	}
 }
 
-/** `externalIdField` mode: upserts are safe to repeat, so the API layer may retry them. */
-async function upsertTasks(
+/** Writes Tasks 200 per call; a failed call fails its items with `failure` and the rest go on. */
+async function writeTaskBatches(
 	api: SalesforceRequester,
 	activities: PreparedActivity[],
-	field: string,
 	results: ActivityResult[],
 	logger: SyncLogger,
+	write: {
+		method: 'POST' | 'PATCH';
+		path: string;
+		retrySafe: boolean;
+		action: string;
+		failure: string;
+	},
 ): Promise<void> {
-	const path = `/composite/sobjects/Task/${field}`;
 	for (const batch of chunk(activities)) {
 		let outcomes: CollectionRecordResult[];
 		try {
 			outcomes = await sendCollection(api, {
-				method: 'PATCH',
-				path,
+				method: write.method,
+				path: write.path,
 				records: batch.map(taskRecord),
-				retrySafe: true,
+				retrySafe: write.retrySafe,
 			});
 		} catch (error) {
-			const errors = errorsFromFailure(
-				error,
-				'Task upsert request failed (running the same items again is safe)',
-			);
-			logger.warn('Salesforce Campaign Activity: a Task upsert request failed', {
+			const errors = errorsFromFailure(error, write.failure);
+			logger.warn(`Salesforce Campaign Activity: a Task ${write.action} request failed`, {
 				items: batch.length,
 				error: errors[0].message,
 			});
@@ -240,6 +242,23 @@ async function upsertTasks(
 			applyTaskOutcome(results[activity.index], outcomes[position]),
 		);
 	}
+}
+
+/** `externalIdField` mode: upserts are safe to repeat, so the API layer may retry them. */
+async function upsertTasks(
+	api: SalesforceRequester,
+	activities: PreparedActivity[],
+	field: string,
+	results: ActivityResult[],
+	logger: SyncLogger,
+): Promise<void> {
+	await writeTaskBatches(api, activities, results, logger, {
+		method: 'PATCH',
+		path: `/composite/sobjects/Task/${field}`,
+		retrySafe: true,
+		action: 'upsert',
+		failure: 'Task upsert request failed (running the same items again is safe)',
+	});
 }
 
 /**
@@ -254,31 +273,14 @@ async function createTasksOnce(
 	logger: SyncLogger,
 ): Promise<void> {
 	const pending = await findLoggedTasks(api, activities, results, logger);
-	for (const batch of chunk(pending)) {
-		let outcomes: CollectionRecordResult[];
-		try {
-			outcomes = await sendCollection(api, {
-				method: 'POST',
-				path: '/composite/sobjects',
-				records: batch.map(taskRecord),
-				retrySafe: false,
-			});
-		} catch (error) {
-			const errors = errorsFromFailure(
-				error,
-				'Task create request failed (if Salesforce received it, the next run finds these Tasks and reports them as duplicates)',
-			);
-			logger.warn('Salesforce Campaign Activity: a Task create request failed', {
-				items: batch.length,
-				error: errors[0].message,
-			});
-			for (const activity of batch) results[activity.index].errors = errors;
-			continue;
-		}
-		batch.forEach((activity, position) =>
-			applyTaskOutcome(results[activity.index], outcomes[position]),
-		);
-	}
+	await writeTaskBatches(api, pending, results, logger, {
+		method: 'POST',
+		path: '/composite/sobjects',
+		retrySafe: false,
+		action: 'create',
+		failure:
+			'Task create request failed (if Salesforce received it, the next run finds these Tasks and reports them as duplicates)',
+	});
 }
 
 /**
