@@ -64,8 +64,14 @@ export async function mapRecords(
 	for (const record of records) {
 		const recordId = text(record.Id);
 		if (recordId === undefined) continue;
-		const personId =
-			segment.personIdFields.map((path) => text(getField(record, path))).find(Boolean) ?? recordId;
+		let personId = recordId;
+		for (const path of segment.personIdFields) {
+			const value = text(getField(record, path));
+			if (value !== undefined) {
+				personId = value;
+				break;
+			}
+		}
 		const userId = resolveUserId(record, segment, personId, usersByEmail);
 		page.matched.push({ recordId, userId, modstamp: readModstamp(record) });
 

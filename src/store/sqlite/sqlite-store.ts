@@ -55,8 +55,21 @@ export interface SqliteStoreOptions {
 	busyTimeoutMs?: number;
 }
 
-const definedEntries = <T>(record: Record<string, T> | undefined): Record<string, T> =>
-	Object.fromEntries(Object.entries(record ?? {}).filter(([, value]) => value !== undefined));
+/** Merges `update` into `base` (a new object), leaving out keys whose value is undefined. */
+function mergeDefined<T>(
+	base: Record<string, T> | undefined,
+	update: Record<string, T> | undefined,
+): Record<string, T> {
+	// A plain loop: a segment sync merges every profile of a million-record page run.
+	const merged: Record<string, T> = { ...base };
+	if (update) {
+		for (const key in update) {
+			if (Object.prototype.hasOwnProperty.call(update, key) && update[key] !== undefined)
+				merged[key] = update[key];
+		}
+	}
+	return merged;
+}
 
 /** Loads `node:sqlite` lazily so that PostgreSQL users on an older Node never touch it. */
 function loadSqlite(): typeof import('node:sqlite') {
@@ -256,14 +269,14 @@ export class SqliteCampaignStore implements CampaignStore {
 				| { attributes: string; external_ids: string }
 				| undefined;
 			// Keys given as undefined are not given: they keep the stored value, as in PostgreSQL.
-			const attributes = {
-				...(existing ? JSON.parse(existing.attributes) : {}),
-				...definedEntries(update.attributes),
-			};
-			const externalIds = {
-				...(existing ? JSON.parse(existing.external_ids) : {}),
-				...definedEntries(update.externalIds),
-			};
+			const attributes = mergeDefined(
+				existing ? (JSON.parse(existing.attributes) as Record<string, unknown>) : undefined,
+				update.attributes,
+			);
+			const externalIds = mergeDefined(
+				existing ? (JSON.parse(existing.external_ids) as Record<string, string>) : undefined,
+				update.externalIds,
+			);
 			const unsubscribed = update.unsubscribed === undefined ? null : Number(update.unsubscribed);
 			write.run(
 				update.userId,
