@@ -4,6 +4,7 @@
  * exception on purchase of the same cart → cap of 3 per week and quiet hours 21:00–09:00 in
  * each user's time zone → Send Message through Intercom (a local imitation of its API), with an
  * A/B test. It prints what happened to each user and why, and every request Intercom received.
+ * Then the Salesforce trial story (see trial-journey.ts).
  */
 import { createHmac } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -13,6 +14,7 @@ import { join } from 'node:path';
 import { DateTime } from 'luxon';
 
 import { fetchTransport } from '../test/send/support/fetch-transport';
+import { runTrialJourney } from './trial-journey';
 import { startIntercomImitation } from '../test/send/support/intercom-imitation';
 import {
 	assignVariant,
@@ -358,6 +360,7 @@ async function main(): Promise<void> {
 	}
 	console.log(`\nDelivered to ${delivered.join(', ')}; every other user above says why not.`);
 	await imitation.close();
+	await runTrialJourney(store);
 	await store.close();
 	rmSync(folder, { recursive: true, force: true });
 }
