@@ -106,6 +106,18 @@ afterEach(async () => {
 	rmSync(folder, { recursive: true, force: true });
 });
 
+/** A fresh fake with 200-record REST pages (the smallest Salesforce allows) and a Lead object. */
+async function restartWithLeads(): Promise<void> {
+	await fake.close();
+	fake = await FakeSalesforce.start({ now: T0, queryPageSize: 200 });
+	fake.addConnectedApp(APP);
+	fake.addUser(USER);
+	fake.defineObject({
+		name: 'Lead',
+		fields: { Email: { type: 'email' }, Phone: { type: 'phone' } },
+	});
+}
+
 async function memberIds(segmentId = 'trial-users'): Promise<string[]> {
 	const members = await store.listSegmentMembers({ segmentId, limit: 100_000 });
 	return members.map((member) => member.userId).sort();
@@ -147,14 +159,7 @@ describe('full sync', () => {
 	});
 
 	it('keeps records with equal SystemModstamp across a page boundary (none lost, none doubled)', async () => {
-		await fake.close();
-		fake = await FakeSalesforce.start({ now: T0, queryPageSize: 200 });
-		fake.addConnectedApp(APP);
-		fake.addUser(USER);
-		fake.defineObject({
-			name: 'Lead',
-			fields: { Email: { type: 'email' }, Phone: { type: 'phone' } },
-		});
+		await restartWithLeads();
 		for (let i = 0; i < 450; i++) fake.insert('Lead', { Email: `lead${i}@example.com` });
 		api = await newApi();
 
@@ -336,14 +341,7 @@ describe('time-driven segments', () => {
 
 describe('failures', () => {
 	it('a sync that fails midway leaves members and mark unchanged; the next one reports each change once', async () => {
-		await fake.close();
-		fake = await FakeSalesforce.start({ now: T0, queryPageSize: 200 });
-		fake.addConnectedApp(APP);
-		fake.addUser(USER);
-		fake.defineObject({
-			name: 'Lead',
-			fields: { Email: { type: 'email' }, Phone: { type: 'phone' } },
-		});
+		await restartWithLeads();
 		for (let i = 0; i < 100; i++) fake.insert('Lead', { Email: `a${i}@example.com` });
 		api = await newApi();
 		const definition: SegmentDefinition = {
@@ -379,14 +377,7 @@ describe('failures', () => {
 	});
 
 	it('a session that expires mid-sync is refreshed once and the sync completes', async () => {
-		await fake.close();
-		fake = await FakeSalesforce.start({ now: T0, queryPageSize: 200 });
-		fake.addConnectedApp(APP);
-		fake.addUser(USER);
-		fake.defineObject({
-			name: 'Lead',
-			fields: { Email: { type: 'email' }, Phone: { type: 'phone' } },
-		});
+		await restartWithLeads();
 		for (let i = 0; i < 700; i++) fake.insert('Lead', { Email: `s${i}@example.com` });
 		clearSalesforceTokenCache();
 		api = await newApi();
