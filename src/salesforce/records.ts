@@ -34,6 +34,8 @@ export function normaliseDatetime(value: string): string {
 /** Epoch ms of a Salesforce datetime; NaN when it is not one. */
 function parseSalesforceDatetime(value: string): number {
 	// Salesforce prints offsets without a colon (+0000), which Date.parse does not accept.
+	// Normalised values end in Z: parse those without building a new string.
+	if (value.endsWith('Z')) return Date.parse(value);
 	return Date.parse(value.replace(/([+-]\d{2})(\d{2})$/, '$1:$2'));
 }
 

@@ -36,22 +36,47 @@ export async function* parseCsvPages(
 	let batch: SalesforceRecord[] = [];
 	let header: string[] | undefined;
 	let kinds: Array<FieldKind | undefined> = [];
+	let failure: Error | undefined;
+	parser.on('error', (error: Error) => (failure = error));
 	try {
-		for await (const row of parser as AsyncIterable<string[]>) {
-			if (header === undefined) {
-				header = row;
-				kinds = header.map((key) => fieldKind(options.fieldTypes, key));
-				continue;
+		// Rows are taken with read() as they are buffered, not one awaited promise per row
+		// (for await over the parser allocated more than the rows themselves).
+		for (;;) {
+			let row: string[] | null;
+			while ((row = parser.read() as string[] | null) !== null) {
+				if (header === undefined) {
+					header = row;
+					kinds = header.map((key) => fieldKind(options.fieldTypes, key));
+					continue;
+				}
+				const record: SalesforceRecord = {};
+				for (let column = 0; column < header.length; column++) {
+					record[header[column]] = coerceCsvValue(row[column] ?? '', kinds[column]);
+				}
+				batch.push(record);
+				if (batch.length >= batchSize) {
+					yield batch;
+					batch = [];
+				}
 			}
-			const record: SalesforceRecord = {};
-			for (let column = 0; column < header.length; column++) {
-				record[header[column]] = coerceCsvValue(row[column] ?? '', kinds[column]);
-			}
-			batch.push(record);
-			if (batch.length >= batchSize) {
-				yield batch;
-				batch = [];
-			}
+			if (failure) throw failure;
+			if (parser.readableEnded) break;
+			await new Promise<void>((resolve) => {
+				const wake = () => {
+					parser.off('readable', wake);
+					parser.off('end', wake);
+					parser.off('error', wake);
+					parser.off('close', wake);
+					resolve();
+				};
+				parser.on('readable', wake);
+				parser.on('end', wake);
+				parser.on('error', wake);
+				parser.on('close', wake);
+			});
+			if (failure) throw failure;
+			if (parser.readableEnded) break;
+			if (parser.destroyed) throw new Error('the Bulk API results stream closed before its end');
 		}
 		if (batch.length > 0) yield batch;
 	} finally {

@@ -20,7 +20,7 @@ export interface MappedPage {
 
 function text(value: unknown): string | undefined {
 	if (value === null || value === undefined) return undefined;
-	const result = String(value).trim();
+	const result = typeof value === 'string' ? value.trim() : String(value);
 	return result === '' ? undefined : result;
 }
 
@@ -77,7 +77,7 @@ export async function mapRecords(
 
 		const profile: ProfileUpdate = {
 			userId,
-			externalIds: { [SALESFORCE_EXTERNAL_ID]: personId },
+			externalIds: { salesforce: personId } satisfies Record<typeof SALESFORCE_EXTERNAL_ID, string>,
 		};
 		const email = segment.email ? text(getField(record, segment.email)) : undefined;
 		if (email !== undefined) profile.email = email;
