@@ -186,6 +186,7 @@ export {
 } from './salesforce/bulk/bulk-query';
 export { runRestQuery } from './salesforce/rest-query';
 export {
+	DEFAULT_BULK_THRESHOLD,
 	resolveSegmentDefinition,
 	selectedFieldPaths,
 	usesRelativeDateLiteral,

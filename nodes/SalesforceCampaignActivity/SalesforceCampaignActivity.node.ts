@@ -14,7 +14,7 @@ import {
 	type ActivityItem,
 	type ActivityResult,
 	type ActivityWriteOptions,
-} from '../../src/salesforce/activity/write-activities';
+} from '../../src';
 import { itemError } from '../shared/campaign-items';
 import {
 	salesforceApiFor,

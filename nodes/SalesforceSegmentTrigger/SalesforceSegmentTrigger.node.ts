@@ -10,15 +10,16 @@ import {
 
 import {
 	elapsedMs,
+	pollSegment,
+	previewSegment,
+	SEGMENT_ENTERED_EVENT,
 	triggeredEntryToJson,
 	validateTriggerRule,
 	type ReEntryRule,
+	type SegmentChange,
+	type SegmentDefinition,
 	type TriggerRule,
 } from '../../src';
-import type { SegmentChange } from '../../src/store/campaign-store';
-import { pollSegment, SEGMENT_ENTERED_EVENT } from '../../src/salesforce/sync/poll-segment';
-import { previewSegment } from '../../src/salesforce/sync/preview-segment';
-import type { SegmentDefinition } from '../../src/salesforce/sync/segment-definition';
 import { testCampaignStoreCredential } from '../shared/campaign-store';
 import { parseDateParameter, splitList } from '../shared/parameters';
 import {
@@ -29,7 +30,7 @@ import {
 	testSalesforceCredential,
 	type SalesforceAuthentication,
 } from '../shared/salesforce';
-import { DEFAULT_BULK_THRESHOLD, segmentTriggerProperties } from './description';
+import { segmentTriggerProperties } from './description';
 
 const QUERY_DESCRIPTION =
 	'Check the "Object API Name", "Condition (SOQL WHERE)" or "Salesforce Campaign ID", and the field parameters, against Setup → Object Manager.';
@@ -287,7 +288,8 @@ function readDefinition(context: IPollFunctions): SegmentDefinition {
 			attributes,
 		},
 		matchProfilesByEmail: (options.matchProfilesByEmail as boolean | undefined) ?? true,
-		bulkThreshold: (options.bulkThreshold as number | undefined) ?? DEFAULT_BULK_THRESHOLD,
+		// Absent: the engine's default (DEFAULT_BULK_THRESHOLD).
+		bulkThreshold: options.bulkThreshold as number | undefined,
 		fullResync: (options.fullResync as SegmentDefinition['fullResync']) ?? 'auto',
 	};
 }

@@ -1,11 +1,10 @@
 import type { INodeProperties } from 'n8n-workflow';
 
+import { DEFAULT_BULK_THRESHOLD } from '../../src';
 import { salesforceAuthenticationProperty } from '../shared/salesforce';
 
 const records = { segmentSource: ['records'] };
 const campaignMembers = { segmentSource: ['campaignMembers'] };
-
-export const DEFAULT_BULK_THRESHOLD = 10_000;
 
 export const segmentTriggerProperties: INodeProperties[] = [
 	{

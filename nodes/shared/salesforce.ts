@@ -14,23 +14,19 @@ import {
 
 import {
 	CampaignError,
+	DEFAULT_API_VERSION,
 	getSharedCampaignStore,
 	InvalidInputError,
-	type CampaignStore,
-} from '../../src';
-import { SalesforceApi } from '../../src/salesforce/api/salesforce-api';
-import {
 	jwtBearerSession,
 	passwordSession,
+	SalesforceApi,
 	soapPasswordSession,
 	staticTokenSession,
-} from '../../src/salesforce/auth/sessions';
-import {
-	DEFAULT_API_VERSION,
+	type CampaignStore,
 	type SalesforceSession,
 	type SalesforceToken,
 	type SyncLogger,
-} from '../../src/salesforce/api/types';
+} from '../../src';
 import { CAMPAIGN_STORE_CREDENTIAL, storeConfigFromCredentials } from './campaign-store';
 
 /** Contexts the Salesforce nodes run in. */
