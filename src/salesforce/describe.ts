@@ -79,8 +79,8 @@ function suggestion(near: string[], otherwise: string): string {
 
 /**
  * Describes `object` and each object a relationship path goes through (each once per call, or
- * once per `cache`), and returns the kind of every path in `fieldPaths` plus Id and
- * SystemModstamp. Throws InvalidInputError('object') for an unknown object and
+ * once per `cache`), and returns the kind of every path in `fieldPaths` plus Id,
+ * SystemModstamp and IsDeleted. Throws InvalidInputError('object') for an unknown object and
  * InvalidInputError('fields') naming the path and the close matches for an unknown field.
  */
 export async function describeFieldTypes(
@@ -118,6 +118,7 @@ export async function describeFieldTypes(
 	const types: FieldTypes = new Map([
 		['id', 'string'],
 		['systemmodstamp', 'datetime'],
+		['isdeleted', 'boolean'],
 	]);
 	await describe(object, 'object');
 	for (const path of fieldPaths) {

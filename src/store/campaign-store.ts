@@ -271,6 +271,11 @@ export interface SegmentCommitRequest {
 	/** false: update membership without recording changes (start tracking silently). */
 	recordChanges: boolean;
 	now: number;
+	/**
+	 * A last page, staged inside the commit's own transaction (not at all on a conflict): a
+	 * sync whose reads fit in one page then costs one transaction, not two.
+	 */
+	lastPage?: SegmentSyncPage;
 }
 
 export type SegmentCommitResult =

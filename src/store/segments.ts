@@ -103,6 +103,16 @@ export function checkSegmentCommit(request: SegmentCommitRequest): void {
 	if (request.mark !== undefined) checkTime(request.mark, 'mark');
 	checkTime(request.syncedAt, 'syncedAt');
 	checkTime(request.now, 'now');
+	const last = request.lastPage;
+	if (
+		last !== undefined &&
+		(last.segmentId !== request.segmentId || last.syncId !== request.syncId)
+	) {
+		throw new InvalidInputError(
+			'lastPage',
+			`belongs to segment ${JSON.stringify(last.segmentId)}, sync ${JSON.stringify(last.syncId)}; pass a page of the sync being committed.`,
+		);
+	}
 }
 
 /** A list page size: the default when absent, never negative. */

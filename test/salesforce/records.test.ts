@@ -268,6 +268,7 @@ describe('describeFieldTypes', () => {
 		]);
 		expect(Object.fromEntries(kinds)).toEqual({
 			id: 'string',
+			isdeleted: 'boolean',
 			systemmodstamp: 'datetime',
 			email: 'string',
 			trial_end__c: 'string',

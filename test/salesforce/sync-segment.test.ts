@@ -279,9 +279,51 @@ describe('incremental sync', () => {
 			'exited:u2:deleted',
 		]);
 		expect((await store.getProfiles(['u3'])).get('u3')!.attributes.seats).toBe(99);
-		// Proportional to the change: describe plus three small queries, each one page.
+		// Proportional to the change: describe (Contact, Account) and two one-page queries.
 		expect(changed.recordsRead).toBeLessThan(10);
-		expect(changed.apiCalls).toBeLessThanOrEqual(first.apiCalls + 3);
+		expect(changed.apiCalls).toBe(4);
+	});
+
+	it('commits a small incremental sync in one store transaction, staging nothing before it', async () => {
+		const ids = Array.from({ length: 5 }, (_, i) => addContact(i));
+		await syncSegment({ api, store, definition: trialDefinition() });
+		// A quiet sync past the overlap, so the next one reads only the changes below.
+		fake.advance(10 * 60_000);
+		await syncSegment({ api, store, definition: trialDefinition() });
+		fake.advance(10 * 60_000);
+		fake.update('Contact', ids[0], { Trial_Status__c: 'Customer' });
+		fake.delete('Contact', ids[1]);
+		addContact(9);
+		const stage = jest.spyOn(store, 'stageSegmentPage');
+		const commit = jest.spyOn(store, 'commitSegmentSync');
+		const report = await syncSegment({ api, store, definition: trialDefinition() });
+		expect(report).toMatchObject({ mode: 'incremental', entered: 1, exited: 2 });
+		expect(stage).not.toHaveBeenCalled();
+		const lastPage = commit.mock.calls[0][0].lastPage!;
+		expect(lastPage.matched.map((row) => row.userId)).toEqual(['u9']);
+		expect(lastPage.deleted).toEqual([ids[1]]);
+		expect([...lastPage.touched].sort()).toEqual([ids[0], lastPage.matched[0].recordId].sort());
+	});
+
+	it('reads changes and deletes through one Bulk queryAll above the threshold', async () => {
+		const ids = Array.from({ length: 60 }, (_, i) => addContact(i));
+		const definition = trialDefinition({ bulkThreshold: 20 });
+		const options = { api, store, definition, bulkBatchSize: 25, sleep: async () => undefined };
+		await syncSegment(options);
+		fake.advance(10 * 60_000);
+		await syncSegment(options);
+		fake.advance(10 * 60_000);
+		for (const id of ids.slice(0, 30)) fake.update('Contact', id, { Trial_Status__c: 'Customer' });
+		for (const id of ids.slice(30, 40)) fake.delete('Contact', id);
+		const report = await syncSegment(options);
+		expect(report).toMatchObject({ mode: 'incremental', via: 'bulk', entered: 0, exited: 40 });
+		expect(report.recordsRead).toBe(40);
+		const reasons = (
+			await store.listSegmentChanges({ segmentId: 'trial-users', syncId: report.syncId })
+		).map((change) => change.reason);
+		expect(reasons.filter((reason) => reason === 'deleted')).toHaveLength(10);
+		expect(reasons.filter((reason) => reason === 'no_longer_matches')).toHaveLength(30);
+		expect(await memberIds()).toHaveLength(20);
 	});
 
 	it('re-reads the overlap without reporting anyone twice', async () => {

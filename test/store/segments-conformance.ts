@@ -303,6 +303,81 @@ export function describeSegmentConformance(
 				expect(await members(segmentId)).toEqual(['r1', 'r2']);
 			});
 
+			it('stages a last page given with the commit, with its profiles, merged with the staged pages', async () => {
+				const segmentId = `seg-${unique()}`;
+				await fullSync(segmentId, [rec('r1'), rec('r2'), rec('r3')], { mark: T0 });
+				const syncId = `s-${unique()}`;
+				await stage(segmentId, syncId, { matched: [rec('r2', T0 + 5)] });
+				const user = `u-${unique()}`;
+				const result = await commit({
+					segmentId,
+					syncId,
+					mode: 'incremental',
+					expectedVersion: 1,
+					mark: T0 + 10,
+					lastPage: {
+						segmentId,
+						syncId,
+						profiles: [{ userId: user, attributes: { plan: 'trial' } }],
+						matched: [rec('r4', T0 + 6, user)],
+						touched: ['r2', 'r3', 'r4'],
+						deleted: ['r1'],
+						now: T0 + 7,
+					},
+				});
+				expect(result).toMatchObject({ outcome: 'committed', entered: 1, exited: 2, updated: 1 });
+				expect(await members(segmentId)).toEqual(['r2', 'r4']);
+				expect(await changesOf(segmentId, syncId)).toEqual([
+					'entered:r4',
+					'exited:r1:deleted',
+					'exited:r3:no_longer_matches',
+				]);
+				expect((await store.getProfiles([user])).get(user)?.attributes).toEqual({ plan: 'trial' });
+			});
+
+			it('neither stages nor writes the profiles of a last page when the commit is refused', async () => {
+				const segmentId = `seg-${unique()}`;
+				await fullSync(segmentId, [rec('r1')]);
+				const user = `u-${unique()}`;
+				const syncId = `s-${unique()}`;
+				const refused = await commit({
+					segmentId,
+					syncId,
+					expectedVersion: 0,
+					lastPage: {
+						segmentId,
+						syncId,
+						profiles: [{ userId: user, email: 'late@example.com' }],
+						matched: [rec('r9', T0, user)],
+						touched: [],
+						deleted: [],
+						now: T0,
+					},
+				});
+				expect(refused.outcome).toBe('conflict');
+				expect(await members(segmentId)).toEqual(['r1']);
+				expect((await store.getProfiles([user])).size).toBe(0);
+			});
+
+			it('refuses a last page of another segment or sync, naming lastPage', async () => {
+				const segmentId = `seg-${unique()}`;
+				const page = {
+					segmentId: 'other',
+					syncId: 's-1',
+					profiles: [],
+					matched: [rec('r1')],
+					touched: [],
+					deleted: [],
+					now: T0,
+				};
+				const error = await commit({ segmentId, syncId: 's-1', lastPage: page }).catch(
+					(caught: unknown) => caught,
+				);
+				expect(error).toBeInstanceOf(InvalidInputError);
+				expect((error as InvalidInputError).field).toBe('lastPage');
+				expect(await store.getSegmentState(segmentId)).toBeUndefined();
+			});
+
 			it('refuses a commit that expects a state when there is none, and one that expects none', async () => {
 				const segmentId = `seg-${unique()}`;
 				const syncId = `s-${unique()}`;

@@ -2,10 +2,11 @@
  * One sync of a Salesforce segment into the campaign store.
  *
  * Full sync: read every record of the segment. Incremental sync: read only what changed since
- * the store's mark (minus an overlap): records that match now, records that changed at all
- * (members among them that no longer match exit), and deleted records (queryAll). Pages are
- * staged one transaction each; membership and mark change only at the commit, so a sync that
- * fails midway changes neither. Reads above the bulk threshold go through Bulk API 2.0.
+ * the store's mark (minus an overlap): records that match now, and one queryAll of every record
+ * changed or deleted (members among them that no longer match, or are deleted, exit). Pages
+ * are staged one transaction each, the last one inside the commit, so a small sync is one
+ * transaction; membership and mark change only at the commit, so a sync that fails midway
+ * changes neither. Reads above the bulk threshold go through Bulk API 2.0.
  */
 import { randomUUID } from 'node:crypto';
 
@@ -79,6 +80,9 @@ export interface SegmentSyncReport {
 }
 
 const PROGRESS_EVERY_RECORDS = 50_000;
+
+/** `matched`: records of the segment; `changed`: ids of changed or deleted records. */
+type ReadKind = 'matched' | 'changed';
 /**
  * Records per staged page on Bulk reads. Smaller pages let each page's objects die young in
  * V8's heap instead of being promoted: measured at 200,000 records, 500 keeps the process
@@ -99,6 +103,9 @@ interface SyncRun {
 	recordsRead: number;
 	nextProgressAt: number;
 	usedBulk: boolean;
+	/** Records read but not yet staged: staged when more arrive, or committed with the sync. */
+	held: SegmentSyncPage;
+	heldRecords: number;
 }
 
 /** Runs one sync of `definition` and commits it; see the module comment. */
@@ -117,11 +124,12 @@ export async function syncSegment(options: SegmentSyncOptions): Promise<SegmentS
 	const fieldTypes = await describeFieldTypes(api, segment.object, selectedFieldPaths(segment));
 	const syncedAt = api.serverTime?.() ?? now();
 
+	const syncId = randomUUID();
 	const run: SyncRun = {
 		api,
 		store,
 		segment,
-		syncId: randomUUID(),
+		syncId,
 		fieldTypes,
 		logger,
 		now,
@@ -130,6 +138,8 @@ export async function syncSegment(options: SegmentSyncOptions): Promise<SegmentS
 		recordsRead: 0,
 		nextProgressAt: PROGRESS_EVERY_RECORDS,
 		usedBulk: false,
+		held: emptyPage(segment.segmentId, syncId),
+		heldRecords: 0,
 	};
 	logger.info(
 		`Salesforce segment "${segment.segmentId}": ${mode} sync of ${segment.object} started`,
@@ -167,6 +177,7 @@ export async function syncSegment(options: SegmentSyncOptions): Promise<SegmentS
 			syncedAt,
 			recordChanges: changesRecorded,
 			now: now(),
+			lastPage: run.heldRecords > 0 ? { ...run.held, now: now() } : undefined,
 		});
 	} catch (error) {
 		await store.abortSegmentSync(segment.segmentId, run.syncId).catch(() => undefined);
@@ -214,7 +225,11 @@ function chooseMode(
 	return 'incremental';
 }
 
-/** The three change reads of an incremental sync, all from `since` on. */
+/**
+ * The change reads of an incremental sync, both from `since` on: records that match now, and
+ * (queryAll) every record changed or deleted, so members that stopped matching or were deleted
+ * exit. Without a condition every live record matches, so only deletes are read.
+ */
 async function readChanges(run: SyncRun, since: number): Promise<void> {
 	const { segment } = run;
 	const modstampSince = new Date(since);
@@ -228,21 +243,13 @@ async function readChanges(run: SyncRun, since: number): Promise<void> {
 			modstampSince,
 		}),
 	);
-	// Without a condition every changed live record matches, so only deletes can exit.
-	if (segment.where !== undefined) {
-		await readInto(
-			run,
-			'touched',
-			buildSegmentQuery({ object: segment.object, fields: [], modstampSince }),
-		);
-	}
 	await readInto(
 		run,
-		'deleted',
+		'changed',
 		buildSegmentQuery({
 			object: segment.object,
 			fields: [],
-			where: 'IsDeleted = true',
+			where: segment.where === undefined ? 'IsDeleted = true' : undefined,
 			modstampSince,
 			includeDeleted: true,
 		}),
@@ -253,7 +260,7 @@ async function readChanges(run: SyncRun, since: number): Promise<void> {
 /** Reads one query page by page (REST, or Bulk above the threshold) and stages each page. */
 async function readInto(
 	run: SyncRun,
-	kind: 'matched' | 'touched' | 'deleted',
+	kind: ReadKind,
 	soql: string,
 	options: { all?: boolean } = {},
 ): Promise<void> {
@@ -289,36 +296,39 @@ async function* readPages(
 	for await (const page of rest) yield page.records;
 }
 
-async function stagePage(
-	run: SyncRun,
-	kind: 'matched' | 'touched' | 'deleted',
-	records: SalesforceRecord[],
-): Promise<void> {
+/**
+ * Records held before they are staged. Small reads (an incremental sync of a few thousand
+ * changes) then commit in the sync's one transaction; Bulk pages are staged as they come,
+ * since holding more keeps their objects alive into V8's old generation.
+ */
+const MAX_HELD_RECORDS = 5_000;
+
+function emptyPage(segmentId: string, syncId: string): SegmentSyncPage {
+	return { segmentId, syncId, profiles: [], matched: [], touched: [], deleted: [], now: 0 };
+}
+
+async function stagePage(run: SyncRun, kind: ReadKind, records: SalesforceRecord[]): Promise<void> {
 	if (records.length === 0) return;
-	const page: SegmentSyncPage = {
-		segmentId: run.segment.segmentId,
-		syncId: run.syncId,
-		profiles: [],
-		matched: [],
-		touched: [],
-		deleted: [],
-		now: run.now(),
-	};
+	const holdLimit = run.usedBulk ? 0 : MAX_HELD_RECORDS;
+	if (run.heldRecords > 0 && run.heldRecords + records.length > holdLimit) await stageHeld(run);
+	const held = run.held;
 	if (kind === 'matched') {
 		const mapped = await mapRecords(records, run.segment, run.store);
-		page.matched = mapped.matched;
-		page.profiles = mapped.profiles;
+		for (const row of mapped.matched) held.matched.push(row);
+		for (const profile of mapped.profiles) held.profiles.push(profile);
 		if (mapped.invalidTimeZones > 0) {
 			run.logger.warn(
 				`Salesforce segment "${run.segment.segmentId}": ${mapped.invalidTimeZones} records have a ${run.segment.timeZone} value that is not an IANA time zone (e.g. "Europe/Berlin"); their profiles keep their previous zone`,
 			);
 		}
 	} else {
-		const ids = records.map((record) => String(record.Id));
-		if (kind === 'touched') page.touched = ids;
-		else page.deleted = ids;
+		// queryAll returns changed and deleted rows together; IsDeleted tells them apart.
+		for (const record of records) {
+			(record.IsDeleted === true ? held.deleted : held.touched).push(String(record.Id));
+		}
 	}
-	await run.store.stageSegmentPage(page);
+	run.heldRecords += records.length;
+	if (run.heldRecords > holdLimit) await stageHeld(run);
 	run.recordsRead += records.length;
 	if (run.recordsRead >= run.nextProgressAt) {
 		run.nextProgressAt += PROGRESS_EVERY_RECORDS;
@@ -326,4 +336,11 @@ async function stagePage(
 			`Salesforce segment "${run.segment.segmentId}": ${run.recordsRead} records read so far`,
 		);
 	}
+}
+
+async function stageHeld(run: SyncRun): Promise<void> {
+	const page = { ...run.held, now: run.now() };
+	run.held = emptyPage(run.segment.segmentId, run.syncId);
+	run.heldRecords = 0;
+	await run.store.stageSegmentPage(page);
 }

@@ -190,12 +190,16 @@ export async function stagePostgresSegmentPage(
 	await db.query(sql.pruneStaging, [page.now - STAGING_TTL_MS]);
 }
 
-/** `commitSegmentSync` inside the caller's READ COMMITTED transaction. */
+/**
+ * `commitSegmentSync` inside the caller's READ COMMITTED transaction. `stageLastPage` stages
+ * `request.lastPage` (with its profiles) once the lock is held and the version checked.
+ */
 export async function commitPostgresSegmentSync(
 	db: PgQueryable,
 	sql: PostgresSegmentStatements,
 	lockSeed: string,
 	request: SegmentCommitRequest,
+	stageLastPage: (page: SegmentSyncPage) => Promise<void>,
 ): Promise<SegmentCommitResult> {
 	const { segmentId, syncId, mode, now } = request;
 	await db.query(sql.lockSegment, [lockSeed, segmentId]);
@@ -204,6 +208,7 @@ export async function commitPostgresSegmentSync(
 		await db.query(sql.dropStaging, [segmentId, syncId]);
 		return { outcome: 'conflict', state: previous };
 	}
+	if (request.lastPage) await stageLastPage(request.lastPage);
 	const logging = [segmentId, syncId, now, request.recordChanges];
 	const count = (result: { rows: Array<{ n: string | number }> }) => Number(result.rows[0].n);
 	// Exits first: their change rows come before the entries', as in SQLite.

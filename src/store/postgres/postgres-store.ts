@@ -515,7 +515,16 @@ export class PostgresCampaignStore implements CampaignStore {
 		checkSegmentCommit(request);
 		await this.open();
 		return this.transaction((client) =>
-			commitPostgresSegmentSync(client, this.segmentSql, this.segmentLockSeed, request),
+			commitPostgresSegmentSync(
+				client,
+				this.segmentSql,
+				this.segmentLockSeed,
+				request,
+				async (page) => {
+					await this.writeProfiles(client, page.profiles, page.now);
+					await stagePostgresSegmentPage(client, this.segmentSql, page);
+				},
+			),
 		);
 	}
 

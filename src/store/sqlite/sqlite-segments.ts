@@ -152,10 +152,14 @@ export function dropSqliteStaging(statement: Statements, segmentId: string, sync
 	statement(SQL.dropSync).run(segmentId, syncId);
 }
 
-/** `commitSegmentSync` inside the caller's `BEGIN IMMEDIATE`, which serialises commits. */
+/**
+ * `commitSegmentSync` inside the caller's `BEGIN IMMEDIATE`, which serialises commits.
+ * `stageLastPage` stages `request.lastPage` (with its profiles) once the version is checked.
+ */
 export function commitSqliteSegmentSync(
 	statement: Statements,
 	request: SegmentCommitRequest,
+	stageLastPage: (page: SegmentSyncPage) => void,
 ): SegmentCommitResult {
 	const { segmentId, syncId, mode, now } = request;
 	const previous = getSqliteSegmentState(statement, segmentId);
@@ -163,6 +167,7 @@ export function commitSqliteSegmentSync(
 		dropSqliteStaging(statement, segmentId, syncId);
 		return { outcome: 'conflict', state: previous };
 	}
+	if (request.lastPage) stageLastPage(request.lastPage);
 	const params = { segment: segmentId, sync: syncId, now };
 	const withoutNow = { segment: segmentId, sync: syncId };
 	// Logged before membership changes, selecting the rows the changes then touch; exits

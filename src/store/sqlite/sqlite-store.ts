@@ -365,7 +365,13 @@ export class SqliteCampaignStore implements CampaignStore {
 
 	async commitSegmentSync(request: SegmentCommitRequest): Promise<SegmentCommitResult> {
 		checkSegmentCommit(request);
-		return this.transaction(() => commitSqliteSegmentSync((sql) => this.statement(sql), request));
+		const statement = (sql: string) => this.statement(sql);
+		return this.transaction(() =>
+			commitSqliteSegmentSync(statement, request, (page) => {
+				stageSqliteSegmentPage(statement, page);
+				this.writeProfiles(page.profiles, page.now);
+			}),
+		);
 	}
 
 	async abortSegmentSync(segmentId: string, syncId: string): Promise<void> {
