@@ -2,11 +2,14 @@
  * One measured run of `npm run bench:sync`, in its own process so that its peak RSS is its own.
  * It runs the package as shipped: plain Node on the compiled `dist/` (no TypeScript loader;
  * Node 24 strips this file's few type annotations), so the RSS is what an n8n worker would add.
- * Prints one JSON line.
+ * Prints one JSON line per measurement.
  *
  *   node bench/sync-worker.ts '<json job>'
- *     {"mode":"sync","url":…,"file":…,"app":…,"user":…,"segment":…}   segment sync into SQLite
- *     {"mode":"autofetch","url":…,"expected":N,"app":…,"user":…,"segment":…} jsforce autoFetch
+ *     {"mode":"thread",…}    full sync on a sync thread, as the Segment Trigger runs it
+ *     {"mode":"sync",…}      the same sync on the calling thread
+ *     {"mode":"resync",…}    a sync (first poll of a fresh process), then, after a line on
+ *                            stdin, another one in the same process (a later poll)
+ *     {"mode":"autofetch",…} jsforce autoFetch over the same records
  */
 // require(), not import: this file runs without a TypeScript loader, as CommonJS.
 /* eslint-disable @typescript-eslint/no-require-imports */
@@ -14,7 +17,7 @@ const engine = require('../dist/index.js') as typeof import('../src/index');
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 interface Job {
-	mode: 'sync' | 'autofetch';
+	mode: 'thread' | 'sync' | 'resync' | 'autofetch';
 	url: string;
 	file?: string;
 	expected?: number;
@@ -30,25 +33,18 @@ function peakRssMb(): number {
 	return Math.round(process.resourceUsage().maxRSS / 1024);
 }
 
-async function runSync(job: Job): Promise<Record<string, unknown>> {
-	const store = new engine.SqliteCampaignStore({ filePath: job.file! });
+/** The fake completes bulk jobs at once; do not wait Salesforce's real poll interval. */
+const BULK_POLL_INTERVAL_MS = 20;
+
+async function openSession(job: Job) {
 	const session = engine.passwordSession({ loginUrl: job.url, ...job.app, ...job.user });
-	const api = new engine.SalesforceApi({ session, apiVersion: API_VERSION });
 	// Logged in before the clock starts: in n8n the token outlives a poll (one per credential
 	// per process), and the baseline's jsforce login is outside its timing too.
 	await session.getToken();
-	const rssBefore = Math.round(process.memoryUsage().rss / 1024 / 1024);
-	const started = performance.now();
-	const report = await engine.syncSegment({
-		api,
-		store,
-		definition: job.segment,
-		firstSync: 'trackOnly',
-		// The fake completes bulk jobs at once; do not wait the real poll interval.
-		sleep: (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.min(ms, 20))),
-	});
-	const ms = performance.now() - started;
-	await store.close();
+	return session;
+}
+
+function summary(report: import('../src/index').SegmentSyncReport, ms: number, rssBefore: number) {
 	return {
 		mode: report.mode,
 		via: report.via,
@@ -62,6 +58,67 @@ async function runSync(job: Job): Promise<Record<string, unknown>> {
 		rssBeforeMb: rssBefore,
 		peakRssMb: peakRssMb(),
 	};
+}
+
+const rssMb = () => Math.round(process.memoryUsage().rss / 1024 / 1024);
+
+/** Full sync on a sync thread: what the Segment Trigger does for a full read. */
+async function runOnThread(job: Job): Promise<void> {
+	const session = await openSession(job);
+	const rssBefore = rssMb();
+	const started = performance.now();
+	const report = await engine.syncSegmentOnThread({
+		storeConfig: { backend: 'sqlite', filePath: job.file! },
+		session,
+		apiVersion: API_VERSION,
+		definition: job.segment,
+		firstSync: 'trackOnly',
+		bulkPollIntervalMs: BULK_POLL_INTERVAL_MS,
+	});
+	print(summary(report, performance.now() - started, rssBefore));
+}
+
+/** Syncs on this thread; `resync` runs a second one after the orchestrator changed records. */
+async function runHere(job: Job): Promise<void> {
+	const store = new engine.SqliteCampaignStore({ filePath: job.file! });
+	const api = new engine.SalesforceApi({
+		session: await openSession(job),
+		apiVersion: API_VERSION,
+	});
+	const sync = async () => {
+		const rssBefore = rssMb();
+		const started = performance.now();
+		const report = await engine.syncSegment({
+			api,
+			store,
+			definition: job.segment,
+			firstSync: 'trackOnly',
+			bulkPollIntervalMs: BULK_POLL_INTERVAL_MS,
+		});
+		print(summary(report, performance.now() - started, rssBefore));
+	};
+	await sync();
+	if (job.mode === 'resync') {
+		await nextStdinLine();
+		await sync();
+	}
+	await store.close();
+}
+
+function print(result: Record<string, unknown>): void {
+	process.stdout.write(JSON.stringify(result) + '\n');
+}
+
+function nextStdinLine(): Promise<void> {
+	return new Promise((resolve) => {
+		const onData = (chunk: Buffer) => {
+			if (!chunk.toString().includes('\n')) return;
+			process.stdin.off('data', onData);
+			process.stdin.destroy();
+			resolve();
+		};
+		process.stdin.on('data', onData);
+	});
 }
 
 async function runAutoFetch(job: Job): Promise<Record<string, unknown>> {
@@ -89,8 +146,9 @@ async function runAutoFetch(job: Job): Promise<Record<string, unknown>> {
 
 async function main(): Promise<void> {
 	const job = JSON.parse(process.argv[2] ?? '{}') as Job;
-	const result = job.mode === 'sync' ? await runSync(job) : await runAutoFetch(job);
-	process.stdout.write(JSON.stringify(result) + '\n');
+	if (job.mode === 'thread') await runOnThread(job);
+	else if (job.mode === 'autofetch') print(await runAutoFetch(job));
+	else await runHere(job);
 }
 
 main().catch((error: unknown) => {

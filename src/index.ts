@@ -195,6 +195,7 @@ export {
 	type SegmentSource,
 } from './salesforce/sync/segment-definition';
 export {
+	plannedSyncMode,
 	syncSegment,
 	type SegmentSyncOptions,
 	type SegmentSyncReport,
@@ -207,6 +208,13 @@ export {
 	type SegmentPollOptions,
 	type SegmentPollResult,
 } from './salesforce/sync/poll-segment';
+export {
+	DEFAULT_SYNC_THREAD_OLD_GENERATION_MB,
+	DEFAULT_SYNC_THREAD_YOUNG_GENERATION_MB,
+	syncSegmentOnThread,
+	type SyncThreadOptions,
+	type ThreadSegmentSyncOptions,
+} from './salesforce/sync/sync-thread';
 export { previewSegment, type SegmentPreview } from './salesforce/sync/preview-segment';
 export { SALESFORCE_EXTERNAL_ID } from './salesforce/sync/map-records';
 export {

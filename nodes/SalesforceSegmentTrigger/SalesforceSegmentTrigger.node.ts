@@ -10,11 +10,13 @@ import {
 
 import {
 	elapsedMs,
+	getSharedCampaignStore,
 	pollSegment,
 	previewSegment,
 	SEGMENT_ENTERED_EVENT,
 	triggeredEntryToJson,
 	validateTriggerRule,
+	type CampaignStore,
 	type ReEntryRule,
 	type SegmentChange,
 	type SegmentDefinition,
@@ -23,7 +25,7 @@ import {
 import { testCampaignStoreCredential } from '../shared/campaign-store';
 import { parseDateParameter, splitList } from '../shared/parameters';
 import {
-	campaignStoreOf,
+	campaignStoreConfigOf,
 	salesforceApiFor,
 	salesforceNodeError,
 	syncLoggerFor,
@@ -125,9 +127,14 @@ export class SalesforceSegmentTrigger implements INodeType {
 		) as SalesforceAuthentication;
 		const definition = readDefinition(this);
 		const api = await salesforceApiFor(this, authentication);
-		const store = await campaignStoreOf(this).catch((error: Error) => {
-			throw salesforceNodeError(this, error);
-		});
+		let storeConfig;
+		let store;
+		try {
+			storeConfig = await campaignStoreConfigOf(this);
+			store = await getSharedCampaignStore(storeConfig);
+		} catch (error) {
+			throw salesforceNodeError(this, error as Error);
+		}
 
 		if (this.getMode() === 'manual') {
 			return await preview(this, definition, api, store);
@@ -145,6 +152,8 @@ export class SalesforceSegmentTrigger implements INodeType {
 				includeExited,
 				firstSync: this.getNodeParameter('firstPoll', 'trackOnly') as 'enterAll' | 'trackOnly',
 				logger: syncLoggerFor(this),
+				// A full read runs on a thread of its own: a capped heap, and n8n's event loop free.
+				thread: { storeConfig, session: api.session },
 			});
 		} catch (error) {
 			throw salesforceNodeError(this, error as Error, {
@@ -197,7 +206,7 @@ async function preview(
 	context: IPollFunctions,
 	definition: SegmentDefinition,
 	api: Awaited<ReturnType<typeof salesforceApiFor>>,
-	store: Awaited<ReturnType<typeof campaignStoreOf>>,
+	store: CampaignStore,
 ): Promise<INodeExecutionData[][]> {
 	let sample;
 	try {

@@ -15,16 +15,15 @@ import {
 import {
 	CampaignError,
 	DEFAULT_API_VERSION,
-	getSharedCampaignStore,
 	InvalidInputError,
 	jwtBearerSession,
 	passwordSession,
 	SalesforceApi,
 	soapPasswordSession,
 	staticTokenSession,
-	type CampaignStore,
 	type SalesforceSession,
 	type SalesforceToken,
+	type StoreConfig,
 	type SyncLogger,
 } from '../../src';
 import { CAMPAIGN_STORE_CREDENTIAL, storeConfigFromCredentials } from './campaign-store';
@@ -98,14 +97,15 @@ export function syncLoggerFor(context: SalesforceContext): SyncLogger {
 	};
 }
 
-/** The campaign store for a poll or an execution (the optional Campaign Store credential). */
-export async function campaignStoreOf(context: SalesforceContext): Promise<CampaignStore> {
+/** The store configuration of a poll or an execution (the optional Campaign Store credential). */
+export async function campaignStoreConfigOf(context: SalesforceContext): Promise<StoreConfig> {
 	const hasCredential = Boolean(context.getNode().credentials?.[CAMPAIGN_STORE_CREDENTIAL]);
 	const credentials = hasCredential
 		? await context.getCredentials(CAMPAIGN_STORE_CREDENTIAL)
 		: undefined;
-	return await getSharedCampaignStore(storeConfigFromCredentials(credentials));
+	return storeConfigFromCredentials(credentials);
 }
+
 
 /**
  * `production`, `sandbox` or the My Domain URL, as the sessions take it. n8n's built-in JWT

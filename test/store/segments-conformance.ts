@@ -678,6 +678,24 @@ export function describeSegmentConformance(
 				);
 				expect(await store.findUserIdsByEmail([])).toEqual(new Map());
 			});
+
+			it('finds a profile by its new email after a change, and keeps the email an update leaves out', async () => {
+				const tag = unique();
+				const user = `u-${tag}`;
+				await store.upsertProfiles([{ userId: user, email: `old.${tag}@x.io`, phone: '+1' }], T0);
+				await store.upsertProfiles([{ userId: user, attributes: { plan: 'trial' } }], T0 + 1);
+				expect((await store.getProfiles([user])).get(user)).toMatchObject({
+					email: `old.${tag}@x.io`,
+					phone: '+1',
+					attributes: { plan: 'trial' },
+					updatedAt: T0 + 1,
+				});
+				await store.upsertProfiles([{ userId: user, email: `New.${tag}@x.io` }], T0 + 2);
+				expect(await store.findUserIdsByEmail([`new.${tag}@x.io`, `old.${tag}@x.io`])).toEqual(
+					new Map([[`new.${tag}@x.io`, user]]),
+				);
+				expect((await store.getProfiles([user])).get(user)?.email).toBe(`New.${tag}@x.io`);
+			});
 		});
 
 		it('commits a full sync of 20,000 records and then one that exits and updates some', async () => {

@@ -120,7 +120,8 @@ export class SalesforceApi implements SalesforceRequester {
 	limitInfo: { used: number; limit: number } | undefined;
 	private latestServerTime: number | undefined;
 	private warnedUsage = false;
-	private readonly session: SalesforceSession;
+	/** Where tokens come from; a sync thread asks this session for them. */
+	readonly session: SalesforceSession;
 	private readonly logger: SyncLogger;
 	private readonly fetchImpl: typeof fetch;
 	private readonly sleep: (ms: number) => Promise<void>;

@@ -8,7 +8,13 @@
 import { ingestEvents, type SkippedEvent, type TriggeredEntry } from '../../ingest/ingest-events';
 import type { CampaignEvent, SegmentChange } from '../../store/campaign-store';
 import type { TriggerRule } from '../../trigger/trigger-rule';
-import { syncSegment, type SegmentSyncOptions, type SegmentSyncReport } from './sync-segment';
+import {
+	plannedSyncMode,
+	syncSegment,
+	type SegmentSyncOptions,
+	type SegmentSyncReport,
+} from './sync-segment';
+import { syncSegmentOnThread, type SyncThreadOptions } from './sync-thread';
 
 export const SEGMENT_ENTERED_EVENT = 'Salesforce Segment Entered';
 
@@ -17,6 +23,11 @@ export interface SegmentPollOptions extends SegmentSyncOptions {
 	rule: Omit<TriggerRule, 'eventNames'>;
 	/** Also return who exited the segment. */
 	includeExited?: boolean;
+	/**
+	 * Run full syncs (which read the whole segment) on a worker thread with a capped heap; see
+	 * `sync-thread.ts`. Incremental syncs read only the changes and stay on this thread.
+	 */
+	thread?: SyncThreadOptions;
 }
 
 export interface SegmentPollResult {
@@ -67,8 +78,28 @@ export function segmentEntryEvent(change: SegmentChange, receivedAt: number): Ca
 	};
 }
 
+async function runSync(options: SegmentPollOptions): Promise<SegmentSyncReport> {
+	const { thread } = options;
+	if (
+		!thread ||
+		(await plannedSyncMode(options.store, options.definition, options.forceFull)) !== 'full'
+	) {
+		return await syncSegment(options);
+	}
+	return await syncSegmentOnThread({
+		...thread,
+		definition: options.definition,
+		apiVersion: options.api.apiVersion,
+		firstSync: options.firstSync,
+		forceFull: options.forceFull,
+		bulkBatchSize: options.bulkBatchSize,
+		bulkPollIntervalMs: options.bulkPollIntervalMs,
+		logger: options.logger,
+	});
+}
+
 export async function pollSegment(options: SegmentPollOptions): Promise<SegmentPollResult> {
-	const report = await syncSegment(options);
+	const report = await runSync(options);
 	const now = options.now ?? Date.now;
 	const rule: TriggerRule = { ...options.rule, eventNames: [SEGMENT_ENTERED_EVENT] };
 	const result: SegmentPollResult = { report, entered: [], exited: [], skipped: [] };

@@ -50,6 +50,8 @@ export interface SegmentSyncOptions {
 	now?: () => number;
 	/** Bulk job polling; tests pass a fast one. */
 	sleep?: (ms: number) => Promise<void>;
+	/** First wait between Bulk job status polls, ms (default 1 s, doubling up to 10 s). */
+	bulkPollIntervalMs?: number;
 	/** Records per staged page for Bulk reads (REST pages are Salesforce's, up to 2,000). */
 	bulkBatchSize?: number;
 }
@@ -99,6 +101,7 @@ interface SyncRun {
 	logger: SyncLogger;
 	now: () => number;
 	sleep?: (ms: number) => Promise<void>;
+	bulkPollIntervalMs?: number;
 	bulkBatchSize?: number;
 	recordsRead: number;
 	nextProgressAt: number;
@@ -134,6 +137,7 @@ export async function syncSegment(options: SegmentSyncOptions): Promise<SegmentS
 		logger,
 		now,
 		sleep: options.sleep,
+		bulkPollIntervalMs: options.bulkPollIntervalMs,
 		bulkBatchSize: options.bulkBatchSize,
 		recordsRead: 0,
 		nextProgressAt: PROGRESS_EVERY_RECORDS,
@@ -213,6 +217,19 @@ export async function syncSegment(options: SegmentSyncOptions): Promise<SegmentS
 	return report;
 }
 
+/**
+ * Whether the next sync of `definition` reads the whole segment (`full`) or only what changed:
+ * the same choice `syncSegment` makes, for callers that run large reads elsewhere.
+ */
+export async function plannedSyncMode(
+	store: CampaignStore,
+	definition: SegmentDefinition,
+	forceFull = false,
+): Promise<'full' | 'incremental'> {
+	const segment = resolveSegmentDefinition(definition);
+	return chooseMode(segment, await store.getSegmentState(segment.segmentId), forceFull);
+}
+
 function chooseMode(
 	segment: ResolvedSegment,
 	state: SegmentSyncState | undefined,
@@ -289,6 +306,7 @@ async function* readPages(
 			batchSize: run.bulkBatchSize ?? DEFAULT_BULK_STAGE_BATCH,
 			logger: run.logger,
 			sleep: run.sleep,
+			pollIntervalMs: run.bulkPollIntervalMs,
 		});
 		return;
 	}

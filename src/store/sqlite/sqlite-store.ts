@@ -251,44 +251,63 @@ export class SqliteCampaignStore implements CampaignStore {
 
 	/** The body of `upsertProfiles`, inside the caller's transaction. */
 	private writeProfiles(updates: ProfileUpdate[], now: number): void {
-		const read = this.statement('SELECT attributes, external_ids FROM profiles WHERE user_id = ?');
-		const write = this.statement(
-			`INSERT INTO profiles (user_id, email, phone, time_zone, unsubscribed, attributes, external_ids, updated_at)
-			 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-			 ON CONFLICT (user_id) DO UPDATE SET
-			   email = coalesce(excluded.email, profiles.email),
-			   phone = coalesce(excluded.phone, profiles.phone),
-			   time_zone = coalesce(excluded.time_zone, profiles.time_zone),
-			   unsubscribed = coalesce(?, profiles.unsubscribed),
-			   attributes = excluded.attributes,
-			   external_ids = excluded.external_ids,
-			   updated_at = excluded.updated_at`,
+		const read = this.statement(
+			'SELECT email, attributes, external_ids FROM profiles WHERE user_id = ?',
 		);
-		for (const update of updates) {
-			const existing = read.get(update.userId) as
-				| { attributes: string; external_ids: string }
+		const insert = this.statement(
+			`INSERT INTO profiles (user_id, email, phone, time_zone, unsubscribed, attributes, external_ids, updated_at)
+			 VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		);
+		// Two updates: one that leaves email alone, so a profile whose email did not change (most
+		// of a segment re-sync) does not rewrite its entries in both email indexes.
+		const updateColumns = `phone = coalesce(?, phone), time_zone = coalesce(?, time_zone),
+			unsubscribed = coalesce(?, unsubscribed), attributes = ?, external_ids = ?, updated_at = ?`;
+		const update = this.statement(`UPDATE profiles SET ${updateColumns} WHERE user_id = ?`);
+		const updateWithEmail = this.statement(
+			`UPDATE profiles SET email = ?, ${updateColumns} WHERE user_id = ?`,
+		);
+		for (const profile of updates) {
+			const existing = read.get(profile.userId) as
+				| { email: string | null; attributes: string; external_ids: string }
 				| undefined;
 			// Keys given as undefined are not given: they keep the stored value, as in PostgreSQL.
 			const attributes = mergeDefined(
 				existing ? (JSON.parse(existing.attributes) as Record<string, unknown>) : undefined,
-				update.attributes,
+				profile.attributes,
 			);
 			const externalIds = mergeDefined(
 				existing ? (JSON.parse(existing.external_ids) as Record<string, string>) : undefined,
-				update.externalIds,
+				profile.externalIds,
 			);
-			const unsubscribed = update.unsubscribed === undefined ? null : Number(update.unsubscribed);
-			write.run(
-				update.userId,
-				update.email ?? null,
-				update.phone ?? null,
-				update.timeZone ?? null,
-				unsubscribed ?? 0,
+			const unsubscribed = profile.unsubscribed === undefined ? null : Number(profile.unsubscribed);
+			if (!existing) {
+				insert.run(
+					profile.userId,
+					profile.email ?? null,
+					profile.phone ?? null,
+					profile.timeZone ?? null,
+					unsubscribed ?? 0,
+					JSON.stringify(attributes),
+					JSON.stringify(externalIds),
+					now,
+				);
+				continue;
+			}
+			const values = [
+				profile.phone ?? null,
+				profile.timeZone ?? null,
+				unsubscribed,
 				JSON.stringify(attributes),
 				JSON.stringify(externalIds),
 				now,
-				unsubscribed,
-			);
+				profile.userId,
+			] as const;
+			const newEmail = profile.email ?? null;
+			if (newEmail !== null && newEmail !== existing.email) {
+				updateWithEmail.run(newEmail, ...values);
+			} else {
+				update.run(...values);
+			}
 		}
 	}
 
