@@ -16,7 +16,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
-import { DEFAULT_SYNC_THREAD_YOUNG_GENERATION_MB as DEFAULT_YOUNG_GENERATION_MB } from '../src/salesforce/sync/sync-thread';
+import {
+	DEFAULT_SYNC_THREAD_OLD_GENERATION_MB,
+	DEFAULT_SYNC_THREAD_YOUNG_GENERATION_MB,
+} from '../src/salesforce/sync/sync-thread';
 
 const TSX = join(__dirname, '..', 'node_modules', '.bin', 'tsx');
 const BENCH_APP = { clientId: 'bench-app', clientSecret: 'bench-secret' };
@@ -184,7 +187,7 @@ async function main(): Promise<void> {
 		.map((size) => Number(size.trim()))
 		.filter((size) => size > 0);
 	console.log(
-		`bench:sync — ${process.version}, fake Salesforce in its own process, SQLite store, Bulk API 2.0 above 10,000 records, sync thread young generation ${DEFAULT_YOUNG_GENERATION_MB} MB`,
+		`bench:sync — ${process.version}, fake Salesforce in its own process, SQLite store, Bulk API 2.0 above 10,000 records, sync thread heap limits: young generation ${DEFAULT_SYNC_THREAD_YOUNG_GENERATION_MB} MB, old generation ${DEFAULT_SYNC_THREAD_OLD_GENERATION_MB} MB`,
 	);
 	let allMet = true;
 	for (const size of sizes) allMet = (await benchSize(size)) && allMet;
