@@ -144,6 +144,7 @@ export {
 	soqlLiteral,
 	type SegmentQuerySpec,
 } from './salesforce/soql';
+export { clearDescribeCache } from './salesforce/describe';
 export {
 	SalesforceApi,
 	parseRetryAfter,

@@ -165,3 +165,37 @@ export async function describeFieldTypes(
 	}
 	return types;
 }
+
+/**
+ * Field kinds already described in this process, per org, API version, object and field list.
+ * A poll a minute would otherwise spend half its requests on describe. Entries expire, and a
+ * failed sync forgets its entry, so a renamed field gets the describe's "did you mean" again.
+ */
+const FIELD_TYPES_TTL_MS = 10 * 60_000;
+const describedFieldTypes = new Map<string, { types: FieldTypes; expiresAt: number }>();
+
+/** `describeFieldTypes` through the process cache when `scope` (org and version) is known. */
+export async function cachedFieldTypes(
+	api: SalesforceRequester,
+	scope: string | undefined,
+	object: string,
+	fieldPaths: string[],
+	now: number,
+): Promise<{ types: FieldTypes; forget: () => void }> {
+	const key =
+		scope === undefined ? undefined : `${scope}|${object}|${fieldPaths.join(',')}`.toLowerCase();
+	const forget = () => {
+		if (key !== undefined) describedFieldTypes.delete(key);
+	};
+	const hit = key === undefined ? undefined : describedFieldTypes.get(key);
+	if (hit && hit.expiresAt > now) return { types: hit.types, forget };
+	const types = await describeFieldTypes(api, object, fieldPaths);
+	if (key !== undefined)
+		describedFieldTypes.set(key, { types, expiresAt: now + FIELD_TYPES_TTL_MS });
+	return { types, forget };
+}
+
+/** Forgets every cached describe (tests; a process that changed the org's schema). */
+export function clearDescribeCache(): void {
+	describedFieldTypes.clear();
+}

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 
 import { SalesforceApi } from '../../src/salesforce/api/salesforce-api';
 import { clearSalesforceTokenCache, passwordSession } from '../../src/salesforce/auth/sessions';
+import { clearDescribeCache } from '../../src/salesforce/describe';
 import { pollSegment } from '../../src/salesforce/sync/poll-segment';
 import { previewSegment } from '../../src/salesforce/sync/preview-segment';
 import type { SegmentDefinition } from '../../src/salesforce/sync/segment-definition';
@@ -279,9 +280,60 @@ describe('incremental sync', () => {
 			'exited:u2:deleted',
 		]);
 		expect((await store.getProfiles(['u3'])).get('u3')!.attributes.seats).toBe(99);
-		// Proportional to the change: describe (Contact, Account) and two one-page queries.
+		// Proportional to the change: two one-page queries (the describe is cached).
 		expect(changed.recordsRead).toBeLessThan(10);
-		expect(changed.apiCalls).toBe(4);
+		expect(changed.apiCalls).toBe(2);
+	});
+
+	it('describes once per process: later syncs send only their reads, with a mark no later than the read began', async () => {
+		clearDescribeCache();
+		addContact(1);
+		const first = await syncSegment({ api, store, definition: trialDefinition() });
+		expect(first.apiCalls).toBe(3); // describe Contact, describe Account, one read
+		fake.advance(10 * 60_000);
+		// A new client in the same process (n8n builds one per poll) shares the describe.
+		const nextPoll = await syncSegment({
+			api: await newApi(),
+			store,
+			definition: trialDefinition(),
+		});
+		expect(nextPoll.apiCalls).toBe(2);
+		// Salesforce's clock is T0 + 10 min; the mark is taken from the read's answer, less its
+		// round trip, so it is never later than Salesforce's time when the read began.
+		const mark = Date.parse(nextPoll.mark!);
+		expect(mark).toBeLessThanOrEqual(T0 + 10 * 60_000);
+		expect(mark).toBeGreaterThan(T0 + 10 * 60_000 - 5_000);
+	});
+
+	it('describes again after 10 minutes, and after a sync that failed', async () => {
+		clearDescribeCache();
+		addContact(1);
+		await syncSegment({ api, store, definition: trialDefinition() });
+		const later = (minutes: number) => () => Date.now() + minutes * 60_000;
+		const cached = await syncSegment({ api, store, definition: trialDefinition(), now: later(9) });
+		expect(cached.apiCalls).toBe(2);
+		const expired = await syncSegment({
+			api,
+			store,
+			definition: trialDefinition(),
+			now: later(11),
+		});
+		expect(expired.apiCalls).toBe(4);
+
+		fake.failNext(
+			{ method: 'GET', pathIncludes: '/queryAll' },
+			{ status: 400, body: [{ errorCode: 'INVALID_FIELD', message: 'No such column' }] },
+		);
+		await expect(
+			syncSegment({ api, store, definition: trialDefinition(), now: later(12) }),
+		).rejects.toThrow(/INVALID_FIELD/);
+		const afterFailure = await syncSegment({
+			api,
+			store,
+			definition: trialDefinition(),
+			now: later(12),
+		});
+		expect(afterFailure.apiCalls).toBe(4);
 	});
 
 	it('commits a small incremental sync in one store transaction, staging nothing before it', async () => {

@@ -157,6 +157,11 @@ export class SalesforceApi implements SalesforceRequester {
 		return this.latestServerTime;
 	}
 
+	/** The org and API version this client talks to, for caches shared between clients. */
+	async orgScope(): Promise<string> {
+		return `${(await this.session.getToken()).instanceUrl}|v${this.apiVersion}`;
+	}
+
 	async getJson<T>(path: string, query?: ApiRequest['query'], soql?: string): Promise<T> {
 		const response = await this.request({ method: 'GET', path, query, soql });
 		return response.json as T;

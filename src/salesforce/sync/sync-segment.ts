@@ -14,7 +14,7 @@ import type { CampaignStore, SegmentSyncPage, SegmentSyncState } from '../../sto
 import type { SalesforceRecord, SalesforceRequester, SyncLogger } from '../api/types';
 import { silentLogger } from '../api/types';
 import { runBulkQuery } from '../bulk/bulk-query';
-import { describeFieldTypes } from '../describe';
+import { cachedFieldTypes } from '../describe';
 import type { FieldTypes } from '../records';
 import { runRestQuery } from '../rest-query';
 import { buildSegmentQuery } from '../soql';
@@ -32,6 +32,8 @@ export interface SyncApi extends SalesforceRequester {
 	readonly callCount?: number;
 	/** Salesforce's clock from the latest response's Date header. */
 	serverTime?(): number | undefined;
+	/** The org and API version, so describes are shared between syncs in this process. */
+	orgScope?(): Promise<string>;
 }
 
 export interface SegmentSyncOptions {
@@ -109,6 +111,8 @@ interface SyncRun {
 	/** Records read but not yet staged: staged when more arrive, or committed with the sync. */
 	held: SegmentSyncPage;
 	heldRecords: number;
+	/** Salesforce's time before any read saw the data: the next mark. */
+	syncedAt: number | undefined;
 }
 
 /** Runs one sync of `definition` and commits it; see the module comment. */
@@ -122,10 +126,17 @@ export async function syncSegment(options: SegmentSyncOptions): Promise<SegmentS
 
 	const state = await store.getSegmentState(segment.segmentId);
 	const mode = chooseMode(segment, state, options.forceFull === true);
-	// Describe first: it checks every field name before the store is touched, and its Date
-	// header gives Salesforce's "now" for the sync.
-	const fieldTypes = await describeFieldTypes(api, segment.object, selectedFieldPaths(segment));
-	const syncedAt = api.serverTime?.() ?? now();
+	// Describe first (or its cached answer): it checks every field name before the store is
+	// touched. A describe sent now also gives Salesforce's "now" for the sync in its Date
+	// header; with a cached one, the first read's answer gives it (see readPages).
+	const { types: fieldTypes, forget: forgetFieldTypes } = await cachedFieldTypes(
+		api,
+		await api.orgScope?.(),
+		segment.object,
+		selectedFieldPaths(segment),
+		startedAt,
+	);
+	const described = (api.callCount ?? 0) > callsBefore;
 
 	const syncId = randomUUID();
 	const run: SyncRun = {
@@ -144,6 +155,7 @@ export async function syncSegment(options: SegmentSyncOptions): Promise<SegmentS
 		usedBulk: false,
 		held: emptyPage(segment.segmentId, syncId),
 		heldRecords: 0,
+		syncedAt: described ? api.serverTime?.() : undefined,
 	};
 	logger.info(
 		`Salesforce segment "${segment.segmentId}": ${mode} sync of ${segment.object} started`,
@@ -155,6 +167,7 @@ export async function syncSegment(options: SegmentSyncOptions): Promise<SegmentS
 
 	const changesRecorded = state !== undefined || options.firstSync !== 'trackOnly';
 	let result;
+	let syncedAt: number;
 	try {
 		if (mode === 'full') {
 			await readInto(
@@ -169,6 +182,8 @@ export async function syncSegment(options: SegmentSyncOptions): Promise<SegmentS
 		} else {
 			await readChanges(run, state!.mark! - segment.overlapMs);
 		}
+		// No Date header anywhere (a server that sends none): the local time the sync began.
+		syncedAt = run.syncedAt ?? startedAt;
 		result = await store.commitSegmentSync({
 			segmentId: segment.segmentId,
 			syncId: run.syncId,
@@ -184,6 +199,7 @@ export async function syncSegment(options: SegmentSyncOptions): Promise<SegmentS
 			lastPage: run.heldRecords > 0 ? { ...run.held, now: now() } : undefined,
 		});
 	} catch (error) {
+		forgetFieldTypes();
 		await store.abortSegmentSync(segment.segmentId, run.syncId).catch(() => undefined);
 		throw error;
 	}
@@ -292,7 +308,13 @@ async function* readPages(
 	all: boolean,
 ): AsyncGenerator<SalesforceRecord[]> {
 	const rest = runRestQuery(run.api, soql, { all, fieldTypes: run.fieldTypes });
+	const sentAt = run.now();
 	const first = await rest.next();
+	if (run.syncedAt === undefined) {
+		// The answer's Date less the round trip: no later than when Salesforce began the query.
+		const answeredAt = run.api.serverTime?.();
+		if (answeredAt !== undefined) run.syncedAt = answeredAt - (run.now() - sentAt);
+	}
 	if (first.done) return;
 	if (first.value.totalSize > run.segment.bulkThreshold) {
 		await rest.return(undefined);
