@@ -1,5 +1,10 @@
 import type { ICredentialType, INodeProperties } from 'n8n-workflow';
 
+import {
+	salesforceApiVersionProperty,
+	salesforceLoginProperties,
+} from './salesforce-login-properties';
+
 /**
  * A Salesforce integration user authorised through a connected app with the JWT bearer flow
  * (a certificate, no password). The credential test lives on the Salesforce nodes
@@ -16,28 +21,9 @@ export class CampaignSalesforceJwtApi implements ICredentialType {
 		'https://github.com/n8n-nodes-triggered-campaigns/n8n-nodes-triggered-campaigns#salesforce';
 
 	properties: INodeProperties[] = [
-		{
-			displayName: 'Environment',
-			name: 'environment',
-			type: 'options',
-			options: [
-				{ name: 'Production (login.salesforce.com)', value: 'production' },
-				{ name: 'Sandbox (test.salesforce.com)', value: 'sandbox' },
-				{ name: 'My Domain URL', value: 'custom' },
-			],
-			default: 'production',
-			description:
-				"Where the token is requested; the JWT's audience. Orgs created from Spring '26 on need their My Domain URL.",
-		},
-		{
-			displayName: 'My Domain URL',
-			name: 'myDomainUrl',
-			type: 'string',
-			default: '',
-			placeholder: 'https://acme.my.salesforce.com',
-			description: "The org's My Domain login URL (Setup → My Domain)",
-			displayOptions: { show: { environment: ['custom'] } },
-		},
+		...salesforceLoginProperties(
+			"Where the token is requested; the JWT's audience. Orgs created from Spring '26 on need their My Domain URL.",
+		),
 		{
 			displayName: 'Consumer Key',
 			name: 'consumerKey',
@@ -67,13 +53,6 @@ export class CampaignSalesforceJwtApi implements ICredentialType {
 			description:
 				'PEM private key (PKCS#8 "BEGIN PRIVATE KEY" or PKCS#1 "BEGIN RSA PRIVATE KEY") of the certificate uploaded to the connected app',
 		},
-		{
-			displayName: 'API Version',
-			name: 'apiVersion',
-			type: 'string',
-			default: '62.0',
-			placeholder: '62.0',
-			description: 'Salesforce REST API version the nodes call (/services/data/vXX.X)',
-		},
+		salesforceApiVersionProperty,
 	];
 }

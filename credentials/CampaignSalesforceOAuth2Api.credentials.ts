@@ -1,5 +1,10 @@
 import type { ICredentialTestRequest, ICredentialType, INodeProperties } from 'n8n-workflow';
 
+import {
+	salesforceApiVersionProperty,
+	salesforceLoginProperties,
+} from './salesforce-login-properties';
+
 /**
  * A Salesforce org connected through a connected app with the authorization code flow and PKCE,
  * like n8n's own Salesforce OAuth2 credential. n8n keeps the token (and refreshes and stores it);
@@ -24,28 +29,9 @@ export class CampaignSalesforceOAuth2Api implements ICredentialType {
 			type: 'hidden',
 			default: 'pkce',
 		},
-		{
-			displayName: 'Environment',
-			name: 'environment',
-			type: 'options',
-			options: [
-				{ name: 'Production (login.salesforce.com)', value: 'production' },
-				{ name: 'Sandbox (test.salesforce.com)', value: 'sandbox' },
-				{ name: 'My Domain URL', value: 'custom' },
-			],
-			default: 'production',
-			description:
-				"Where users log in. Use My Domain when the org's login page is its own domain (required for orgs that block login.salesforce.com).",
-		},
-		{
-			displayName: 'My Domain URL',
-			name: 'myDomainUrl',
-			type: 'string',
-			default: '',
-			placeholder: 'https://acme.my.salesforce.com',
-			description: "The org's My Domain login URL (Setup → My Domain)",
-			displayOptions: { show: { environment: ['custom'] } },
-		},
+		...salesforceLoginProperties(
+			"Where users log in. Use My Domain when the org's login page is its own domain (required for orgs that block login.salesforce.com).",
+		),
 		{
 			displayName: 'Authorization URL',
 			name: 'authUrl',
@@ -80,14 +66,7 @@ export class CampaignSalesforceOAuth2Api implements ICredentialType {
 			type: 'hidden',
 			default: 'header',
 		},
-		{
-			displayName: 'API Version',
-			name: 'apiVersion',
-			type: 'string',
-			default: '62.0',
-			placeholder: '62.0',
-			description: 'Salesforce REST API version the nodes call (/services/data/vXX.X)',
-		},
+		salesforceApiVersionProperty,
 	];
 
 	/** Reads the org's API limits with the stored token (n8n refreshes it on a 401). */

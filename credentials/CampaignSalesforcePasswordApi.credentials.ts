@@ -1,5 +1,10 @@
 import type { ICredentialType, INodeProperties } from 'n8n-workflow';
 
+import {
+	salesforceApiVersionProperty,
+	salesforceLoginProperties,
+} from './salesforce-login-properties';
+
 /**
  * A Salesforce integration user logging in with username and password: through a connected
  * app (OAuth 2.0 username-password flow), or with the legacy SOAP login when there is none.
@@ -16,27 +21,7 @@ export class CampaignSalesforcePasswordApi implements ICredentialType {
 		'https://github.com/n8n-nodes-triggered-campaigns/n8n-nodes-triggered-campaigns#salesforce';
 
 	properties: INodeProperties[] = [
-		{
-			displayName: 'Environment',
-			name: 'environment',
-			type: 'options',
-			options: [
-				{ name: 'Production (login.salesforce.com)', value: 'production' },
-				{ name: 'Sandbox (test.salesforce.com)', value: 'sandbox' },
-				{ name: 'My Domain URL', value: 'custom' },
-			],
-			default: 'production',
-			description: 'Where the user logs in',
-		},
-		{
-			displayName: 'My Domain URL',
-			name: 'myDomainUrl',
-			type: 'string',
-			default: '',
-			placeholder: 'https://acme.my.salesforce.com',
-			description: "The org's My Domain login URL (Setup → My Domain)",
-			displayOptions: { show: { environment: ['custom'] } },
-		},
+		...salesforceLoginProperties('Where the user logs in'),
 		{
 			displayName: 'Use Legacy SOAP Login (No Connected App)',
 			name: 'useSoapLogin',
@@ -90,13 +75,6 @@ export class CampaignSalesforcePasswordApi implements ICredentialType {
 			description:
 				"Appended to the password. Needed unless n8n's IP address is in the org's trusted IP ranges (Settings → Reset My Security Token).",
 		},
-		{
-			displayName: 'API Version',
-			name: 'apiVersion',
-			type: 'string',
-			default: '62.0',
-			placeholder: '62.0',
-			description: 'Salesforce REST API version the nodes call (/services/data/vXX.X)',
-		},
+		salesforceApiVersionProperty,
 	];
 }
