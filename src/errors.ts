@@ -24,18 +24,31 @@ export class InvalidInputError extends CampaignError {
 
 /** The store cannot be opened or reached; the message says what to fix. */
 export class StoreUnavailableError extends CampaignError {
-	constructor(message: string, options?: { cause?: unknown }) {
-		super('store_unavailable', message);
+	constructor(message: string, options?: { cause?: unknown }, code = 'store_unavailable') {
+		super(code, message);
 		if (options?.cause !== undefined) (this as { cause?: unknown }).cause = options.cause;
 	}
 }
 
+/**
+ * The store's settings cannot work: an unreadable credential, a wrong password, a database or
+ * schema that does not exist, missing rights, a Node.js or package version. Retrying the same
+ * request does not help until someone changes the settings, which the message names; the
+ * trigger answers 500 for it, and 503 only for a store that is unreachable for now.
+ */
+export class StoreConfigurationError extends StoreUnavailableError {
+	constructor(message: string, options?: { cause?: unknown }, code = 'store_configuration') {
+		super(message, options, code);
+	}
+}
+
 /** The store was created by a newer version of this package. */
-export class SchemaVersionError extends CampaignError {
+export class SchemaVersionError extends StoreConfigurationError {
 	constructor(found: number, supported: number) {
 		super(
-			'schema_version',
 			`The campaign store has schema version ${found}, but this version of n8n-nodes-triggered-campaigns supports up to ${supported}. Update the package on every n8n process (main and workers).`,
+			undefined,
+			'schema_version',
 		);
 	}
 }

@@ -4,6 +4,7 @@ export {
 	CampaignError,
 	InvalidInputError,
 	SchemaVersionError,
+	StoreConfigurationError,
 	StoreUnavailableError,
 } from './errors';
 export {

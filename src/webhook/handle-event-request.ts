@@ -1,5 +1,5 @@
 import { BatchTooLargeError, parseEventPayload, parseJsonBody } from '../events/parse-events';
-import { InvalidInputError } from '../errors';
+import { InvalidInputError, StoreConfigurationError } from '../errors';
 import { ingestEvents, type IngestOutcome, type TriggeredEntry } from '../ingest/ingest-events';
 import type { CampaignStore } from '../store/campaign-store';
 import type { TriggerRule } from '../trigger/trigger-rule';
@@ -17,7 +17,7 @@ export interface EventRequest {
 }
 
 export interface EventResponse {
-	status: 202 | 400 | 401 | 413 | 503;
+	status: 202 | 400 | 401 | 413 | 500 | 503;
 	body: Record<string, unknown>;
 	/** Users who entered the campaign: the trigger starts one execution with an item each. */
 	triggered: TriggeredEntry[];
@@ -62,7 +62,18 @@ export async function handleEventRequest(request: EventRequest): Promise<EventRe
 	try {
 		outcome = await ingestEvents(await request.store(), parsed, request.rule, request.now);
 	} catch (error) {
-		// Nothing was recorded (one transaction): the sender may retry the whole request.
+		// Nothing was recorded (one transaction). A store whose settings cannot work answers 500:
+		// senders retry a 503 for ever, and only whoever runs n8n can fix the settings.
+		if (error instanceof StoreConfigurationError) {
+			return {
+				status: 500,
+				body: {
+					error: `The campaign store is not set up correctly; nothing was recorded. ${error.message}`,
+				},
+				triggered: [],
+			};
+		}
+		// Unreachable for now: the sender may retry the whole request.
 		return {
 			status: 503,
 			body: {

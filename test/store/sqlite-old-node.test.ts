@@ -34,7 +34,7 @@ const root = resolve(__dirname, '../..');
 			encoding: 'utf8',
 		});
 		expect(output.trim()).toMatch(
-			/^StoreUnavailableError: The embedded SQLite store needs Node\.js 22\.13 or later \(this is v\d+\.\d+\.\d+\)\. Run n8n on a newer Node\.js, or choose PostgreSQL in the Campaign Store credential\.$/,
+			/^StoreConfigurationError: The embedded SQLite store needs Node\.js 22\.13 or later \(this is v\d+\.\d+\.\d+\)\. Run n8n on a newer Node\.js, or choose PostgreSQL in the Campaign Store credential\.$/,
 		);
 	},
 );

@@ -3,7 +3,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { StoreUnavailableError } from '../../src/errors';
+import {
+	SchemaVersionError,
+	StoreConfigurationError,
+	StoreUnavailableError,
+} from '../../src/errors';
 import type { CampaignStore } from '../../src/store/campaign-store';
 import { SqliteCampaignStore } from '../../src/store/sqlite/sqlite-store';
 import type { TriggerRule } from '../../src/trigger/trigger-rule';
@@ -444,6 +448,32 @@ describe('handleEventRequest: the store is unavailable', () => {
 		expect(failing).toHaveBeenCalledTimes(1);
 		expect(await eventsOf('u1')).toEqual([]);
 	});
+
+	test.each<[string, Error]>([
+		[
+			'a credential that cannot be read',
+			new StoreConfigurationError(
+				'Cannot read the Campaign Store credential "Store": it was deleted. Select another.',
+			),
+		],
+		['a store written by a newer package', new SchemaVersionError(99, 5)],
+	])(
+		'answers 500, not 503, when its settings cannot work: %s (a retry would not help)',
+		async (_label, error) => {
+			const failing = jest.fn(async (): Promise<CampaignStore> => {
+				throw error;
+			});
+			const response = await handleEventRequest(request(json(cartEvent()), { store: failing }));
+			expect(response).toEqual({
+				status: 500,
+				body: {
+					error: `The campaign store is not set up correctly; nothing was recorded. ${error.message}`,
+				},
+				triggered: [],
+			});
+			expect(await eventsOf('u1')).toEqual([]);
+		},
+	);
 
 	it('answers 503 and records nothing when the ingest transaction fails', async () => {
 		const failing = failingMethod(store, 'ingest', new StoreUnavailableError('database is locked'));

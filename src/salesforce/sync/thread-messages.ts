@@ -7,6 +7,7 @@ import {
 	CampaignError,
 	InvalidInputError,
 	SchemaVersionError,
+	StoreConfigurationError,
 	StoreUnavailableError,
 } from '../../errors';
 import type { StoreConfig } from '../../store/open-store';
@@ -62,6 +63,7 @@ const ERROR_CLASSES = new Map<string, ErrorClass>(
 		CampaignError,
 		InvalidInputError,
 		StoreUnavailableError,
+		StoreConfigurationError,
 		SchemaVersionError,
 		SalesforceApiError,
 		SalesforceAuthError,

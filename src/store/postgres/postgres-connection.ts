@@ -1,4 +1,4 @@
-import { InvalidInputError, StoreUnavailableError } from '../../errors';
+import { InvalidInputError, StoreConfigurationError } from '../../errors';
 import type { PgModule, PgPool } from './pg-types';
 
 export interface PostgresConnectionOptions {
@@ -18,7 +18,7 @@ function loadPg(): PgModule {
 		// eslint-disable-next-line @typescript-eslint/no-require-imports
 		return require('pg') as PgModule;
 	} catch (cause) {
-		throw new StoreUnavailableError(
+		throw new StoreConfigurationError(
 			`The PostgreSQL store needs the "pg" package, which could not be loaded: ${describeError(cause)}. Reinstall n8n-nodes-triggered-campaigns, or choose SQLite in the Campaign Store credential.`,
 			{ cause },
 		);
@@ -72,4 +72,36 @@ export function createPool(
 export function describePool(pool: PgPool): string {
 	const { host, port, database } = pool.options ?? {};
 	return host ? `${host}:${port ?? 5432}/${database ?? ''}` : 'the given connection pool';
+}
+
+/**
+ * SQLSTATE classes and socket codes that no retry fixes: the credential's settings are wrong
+ * (password, role, database, rights, TLS). Anything else (refused, timed out, too many
+ * connections, the server shutting down) may pass, so it stays a StoreUnavailableError.
+ */
+const SETTINGS_SQLSTATES = new Set([
+	'28000', // invalid_authorization_specification: no such role, or pg_hba refuses it
+	'28P01', // invalid_password
+	'3D000', // invalid_catalog_name: the database does not exist
+	'3F000', // invalid_schema_name
+	'42501', // insufficient_privilege
+	'42P06', // duplicate_schema raised as a permissions problem by some managed servers
+]);
+const SETTINGS_SOCKET_CODES = new Set([
+	'ENOTFOUND', // the host name does not resolve (EAI_AGAIN, a DNS hiccup, is transient)
+	'DEPTH_ZERO_SELF_SIGNED_CERT',
+	'SELF_SIGNED_CERT_IN_CHAIN',
+	'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+	'ERR_TLS_CERT_ALTNAME_INVALID',
+	'CERT_HAS_EXPIRED',
+]);
+
+/** Whether a `pg` or socket error is one that only a change of settings fixes. */
+export function isSettingsFault(error: unknown): boolean {
+	if (error instanceof AggregateError) return error.errors.some(isSettingsFault);
+	const code = (error as { code?: unknown } | undefined)?.code;
+	if (typeof code === 'string' && (SETTINGS_SQLSTATES.has(code) || SETTINGS_SOCKET_CODES.has(code)))
+		return true;
+	// pg says so in words when TLS is asked of a server without it.
+	return error instanceof Error && /does not support SSL connections/i.test(error.message);
 }

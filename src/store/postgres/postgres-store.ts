@@ -1,6 +1,11 @@
 import { randomUUID } from 'node:crypto';
 
-import { CampaignError, InvalidInputError, StoreUnavailableError } from '../../errors';
+import {
+	CampaignError,
+	InvalidInputError,
+	StoreConfigurationError,
+	StoreUnavailableError,
+} from '../../errors';
 import type {
 	CampaignEntry,
 	CampaignEvent,
@@ -39,6 +44,7 @@ import {
 	createPool,
 	describeError,
 	describePool,
+	isSettingsFault,
 	type PostgresConnectionOptions,
 } from './postgres-connection';
 import { migratePostgresSchema } from './postgres-schema';
@@ -180,7 +186,8 @@ export class PostgresCampaignStore implements CampaignStore {
 			await this.transaction((client) => migratePostgresSchema(client, this.schema));
 		} catch (cause) {
 			if (cause instanceof CampaignError) throw cause;
-			throw new StoreUnavailableError(
+			const StoreError = isSettingsFault(cause) ? StoreConfigurationError : StoreUnavailableError;
+			throw new StoreError(
 				`Cannot prepare the schema "${this.schema}" of the campaign store in PostgreSQL at ${this.location}: ${describeError(cause)}. Check that the user in the Campaign Store credential may create schemas and tables in this database, or have an administrator create the schema and grant that user all rights on it.`,
 				{ cause },
 			);
@@ -192,7 +199,8 @@ export class PostgresCampaignStore implements CampaignStore {
 		try {
 			return await this.pool.connect();
 		} catch (cause) {
-			throw new StoreUnavailableError(
+			const StoreError = isSettingsFault(cause) ? StoreConfigurationError : StoreUnavailableError;
+			throw new StoreError(
 				`Cannot connect to PostgreSQL at ${this.location}: ${describeError(cause)}. Check host, port, database, user and password in the Campaign Store credential.`,
 				{ cause },
 			);

@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 
-import { SchemaVersionError, StoreUnavailableError } from '../../errors';
+import { SchemaVersionError, StoreConfigurationError, StoreUnavailableError } from '../../errors';
 import {
 	SCHEMA_VERSION,
 	type CampaignEntry,
@@ -77,7 +77,7 @@ function loadSqlite(): typeof import('node:sqlite') {
 		// eslint-disable-next-line @typescript-eslint/no-require-imports
 		return require('node:sqlite') as typeof import('node:sqlite');
 	} catch (cause) {
-		throw new StoreUnavailableError(
+		throw new StoreConfigurationError(
 			`The embedded SQLite store needs Node.js 22.13 or later (this is ${process.version}). Run n8n on a newer Node.js, or choose PostgreSQL in the Campaign Store credential.`,
 			{ cause },
 		);
@@ -100,7 +100,7 @@ export class SqliteCampaignStore implements CampaignStore {
 			try {
 				mkdirSync(dirname(options.filePath), { recursive: true });
 			} catch (cause) {
-				throw new StoreUnavailableError(
+				throw new StoreConfigurationError(
 					`Cannot create the folder of the SQLite store ${options.filePath}: ${(cause as Error).message}. Choose a writable file path in the Campaign Store credential.`,
 					{ cause },
 				);
@@ -115,7 +115,12 @@ export class SqliteCampaignStore implements CampaignStore {
 			this.migrate();
 		} catch (cause) {
 			if (cause instanceof SchemaVersionError) throw cause;
-			throw new StoreUnavailableError(
+			// A lock held by another process passes; a file that is not a database, or that this
+			// process may not write, stays so until someone changes the path or the file.
+			const StoreError = /\b(locked|busy)\b/i.test((cause as Error).message)
+				? StoreUnavailableError
+				: StoreConfigurationError;
+			throw new StoreError(
 				`Cannot open the SQLite store ${options.filePath}: ${(cause as Error).message}. Check that the file is writable and not corrupted, or choose another path in the Campaign Store credential.`,
 				{ cause },
 			);
