@@ -35,7 +35,12 @@ export class CampaignDelay implements INodeType {
 		usableAsTool: true,
 		outputs: [NodeConnectionTypes.Main],
 		credentials: [
-			{ name: 'campaignStoreApi', required: false, testedBy: 'testCampaignStoreCredential' },
+			{
+				name: 'campaignStoreApi',
+				displayName: 'Campaign Store',
+				required: false,
+				testedBy: 'testCampaignStoreCredential',
+			},
 		],
 		properties: delayProperties,
 	};

@@ -22,6 +22,7 @@ import {
 	type WebhookAuth,
 } from '../../src';
 import { campaignStoreFor, testCampaignStoreCredential } from '../shared/campaign-store';
+import { readCredential } from '../shared/credentials';
 import { parseDateParameter, splitList } from '../shared/parameters';
 import { testWebhookCredential } from './credential-test';
 import { triggerProperties, WEBHOOK_PATH } from './description';
@@ -41,13 +42,21 @@ export class CampaignEventTrigger implements INodeType {
 		outputs: [NodeConnectionTypes.Main],
 		credentials: [
 			{
+				name: 'campaignStoreApi',
+				displayName: 'Campaign Store',
+				required: false,
+				testedBy: 'testCampaignStoreCredential',
+			},
+			{
 				name: 'campaignWebhookTokenApi',
+				displayName: 'Sender Token',
 				required: true,
 				testedBy: 'testWebhookCredential',
 				displayOptions: { show: { authentication: ['headerToken'] } },
 			},
 			{
 				name: 'campaignWebhookHmacApi',
+				displayName: 'Sender Signing Secret',
 				required: true,
 				testedBy: 'testWebhookCredential',
 				displayOptions: { show: { authentication: ['hmacSha256'] } },
@@ -84,7 +93,7 @@ export class CampaignEventTrigger implements INodeType {
 			store: async () => await campaignStoreFor(this),
 			now,
 		});
-		if (result.status === 503)
+		if (result.status === 500 || result.status === 503)
 			this.logger.error(`Campaign Event Trigger: ${String(result.body.error)}`);
 		else if (result.status !== 202)
 			this.logger.debug(`Campaign Event Trigger answered ${result.status}`);
@@ -155,7 +164,7 @@ function readTriggerRule(context: IWebhookFunctions): TriggerRule {
 async function readAuth(context: IWebhookFunctions): Promise<WebhookAuth> {
 	const type = context.getNodeParameter('authentication', 'none') as WebhookAuth['type'];
 	if (type === 'headerToken') {
-		const credentials = await context.getCredentials('campaignWebhookTokenApi');
+		const credentials = await readCredential(context, 'campaignWebhookTokenApi');
 		return {
 			type,
 			headerName: (credentials.headerName as string) || 'Authorization',
@@ -163,7 +172,7 @@ async function readAuth(context: IWebhookFunctions): Promise<WebhookAuth> {
 		};
 	}
 	if (type === 'hmacSha256') {
-		const credentials = await context.getCredentials('campaignWebhookHmacApi');
+		const credentials = await readCredential(context, 'campaignWebhookHmacApi');
 		return {
 			type,
 			headerName: (credentials.headerName as string) || 'X-Signature',

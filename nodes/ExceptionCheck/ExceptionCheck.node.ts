@@ -29,7 +29,12 @@ export class ExceptionCheck implements INodeType {
 		outputs: [NodeConnectionTypes.Main, NodeConnectionTypes.Main],
 		outputNames: ['Continue', 'Exited'],
 		credentials: [
-			{ name: 'campaignStoreApi', required: false, testedBy: 'testCampaignStoreCredential' },
+			{
+				name: 'campaignStoreApi',
+				displayName: 'Campaign Store',
+				required: false,
+				testedBy: 'testCampaignStoreCredential',
+			},
 		],
 		properties: [
 			{

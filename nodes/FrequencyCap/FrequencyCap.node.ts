@@ -45,7 +45,12 @@ export class FrequencyCap implements INodeType {
 		outputs: [NodeConnectionTypes.Main, NodeConnectionTypes.Main, NodeConnectionTypes.Main],
 		outputNames: ['Allowed', 'Capped', 'Deferred'],
 		credentials: [
-			{ name: 'campaignStoreApi', required: false, testedBy: 'testCampaignStoreCredential' },
+			{
+				name: 'campaignStoreApi',
+				displayName: 'Campaign Store',
+				required: false,
+				testedBy: 'testCampaignStoreCredential',
+			},
 		],
 		properties: frequencyCapProperties,
 	};

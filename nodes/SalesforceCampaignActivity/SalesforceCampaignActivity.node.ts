@@ -56,17 +56,20 @@ export class SalesforceCampaignActivity implements INodeType {
 		credentials: [
 			{
 				name: 'campaignSalesforceOAuth2Api',
+				displayName: 'Salesforce Account (OAuth2)',
 				required: true,
 				displayOptions: { show: { authentication: ['campaignOAuth2'] } },
 			},
 			{
 				name: 'campaignSalesforceJwtApi',
+				displayName: 'Salesforce Account (JWT)',
 				required: true,
 				testedBy: 'testSalesforceCredential',
 				displayOptions: { show: { authentication: ['campaignJwt'] } },
 			},
 			{
 				name: 'campaignSalesforcePasswordApi',
+				displayName: 'Salesforce Account (Username and Password)',
 				required: true,
 				testedBy: 'testSalesforceCredential',
 				displayOptions: { show: { authentication: ['campaignPassword'] } },
@@ -76,6 +79,7 @@ export class SalesforceCampaignActivity implements INodeType {
 				// should not have to enter the same org twice.
 				// eslint-disable-next-line @n8n/community-nodes/no-credential-reuse, @n8n/community-nodes/valid-credential-references
 				name: 'salesforceOAuth2Api',
+				displayName: 'Salesforce Account (n8n OAuth2)',
 				required: true,
 				displayOptions: { show: { authentication: ['salesforceOAuth2'] } },
 			},
@@ -83,6 +87,7 @@ export class SalesforceCampaignActivity implements INodeType {
 				// See above: n8n's own Salesforce JWT credential.
 				// eslint-disable-next-line @n8n/community-nodes/no-credential-reuse, @n8n/community-nodes/valid-credential-references
 				name: 'salesforceJwtApi',
+				displayName: 'Salesforce Account (n8n JWT)',
 				required: true,
 				displayOptions: { show: { authentication: ['salesforceJwt'] } },
 			},

@@ -22,10 +22,9 @@ import {
 	type SegmentDefinition,
 	type TriggerRule,
 } from '../../src';
-import { testCampaignStoreCredential } from '../shared/campaign-store';
+import { storeConfigFor, testCampaignStoreCredential } from '../shared/campaign-store';
 import { parseDateParameter, splitList } from '../shared/parameters';
 import {
-	campaignStoreConfigOf,
 	salesforceApiFor,
 	salesforceNodeError,
 	syncLoggerFor,
@@ -83,17 +82,20 @@ export class SalesforceSegmentTrigger implements INodeType {
 		credentials: [
 			{
 				name: 'campaignSalesforceOAuth2Api',
+				displayName: 'Salesforce Account (OAuth2)',
 				required: true,
 				displayOptions: { show: { authentication: ['campaignOAuth2'] } },
 			},
 			{
 				name: 'campaignSalesforceJwtApi',
+				displayName: 'Salesforce Account (JWT)',
 				required: true,
 				testedBy: 'testSalesforceCredential',
 				displayOptions: { show: { authentication: ['campaignJwt'] } },
 			},
 			{
 				name: 'campaignSalesforcePasswordApi',
+				displayName: 'Salesforce Account (Username and Password)',
 				required: true,
 				testedBy: 'testSalesforceCredential',
 				displayOptions: { show: { authentication: ['campaignPassword'] } },
@@ -103,6 +105,7 @@ export class SalesforceSegmentTrigger implements INodeType {
 				// should not have to enter the same org twice.
 				// eslint-disable-next-line @n8n/community-nodes/no-credential-reuse, @n8n/community-nodes/valid-credential-references
 				name: 'salesforceOAuth2Api',
+				displayName: 'Salesforce Account (n8n OAuth2)',
 				required: true,
 				displayOptions: { show: { authentication: ['salesforceOAuth2'] } },
 			},
@@ -110,10 +113,16 @@ export class SalesforceSegmentTrigger implements INodeType {
 				// See above: n8n's own Salesforce JWT credential.
 				// eslint-disable-next-line @n8n/community-nodes/no-credential-reuse, @n8n/community-nodes/valid-credential-references
 				name: 'salesforceJwtApi',
+				displayName: 'Salesforce Account (n8n JWT)',
 				required: true,
 				displayOptions: { show: { authentication: ['salesforceJwt'] } },
 			},
-			{ name: 'campaignStoreApi', required: false, testedBy: 'testCampaignStoreCredential' },
+			{
+				name: 'campaignStoreApi',
+				displayName: 'Campaign Store',
+				required: false,
+				testedBy: 'testCampaignStoreCredential',
+			},
 		],
 		properties: segmentTriggerProperties,
 	};
@@ -130,7 +139,7 @@ export class SalesforceSegmentTrigger implements INodeType {
 		let storeConfig;
 		let store;
 		try {
-			storeConfig = await campaignStoreConfigOf(this);
+			storeConfig = await storeConfigFor(this);
 			store = await getSharedCampaignStore(storeConfig);
 		} catch (error) {
 			throw salesforceNodeError(this, error as Error);

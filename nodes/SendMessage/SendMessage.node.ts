@@ -59,16 +59,27 @@ export class SendMessage implements INodeType {
 		outputs: [NodeConnectionTypes.Main, NodeConnectionTypes.Main, NodeConnectionTypes.Main],
 		outputNames: ['Sent', 'Failed', 'Control'],
 		credentials: [
-			{ name: 'campaignStoreApi', required: false, testedBy: 'testCampaignStoreCredential' },
+			{
+				name: 'campaignStoreApi',
+				displayName: 'Campaign Store',
+				required: false,
+				testedBy: 'testCampaignStoreCredential',
+			},
+			// n8n's editor takes a parameter whose every value shows some credential for the node's
+			// "authentication" choice and hides it from the panel. Channel must stay a visible
+			// parameter, so the HTTP credential is keyed on HTTP Authentication alone (shown only
+			// for the HTTP channel) and Channel never has all its values covered.
 			{
 				name: 'campaignIntercomApi',
+				displayName: 'Intercom Account (Intercom channel)',
 				required: true,
 				displayOptions: { show: { channel: ['intercom'] } },
 			},
 			{
 				name: 'campaignHttpAuthApi',
+				displayName: 'Provider Header Auth (HTTP channel)',
 				required: true,
-				displayOptions: { show: { channel: ['http'], httpAuthentication: ['header'] } },
+				displayOptions: { show: { httpAuthentication: ['header'] } },
 			},
 		],
 		properties: sendMessageProperties,

@@ -4,15 +4,18 @@ import type {
 	ICredentialTestFunctions,
 	IExecuteFunctions,
 	INodeCredentialTestResult,
+	IPollFunctions,
 	IWebhookFunctions,
 } from 'n8n-workflow';
 
 import {
 	getSharedCampaignStore,
 	openCampaignStore,
+	StoreConfigurationError,
 	type CampaignStore,
 	type StoreConfig,
 } from '../../src';
+import { readCredential } from './credentials';
 
 export const CAMPAIGN_STORE_CREDENTIAL = 'campaignStoreApi';
 
@@ -38,15 +41,36 @@ export function storeConfigFromCredentials(
 	};
 }
 
+/**
+ * The store settings of the node's Campaign Store credential, or undefined without one. A
+ * credential n8n cannot give (deleted, not shared with the workflow's project, not declared by
+ * the node) is a StoreConfigurationError: retrying does not help, changing the node does.
+ */
+export async function storeConfigFor(
+	context: IExecuteFunctions | IWebhookFunctions | IPollFunctions,
+): Promise<StoreConfig> {
+	const reference = context.getNode().credentials?.[CAMPAIGN_STORE_CREDENTIAL];
+	if (!reference) return storeConfigFromCredentials(undefined);
+	let credentials: ICredentialDataDecryptedObject;
+	try {
+		credentials = await readCredential(context, CAMPAIGN_STORE_CREDENTIAL);
+	} catch (error) {
+		// The engine's class, not NodeOperationError: the trigger answers it with HTTP 500 (a
+		// sender's retry cannot help), and n8n wraps it for the execute nodes as any other error.
+		// eslint-disable-next-line @n8n/community-nodes/require-node-api-error
+		throw new StoreConfigurationError(
+			`Cannot read the Campaign Store credential "${reference.name}": ${(error as Error).message}. Open the node and select a Campaign Store credential again, or remove it to use the embedded SQLite file.`,
+			{ cause: error },
+		);
+	}
+	return storeConfigFromCredentials(credentials);
+}
+
 /** The process-wide store for the node's Campaign Store credential, or the default SQLite file. */
 export async function campaignStoreFor(
-	context: IExecuteFunctions | IWebhookFunctions,
+	context: IExecuteFunctions | IWebhookFunctions | IPollFunctions,
 ): Promise<CampaignStore> {
-	const hasCredential = Boolean(context.getNode().credentials?.[CAMPAIGN_STORE_CREDENTIAL]);
-	const credentials = hasCredential
-		? await context.getCredentials(CAMPAIGN_STORE_CREDENTIAL)
-		: undefined;
-	return await getSharedCampaignStore(storeConfigFromCredentials(credentials));
+	return await getSharedCampaignStore(await storeConfigFor(context));
 }
 
 /** Credential test: opens the store (connects and migrates) with a throwaway connection. */

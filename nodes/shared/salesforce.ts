@@ -23,10 +23,8 @@ import {
 	staticTokenSession,
 	type SalesforceSession,
 	type SalesforceToken,
-	type StoreConfig,
 	type SyncLogger,
 } from '../../src';
-import { CAMPAIGN_STORE_CREDENTIAL, storeConfigFromCredentials } from './campaign-store';
 
 /** Contexts the Salesforce nodes run in. */
 export type SalesforceContext = IExecuteFunctions | IPollFunctions;
@@ -96,16 +94,6 @@ export function syncLoggerFor(context: SalesforceContext): SyncLogger {
 		warn: (message, meta) => context.logger.warn(message, meta),
 	};
 }
-
-/** The store configuration of a poll or an execution (the optional Campaign Store credential). */
-export async function campaignStoreConfigOf(context: SalesforceContext): Promise<StoreConfig> {
-	const hasCredential = Boolean(context.getNode().credentials?.[CAMPAIGN_STORE_CREDENTIAL]);
-	const credentials = hasCredential
-		? await context.getCredentials(CAMPAIGN_STORE_CREDENTIAL)
-		: undefined;
-	return storeConfigFromCredentials(credentials);
-}
-
 
 /**
  * `production`, `sandbox` or the My Domain URL, as the sessions take it. n8n's built-in JWT

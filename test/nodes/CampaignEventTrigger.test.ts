@@ -29,6 +29,7 @@ const baseParameters = {
 
 async function post(body: unknown, overrides: Partial<FakeContextOptions> = {}) {
 	const { context, response } = fakeContext({
+		nodeType: new CampaignEventTrigger(),
 		parameters: baseParameters,
 		credentials: { campaignStoreApi: { backend: 'sqlite', filePath } },
 		body: typeof body === 'string' ? body : JSON.stringify(body),
@@ -173,6 +174,60 @@ describe('Campaign Event Trigger node', () => {
 			expect(result).toEqual({ noWebhookResponse: true });
 			expect(await recordedEvents('gus')).toEqual([]);
 		});
+	});
+
+	it('answers 500 naming the credential when its Campaign Store credential cannot be read', async () => {
+		const { result, response } = await post(
+			{ userId: 'ivy', event: 'Added to Cart', properties: { cart_value: 500 } },
+			{ credentials: { campaignStoreApi: undefined as unknown as Record<string, unknown> } },
+		);
+		expect(response.statusCode).toBe(500);
+		expect(String((response.body as { error: string }).error)).toMatch(
+			/^The campaign store is not set up correctly; nothing was recorded\. Cannot read the Campaign Store credential "campaignStoreApi": .*Open the node and select a Campaign Store credential again/,
+		);
+		expect(result).toEqual({ noWebhookResponse: true });
+		expect(await recordedEvents('ivy')).toEqual([]);
+	});
+
+	it('answers 503 when the store it names is unreachable for now, 500 when it refuses the settings', async () => {
+		const unreachable = await post(
+			{ userId: 'ivy', event: 'Added to Cart', properties: { cart_value: 500 } },
+			{
+				credentials: {
+					campaignStoreApi: {
+						backend: 'postgres',
+						host: '127.0.0.1',
+						port: 1,
+						database: 'test',
+						user: 'postgres',
+						ssl: 'disable',
+					},
+				},
+			},
+		);
+		expect(unreachable.response.statusCode).toBe(503);
+		expect(String((unreachable.response.body as { error: string }).error)).toMatch(
+			/retry later\. Cannot connect to PostgreSQL at 127\.0\.0\.1:1\/test/,
+		);
+		const missingDatabase = await post(
+			{ userId: 'ivy', event: 'Added to Cart', properties: { cart_value: 500 } },
+			{
+				credentials: {
+					campaignStoreApi: {
+						backend: 'postgres',
+						host: process.env.PGHOST ?? '127.0.0.1',
+						port: Number(process.env.PGPORT ?? 5432),
+						database: 'tc_no_such_database',
+						user: process.env.PGUSER ?? 'postgres',
+						ssl: 'disable',
+					},
+				},
+			},
+		);
+		expect(missingDatabase.response.statusCode).toBe(500);
+		expect(String((missingDatabase.response.body as { error: string }).error)).toMatch(
+			/not set up correctly.*tc_no_such_database.*does not exist.*Check host, port, database/,
+		);
 	});
 
 	it('refuses settings that cannot work, naming the parameter', async () => {

@@ -20,7 +20,13 @@ afterAll(async () => {
 type Items = Array<{ json: Record<string, unknown> }>;
 /** Parameters may be per item: a function of the item index. */
 async function run(parameters: Record<string, unknown>, items: Items, continueOnFail = false) {
-	const { context } = fakeContext({ parameters, credentials, items, continueOnFail });
+	const { context } = fakeContext({
+		nodeType: new CampaignStore(),
+		parameters,
+		credentials,
+		items,
+		continueOnFail,
+	});
 	return await new CampaignStore().execute.call(context as unknown as IExecuteFunctions);
 }
 

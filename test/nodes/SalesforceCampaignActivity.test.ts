@@ -115,6 +115,7 @@ async function execute(
 	options: { continueOnFail?: boolean; credentials?: Record<string, Record<string, unknown>> } = {},
 ): Promise<INodeExecutionData[][]> {
 	const { execute: context } = salesforceContext({
+		nodeType: new SalesforceCampaignActivity(),
 		parameters: parametersFor(items, overrides),
 		credentials: options.credentials ?? {
 			campaignSalesforcePasswordApi: credentialsFor(fake).campaignSalesforcePasswordApi,

@@ -100,6 +100,7 @@ function trigger(
 	};
 	const run = async (mode: 'trigger' | 'manual' = 'trigger') => {
 		const { poll } = salesforceContext({
+			nodeType: new SalesforceSegmentTrigger(),
 			parameters: { ...baseParameters, ...parameters },
 			credentials: { ...credentials, ...storeCredential },
 			mode,
@@ -436,6 +437,7 @@ describe('Salesforce Segment Trigger: credentials', () => {
 			};
 			const node = new SalesforceSegmentTrigger();
 			const { poll, oauth2 } = salesforceContext({
+				nodeType: new SalesforceSegmentTrigger(),
 				parameters: {
 					...baseParameters,
 					authentication: type === 'salesforceOAuth2Api' ? 'salesforceOAuth2' : 'campaignOAuth2',

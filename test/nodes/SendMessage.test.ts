@@ -37,6 +37,7 @@ async function run(
 	items: Array<{ json: Record<string, unknown> }>,
 ) {
 	const { context } = fakeContext({
+		nodeType: new SendMessage(),
 		parameters,
 		items,
 		nodeId: 'send-node',

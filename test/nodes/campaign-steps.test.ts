@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
+import type { IExecuteFunctions, INodeExecutionData, INodeType } from 'n8n-workflow';
 
 import { CampaignDelay } from '../../nodes/CampaignDelay/CampaignDelay.node';
 import { ExceptionCheck } from '../../nodes/ExceptionCheck/ExceptionCheck.node';
@@ -72,13 +72,16 @@ async function enter(
 	});
 }
 
-type Node = { execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> };
+type Node = INodeType & {
+	execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]>;
+};
 async function run(
 	node: Node,
 	parameters: Record<string, unknown>,
 	items: Array<{ json: Record<string, unknown> }>,
 ) {
 	const { context, response } = fakeContext({
+		nodeType: node,
 		parameters,
 		credentials,
 		items,

@@ -1,10 +1,16 @@
-import type { INode } from 'n8n-workflow';
+import { NodeHelpers, type INode, type INodeType, type INodeParameters } from 'n8n-workflow';
 
 /**
  * A minimal stand-in for n8n's node contexts: parameters, credentials and the HTTP
  * request/response of a webhook call. Only what the nodes call is there.
  */
 export interface FakeContextOptions {
+	/**
+	 * The node under test. Its description decides, as in n8n, which credentials `getCredentials`
+	 * gives: a type the description does not declare, or one its display options hide for these
+	 * parameters, fails as n8n fails it.
+	 */
+	nodeType: INodeType;
 	parameters: Record<string, unknown>;
 	credentials?: Record<string, Record<string, unknown>>;
 	body?: string | Buffer;
@@ -45,6 +51,16 @@ async function fakeHttp(request: FakeHttpOptions) {
 	return { statusCode: response.status, headers: Object.fromEntries(response.headers), body };
 }
 
+/** One id per credential object, as n8n has one per saved credential (the nodes cache by id). */
+const credentialIds = new WeakMap<object, string>();
+let lastCredentialId = 0;
+function credentialId(type: string, data: Record<string, unknown> | undefined): string {
+	if (!data) return `${type}-missing`;
+	let id = credentialIds.get(data);
+	if (!id) credentialIds.set(data, (id = `${type}-${++lastCredentialId}`));
+	return id;
+}
+
 export function fakeContext(options: FakeContextOptions) {
 	const response: FakeResponse = {};
 	const node: INode = {
@@ -55,7 +71,10 @@ export function fakeContext(options: FakeContextOptions) {
 		position: [0, 0],
 		parameters: {},
 		credentials: Object.fromEntries(
-			Object.keys(options.credentials ?? {}).map((name) => [name, { id: name, name }]),
+			Object.entries(options.credentials ?? {}).map(([name, data]) => [
+				name,
+				{ id: credentialId(name, data), name },
+			]),
 		),
 	};
 	const rawBody =
@@ -78,6 +97,7 @@ export function fakeContext(options: FakeContextOptions) {
 		getNode: () => node,
 		getNodeParameter: parameter,
 		getCredentials: async (name: string) => {
+			checkCredentialDeclared(options, node, name);
 			const credentials = options.credentials?.[name];
 			if (!credentials) throw new Error(`No credentials of type ${name}`);
 			return credentials;
@@ -123,4 +143,34 @@ export function fakeContext(options: FakeContextOptions) {
 		},
 	};
 	return { context, response };
+}
+
+/**
+ * n8n-core's rule for `getCredentials` (NodeExecutionContext): the node type must declare the
+ * credential type, and the declaration's display options must show it for the node's
+ * parameters as n8n resolves them (defaults filled in, hidden parameters dropped).
+ */
+function checkCredentialDeclared(options: FakeContextOptions, node: INode, type: string): void {
+	const description = options.nodeType.description;
+	const declared = description.credentials?.find((credential) => credential.name === type);
+	if (!declared) {
+		throw new Error(
+			`Node type "${description.name}" does not have any credentials of type "${type}" defined`,
+		);
+	}
+	const fixedParameters = Object.fromEntries(
+		Object.entries(options.parameters).filter(([, value]) => typeof value !== 'function'),
+	) as INodeParameters;
+	const resolved =
+		NodeHelpers.getNodeParameters(
+			description.properties,
+			fixedParameters,
+			true,
+			false,
+			node,
+			description,
+		) ?? {};
+	if (!NodeHelpers.displayParameter(resolved, declared, node, description, resolved)) {
+		throw new Error('Credentials not found');
+	}
 }
