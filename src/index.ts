@@ -225,4 +225,15 @@ export {
 	type ActivityResult,
 	type ActivityWriteOptions,
 } from './salesforce/activity/write-activities';
-export type { SegmentChange, SegmentMember, SegmentSyncState } from './store/campaign-store';
+export type {
+	CancelStepsRequest,
+	ClaimStepsRequest,
+	ClaimedStep,
+	ScheduledStepState,
+	ScheduleStepRequest,
+	ScheduleStepsResult,
+	SegmentChange,
+	SegmentMember,
+	SegmentSyncState,
+	StepClaim,
+} from './store/campaign-store';

@@ -311,6 +311,76 @@ export interface SegmentMember {
 	enteredAt: number;
 }
 
+/**
+ * One user's next step of one campaign, kept in the store: n8n resumes a waiting execution
+ * once for all its items, so users who should resume at different times cannot share one.
+ * A step writes each user's next step here and ends; a resume trigger claims the rows that
+ * are due and starts executions with their items.
+ */
+export interface ScheduleStepRequest {
+	campaignId: string;
+	/** The resume point: a name a resume trigger watches. */
+	stepId: string;
+	entryId: string;
+	userId: string;
+	/** When the step is due. */
+	dueAt: number;
+	/** The item to carry to the resumed step: a JSON object. */
+	payload: Record<string, unknown>;
+}
+
+export interface ScheduleStepsResult {
+	/**
+	 * Per request: true when scheduled now, false when a row of the same (entryId, stepId,
+	 * dueAt) was already there (a re-run of the same execution, or a repeat in the batch).
+	 */
+	scheduled: boolean[];
+}
+
+export type ScheduledStepState = 'scheduled' | 'claimed' | 'done' | 'cancelled';
+
+/** A row a claim took: it is the claimer's until `leaseUntil`, then claimable again. */
+export interface ClaimedStep {
+	/** The row's id: increasing in insertion order; decimal digits. */
+	id: string;
+	campaignId: string;
+	stepId: string;
+	entryId: string;
+	userId: string;
+	dueAt: number;
+	payload: Record<string, unknown>;
+	/** Claims of this row so far, this one included. */
+	attempts: number;
+	/** Proves this claim when completing or releasing; a later claim of the row gets a new one. */
+	claimToken: string;
+	leaseUntil: number;
+	/** When the row was scheduled. */
+	scheduledAt: number;
+}
+
+export interface ClaimStepsRequest {
+	campaignId: string;
+	stepId: string;
+	now: number;
+	/** At most this many rows (1 to 10,000): a claim holds a bounded page in memory. */
+	limit: number;
+	/** How long the claim is the claimer's; afterwards another claim may take the row again. */
+	leaseMs: number;
+}
+
+/** A claim to complete or give back: the row and the token its claim returned. */
+export interface StepClaim {
+	id: string;
+	claimToken: string;
+}
+
+/** Whose open steps to cancel: a user's, optionally narrowed to one campaign or one entry. */
+export interface CancelStepsRequest {
+	userId: string;
+	campaignId?: string;
+	entryId?: string;
+}
+
 export type StoreBackend = 'sqlite' | 'postgres';
 
 export interface CampaignStore {
@@ -388,9 +458,49 @@ export interface CampaignStore {
 		limit?: number;
 	}): Promise<SegmentMember[]>;
 
+	/**
+	 * Schedules users' next steps in ONE transaction. Idempotent per (entryId, stepId, dueAt):
+	 * a re-run of the same execution schedules nothing twice, while the same entry may be
+	 * scheduled again at the same step with another due time (a user deferred again loops
+	 * back to the same resume point while their previous claim is still open). Done and
+	 * cancelled rows older than a week are pruned here, a bounded chunk per call.
+	 */
+	scheduleSteps(requests: ScheduleStepRequest[], now: number): Promise<ScheduleStepsResult>;
+
+	/**
+	 * Atomically claims at most `limit` rows of a resume point that are due (`dueAt <= now`):
+	 * scheduled, or claimed with a lease that has run out. Oldest due first (then insertion
+	 * order). Each claimed row gets `leaseUntil = now + leaseMs`, a fresh claim token and one
+	 * more attempt. Concurrent claimers (several n8n processes) never get the same row while
+	 * its lease runs. The cost follows the due rows, not the table.
+	 */
+	claimDueSteps(request: ClaimStepsRequest): Promise<ClaimedStep[]>;
+
+	/**
+	 * Marks claimed rows done. A row whose token no longer matches (its lease ran out and
+	 * another claim took it, or it was cancelled) is left alone. Returns how many were completed.
+	 */
+	completeSteps(claims: StepClaim[], now: number): Promise<number>;
+
+	/**
+	 * Gives claims back (e.g. the execution could not be started): the rows are scheduled
+	 * again at their due time, so the next claim takes them at once. Returns how many.
+	 */
+	releaseSteps(claims: StepClaim[], now: number): Promise<number>;
+
+	/** Cancels a user's scheduled and claimed rows (the user exited); returns how many. */
+	cancelScheduledSteps(request: CancelStepsRequest, now: number): Promise<number>;
+
+	/**
+	 * The earliest instant at which a claim of this resume point could return a row: the
+	 * first scheduled `dueAt` or the first lease to run out; undefined when there is none.
+	 * A resume trigger sleeps until then.
+	 */
+	nextScheduledDueAt(query: { campaignId: string; stepId: string }): Promise<number | undefined>;
+
 	/** Idempotent; closes connections and file handles. */
 	close(): Promise<void>;
 }
 
 /** Schema version both backends create and check when they open. */
-export const SCHEMA_VERSION = 5;
+export const SCHEMA_VERSION = 6;

@@ -57,6 +57,7 @@ describe('PostgreSQL store: reserving sends', () => {
 				"${schema}".segment_staging, "${schema}".segment_changes`,
 		);
 		await admin.query(`DROP INDEX "${schema}".profiles_email_lower`);
+		await admin.query(`DROP TABLE "${schema}".scheduled_steps`);
 		await admin.query(`DELETE FROM "${schema}".schema_version WHERE version >= 2`);
 		const upgraded = await open({ schema });
 		const versions = await admin.query(
@@ -68,6 +69,7 @@ describe('PostgreSQL store: reserving sends', () => {
 			{ version: 3 },
 			{ version: 4 },
 			{ version: 5 },
+			{ version: 6 },
 		]);
 		const [result] = await upgraded.reserveSends([request({ userId: 'u1' })]);
 		expect(result.outcome).toBe('reserved');

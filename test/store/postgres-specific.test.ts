@@ -11,6 +11,7 @@ import type {
 	ProfileUpdate,
 	ReEntryRule,
 } from '../../src/store/campaign-store';
+import { postgresScheduleStatements } from '../../src/store/postgres/postgres-schedule';
 import { openPostgresStore, PostgresCampaignStore } from '../../src/store/postgres/postgres-store';
 import { SqliteCampaignStore } from '../../src/store/sqlite/sqlite-store';
 import { postgresTestScope, testConnection } from '../support/postgres';
@@ -69,6 +70,7 @@ describe('PostgreSQL store: opening and migrating', () => {
 			{ version: 3 },
 			{ version: 4 },
 			{ version: 5 },
+			{ version: 6 },
 		]);
 		await opened[7].ingest({ events: [event('u1')], now: T0 });
 		expect(await opened[0].findEvents({ userId: 'u1', names: [], after: 0 })).toHaveLength(1);
@@ -119,7 +121,7 @@ describe('PostgreSQL store: opening and migrating', () => {
 		const opening = openPostgresStore({ connection, schema });
 		await expect(opening).rejects.toThrow(SchemaVersionError);
 		await expect(openPostgresStore({ connection, schema })).rejects.toThrow(
-			/schema version 99.*supports up to 5/,
+			/schema version 99.*supports up to 6/,
 		);
 	});
 
@@ -475,13 +477,14 @@ describe('PostgreSQL store: synced segments', () => {
 				"${schema}".segment_staging, "${schema}".segment_changes`,
 		);
 		await admin.query(`DROP INDEX "${schema}".profiles_email_lower`);
-		await admin.query(`DELETE FROM "${schema}".schema_version WHERE version = 5`);
+		await admin.query(`DROP TABLE "${schema}".scheduled_steps`);
+		await admin.query(`DELETE FROM "${schema}".schema_version WHERE version >= 5`);
 
 		const upgraded = await open({ schema });
 		const versions = await admin.query(
 			`SELECT version FROM "${schema}".schema_version ORDER BY version`,
 		);
-		expect(versions.rows.map((r) => r.version)).toEqual([1, 2, 3, 4, 5]);
+		expect(versions.rows.map((r) => r.version)).toEqual([1, 2, 3, 4, 5, 6]);
 		expect(await upgraded.findUserIdsByEmail(['old.user@example.com'])).toEqual(
 			new Map([['old.user@example.com', 'u-old']]),
 		);
@@ -508,6 +511,143 @@ describe('PostgreSQL store: synced segments', () => {
 			'segment_staging.staged_at bigint',
 			'segment_syncs.staged_at bigint',
 		]);
+	});
+
+	it('upgrades a version-5 schema to version 6, keeping its profiles', async () => {
+		const schema = freshSchema();
+		const before = await open({ schema });
+		await before.upsertProfiles([{ userId: 'u-old', email: 'old@example.com' }], T0);
+		await before.close();
+		// As a store of version 5 left it.
+		await admin.query(`DROP TABLE "${schema}".scheduled_steps`);
+		await admin.query(`DELETE FROM "${schema}".schema_version WHERE version = 6`);
+
+		const upgraded = await open({ schema });
+		const versions = await admin.query(
+			`SELECT version FROM "${schema}".schema_version ORDER BY version`,
+		);
+		expect(versions.rows.map((r) => r.version)).toEqual([1, 2, 3, 4, 5, 6]);
+		expect((await upgraded.getProfiles(['u-old'])).get('u-old')?.email).toBe('old@example.com');
+		const step = {
+			campaignId: 'c',
+			stepId: 'resume',
+			entryId: 'e1',
+			userId: 'u-old',
+			dueAt: T0,
+			payload: { json: { ok: true } },
+		};
+		expect(await upgraded.scheduleSteps([step], T0)).toEqual({ scheduled: [true] });
+		const claimed = await upgraded.claimDueSteps({
+			campaignId: 'c',
+			stepId: 'resume',
+			now: T0,
+			limit: 10,
+			leaseMs: 1000,
+		});
+		expect(claimed.map((c) => c.payload)).toEqual([{ json: { ok: true } }]);
+		const { rows } = await admin.query<{ column: string; type: string }>(
+			`SELECT column_name || ' ' || data_type AS column FROM information_schema.columns
+			 WHERE table_schema = $1 AND table_name = 'scheduled_steps'
+				AND column_name IN ('id', 'due_at', 'payload', 'lease_until', 'attempts')
+			 ORDER BY 1`,
+			[schema],
+		);
+		expect(rows.map((r) => r.column)).toEqual([
+			'attempts integer',
+			'due_at bigint',
+			'id bigint',
+			'lease_until bigint',
+			'payload jsonb',
+		]);
+		await expect(
+			admin.query(`UPDATE "${schema}".scheduled_steps SET state = 'paused'`),
+		).rejects.toThrow(/check constraint/);
+	});
+
+	it('claims through the partial indexes: the cost follows the due rows, not the table', async () => {
+		const schema = freshSchema();
+		const store = await open({ schema });
+		// 20,000 rows in the future and 50 due, in one resume point; 5,000 finished elsewhere.
+		const rows = (n: number, dueAt: (i: number) => number, campaignId = 'c') =>
+			Array.from({ length: n }, (_, i) => ({
+				campaignId,
+				stepId: 'resume',
+				entryId: `${campaignId}-e${i}`,
+				userId: `u${i}`,
+				dueAt: dueAt(i),
+				payload: { i },
+			}));
+		for (let b = 0; b < 20; b++) {
+			await store.scheduleSteps(
+				rows(1000, (i) => T0 + DAY + b * 1000 + i).map((r) => ({
+					...r,
+					entryId: `${r.entryId}-${b}`,
+				})),
+				T0,
+			);
+		}
+		await store.scheduleSteps(
+			rows(50, (i) => T0 - i),
+			T0,
+		);
+		await store.scheduleSteps(
+			rows(5000, () => T0, 'old'),
+			T0,
+		);
+		for (let page = 0; page < 5; page++) {
+			const claimed = await store.claimDueSteps({
+				campaignId: 'old',
+				stepId: 'resume',
+				now: T0,
+				limit: 1000,
+				leaseMs: 1000,
+			});
+			await store.completeSteps(claimed, T0);
+		}
+		await admin.query(`ANALYZE "${schema}".scheduled_steps`);
+
+		const client = await admin.connect();
+		try {
+			await client.query(`SET search_path TO "${schema}"`);
+			const explain = async (sql: string, values: unknown[]) => {
+				const { rows: plan } = await client.query<{ 'QUERY PLAN': string }>(
+					`EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) ${sql}`,
+					values,
+				);
+				return plan.map((row) => row['QUERY PLAN']).join('\n');
+			};
+			// The store's own statements, in a transaction rolled back afterwards.
+			await client.query('BEGIN');
+			const sql = postgresScheduleStatements(schema);
+			const claimPlan = await explain(sql.claim, [
+				'c',
+				'resume',
+				T0,
+				1000,
+				T0 + 1000,
+				'token',
+				T0 - 7 * DAY,
+				1000,
+			]);
+			const nextPlan = await explain(sql.nextDueAt, ['c', 'resume']);
+			const cancelPlan = await explain(sql.cancel, ['u1', null, null, T0]);
+			await client.query('ROLLBACK');
+			expect(claimPlan).toMatch(/Index Scan using scheduled_steps_due on scheduled_steps/);
+			expect(claimPlan).toMatch(/Index Scan using scheduled_steps_lease on scheduled_steps/);
+			expect(claimPlan).toMatch(/Index Scan using scheduled_steps_finished on scheduled_steps/);
+			expect(claimPlan).not.toMatch(/Seq Scan/);
+			// The due side reads the 50 due rows, not the 20,000 others.
+			expect(claimPlan).toMatch(
+				/Index Scan using scheduled_steps_due on scheduled_steps[^\n]*\n(?:[^\n]*\n)*?[^\n]*actual rows=50 loops=1/,
+			);
+			expect(nextPlan).toMatch(/scheduled_steps_due/);
+			expect(nextPlan).toMatch(/scheduled_steps_lease/);
+			expect(nextPlan).not.toMatch(/Seq Scan/);
+			expect(cancelPlan).toMatch(/scheduled_steps_user/);
+		} finally {
+			await client.query('ROLLBACK').catch(() => undefined);
+			client.release();
+		}
 	});
 
 	it('gives the same results as the SQLite store for a random sequence of syncs', async () => {

@@ -7,6 +7,7 @@ import {
 	type PostgresCampaignStore,
 } from '../../src/store/postgres/postgres-store';
 import type { CampaignStore } from '../../src/store/campaign-store';
+import { describeScheduleConformance } from './schedule-conformance';
 import { describeSegmentConformance } from './segments-conformance';
 import { describeCampaignStoreConformance } from './store-conformance';
 import { testConnection } from '../support/postgres';
@@ -31,3 +32,4 @@ const openPostgres = async (sharing?: CampaignStore) => {
 };
 describeCampaignStoreConformance('PostgreSQL', openPostgres);
 describeSegmentConformance('PostgreSQL', openPostgres);
+describeScheduleConformance('PostgreSQL', openPostgres);

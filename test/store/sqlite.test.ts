@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { SchemaVersionError, StoreUnavailableError } from '../../src/errors';
 import type { CampaignStore } from '../../src/store/campaign-store';
 import { SqliteCampaignStore } from '../../src/store/sqlite/sqlite-store';
+import { describeScheduleConformance } from './schedule-conformance';
 import { describeSegmentConformance } from './segments-conformance';
 import { describeCampaignStoreConformance } from './store-conformance';
 
@@ -20,6 +21,7 @@ const openSqlite = async (sharing?: CampaignStore) => {
 };
 describeCampaignStoreConformance('SQLite file', openSqlite);
 describeSegmentConformance('SQLite file', openSqlite);
+describeScheduleConformance('SQLite file', openSqlite);
 
 describe('SQLite store specifics', () => {
 	it('shares one file between two store instances, as n8n processes on one host do', async () => {
@@ -47,7 +49,7 @@ describe('SQLite store specifics', () => {
 		const { DatabaseSync } = await import('node:sqlite');
 		const db = new DatabaseSync(filePath);
 		expect(db.prepare('PRAGMA journal_mode').get()).toEqual({ journal_mode: 'wal' });
-		expect(db.prepare('SELECT max(version) AS v FROM schema_version').get()).toEqual({ v: 5 });
+		expect(db.prepare('SELECT max(version) AS v FROM schema_version').get()).toEqual({ v: 6 });
 		db.close();
 		await store.close();
 	});
@@ -64,7 +66,8 @@ describe('SQLite store specifics', () => {
 			db.exec(`DROP TABLE segment_${table}`);
 		}
 		db.exec('DROP INDEX profiles_email_lower');
-		db.exec('DELETE FROM schema_version WHERE version = 5');
+		db.exec('DROP TABLE scheduled_steps');
+		db.exec('DELETE FROM schema_version WHERE version >= 5');
 		db.close();
 
 		const upgraded = new SqliteCampaignStore({ filePath });
@@ -94,9 +97,86 @@ describe('SQLite store specifics', () => {
 		await upgraded.close();
 		const check = new DatabaseSync(filePath);
 		expect(check.prepare('SELECT version FROM schema_version ORDER BY version').all()).toEqual(
-			[1, 2, 3, 4, 5].map((version) => ({ version })),
+			[1, 2, 3, 4, 5, 6].map((version) => ({ version })),
 		);
 		check.close();
+	});
+
+	it('upgrades a version-5 store to version 6, keeping its profiles', async () => {
+		const filePath = join(folder, 'v5.sqlite');
+		const before = new SqliteCampaignStore({ filePath });
+		await before.upsertProfiles([{ userId: 'u-old', email: 'old@example.com' }], 1);
+		await before.close();
+		const { DatabaseSync } = await import('node:sqlite');
+		const db = new DatabaseSync(filePath);
+		// As a store of version 5 left it.
+		db.exec('DROP TABLE scheduled_steps');
+		db.exec('DELETE FROM schema_version WHERE version = 6');
+		db.close();
+
+		const upgraded = new SqliteCampaignStore({ filePath });
+		expect((await upgraded.getProfiles(['u-old'])).get('u-old')?.email).toBe('old@example.com');
+		const step = {
+			campaignId: 'c',
+			stepId: 'resume',
+			entryId: 'e1',
+			userId: 'u-old',
+			dueAt: 5,
+			payload: { json: { ok: true } },
+		};
+		expect(await upgraded.scheduleSteps([step], 1)).toEqual({ scheduled: [true] });
+		const claimed = await upgraded.claimDueSteps({
+			campaignId: 'c',
+			stepId: 'resume',
+			now: 5,
+			limit: 10,
+			leaseMs: 1000,
+		});
+		expect(claimed.map((c) => c.payload)).toEqual([{ json: { ok: true } }]);
+		await upgraded.close();
+		const check = new DatabaseSync(filePath);
+		expect(check.prepare('SELECT version FROM schema_version ORDER BY version').all()).toEqual(
+			[1, 2, 3, 4, 5, 6].map((version) => ({ version })),
+		);
+		check.close();
+	});
+
+	it('claims through the partial indexes, never by scanning the table', async () => {
+		const filePath = join(folder, 'plans.sqlite');
+		await new SqliteCampaignStore({ filePath }).close();
+		const { DatabaseSync } = await import('node:sqlite');
+		const db = new DatabaseSync(filePath);
+		const plan = (sql: string) =>
+			(db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as Array<{ detail: string }>)
+				.map((row) => row.detail)
+				.join('\n');
+		const claimPlan = plan(`SELECT id FROM (
+				SELECT id, due_at FROM (SELECT id, due_at FROM scheduled_steps
+					WHERE campaign_id = 'c' AND step_id = 's' AND state = 'scheduled' AND due_at <= 5
+					ORDER BY due_at, id LIMIT 10)
+				UNION ALL
+				SELECT id, due_at FROM (SELECT id, due_at FROM scheduled_steps
+					WHERE campaign_id = 'c' AND step_id = 's' AND state = 'claimed' AND lease_until <= 5 AND due_at <= 5
+					ORDER BY due_at, id LIMIT 10))
+			ORDER BY due_at, id LIMIT 10`);
+		expect(claimPlan).toMatch(
+			/USING (?:COVERING )?INDEX scheduled_steps_due \(campaign_id=\? AND step_id=\? AND due_at<\?\)/,
+		);
+		expect(claimPlan).toMatch(
+			/USING INDEX scheduled_steps_lease \(campaign_id=\? AND step_id=\? AND lease_until<\?\)/,
+		);
+		expect(claimPlan).not.toMatch(/SCAN scheduled_steps(?! USING)/);
+		expect(
+			plan(
+				`SELECT id FROM scheduled_steps WHERE user_id = 'u' AND state IN ('scheduled', 'claimed')`,
+			),
+		).toMatch(/USING INDEX scheduled_steps_user/);
+		expect(
+			plan(
+				`SELECT id FROM scheduled_steps WHERE state IN ('done', 'cancelled') AND updated_at < 5 LIMIT 10`,
+			),
+		).toMatch(/USING INDEX scheduled_steps_finished/);
+		db.close();
 	});
 
 	it('refuses a store written by a newer schema, naming both versions', async () => {
@@ -108,7 +188,7 @@ describe('SQLite store specifics', () => {
 		db.close();
 		expect(() => new SqliteCampaignStore({ filePath })).toThrow(SchemaVersionError);
 		expect(() => new SqliteCampaignStore({ filePath })).toThrow(
-			/schema version 99.*supports up to 5/,
+			/schema version 99.*supports up to 6/,
 		);
 	});
 

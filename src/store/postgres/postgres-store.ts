@@ -10,10 +10,15 @@ import type {
 	CampaignEntry,
 	CampaignEvent,
 	CampaignStore,
+	CancelStepsRequest,
+	ClaimStepsRequest,
+	ClaimedStep,
 	EventQuery,
 	IngestRequest,
 	IngestResult,
 	ProfileUpdate,
+	ScheduleStepRequest,
+	ScheduleStepsResult,
 	SegmentChange,
 	SegmentCommitRequest,
 	SegmentCommitResult,
@@ -24,6 +29,7 @@ import type {
 	SendRecord,
 	SendReservationRequest,
 	SendReservationResult,
+	StepClaim,
 	UserProfile,
 } from '../campaign-store';
 import { blockingEntryRange, validCandidates } from '../re-entry';
@@ -37,6 +43,13 @@ import {
 	type ProfileRow,
 	type SendRow,
 } from '../rows';
+import {
+	checkCancel,
+	checkClaimRequest,
+	checkClaims,
+	checkResumePoint,
+	prepareSteps,
+} from '../scheduled-steps';
 import { checkSegmentCommit } from '../segments';
 import { checkCompletion, checkExit, prepareReservations } from '../send-requests';
 import type { PgClient, PgPool, PgQueryable, PgQueryResult } from './pg-types';
@@ -47,6 +60,15 @@ import {
 	isSettingsFault,
 	type PostgresConnectionOptions,
 } from './postgres-connection';
+import {
+	cancelPostgresSteps,
+	claimPostgresSteps,
+	finishPostgresClaims,
+	nextPostgresDueAt,
+	postgresScheduleStatements,
+	schedulePostgresSteps,
+	type PostgresScheduleStatements,
+} from './postgres-schedule';
 import { migratePostgresSchema } from './postgres-schema';
 import {
 	commitPostgresSegmentSync,
@@ -130,6 +152,7 @@ export class PostgresCampaignStore implements CampaignStore {
 	private readonly sql: PostgresStatements;
 	private readonly sendSql: ReturnType<typeof postgresSendStatements>;
 	private readonly segmentSql: PostgresSegmentStatements;
+	private readonly scheduleSql: PostgresScheduleStatements;
 	private readonly entryLockSeed: string;
 	private readonly sendLockSeed: string;
 	private readonly segmentLockSeed: string;
@@ -150,6 +173,7 @@ export class PostgresCampaignStore implements CampaignStore {
 		this.sql = postgresStatements(schema);
 		this.sendSql = postgresSendStatements(schema);
 		this.segmentSql = postgresSegmentStatements(schema);
+		this.scheduleSql = postgresScheduleStatements(schema);
 		this.entryLockSeed = advisoryKey('n8n-nodes-triggered-campaigns', 'campaign_entries', schema);
 		this.sendLockSeed = advisoryKey('n8n-nodes-triggered-campaigns', 'sends', schema);
 		this.segmentLockSeed = advisoryKey('n8n-nodes-triggered-campaigns', 'segments', schema);
@@ -558,6 +582,59 @@ export class PostgresCampaignStore implements CampaignStore {
 	}): Promise<SegmentMember[]> {
 		await this.open();
 		return this.withClient((client) => listPostgresSegmentMembers(client, this.segmentSql, query));
+	}
+
+	async scheduleSteps(requests: ScheduleStepRequest[], now: number): Promise<ScheduleStepsResult> {
+		const steps = prepareSteps(requests, now);
+		await this.open();
+		if (steps.length === 0) return { scheduled: [] };
+		return {
+			scheduled: await this.withClient((client) =>
+				schedulePostgresSteps(client, this.scheduleSql, steps, now),
+			),
+		};
+	}
+
+	async claimDueSteps(request: ClaimStepsRequest): Promise<ClaimedStep[]> {
+		checkClaimRequest(request);
+		await this.open();
+		const token = randomUUID();
+		return this.withClient((client) =>
+			claimPostgresSteps(client, this.scheduleSql, request, token),
+		);
+	}
+
+	async completeSteps(claims: StepClaim[], now: number): Promise<number> {
+		const sorted = checkClaims(claims, now);
+		await this.open();
+		if (sorted.length === 0) return 0;
+		return this.withClient((client) =>
+			finishPostgresClaims(client, this.scheduleSql, 'complete', sorted, now),
+		);
+	}
+
+	async releaseSteps(claims: StepClaim[], now: number): Promise<number> {
+		const sorted = checkClaims(claims, now);
+		await this.open();
+		if (sorted.length === 0) return 0;
+		return this.withClient((client) =>
+			finishPostgresClaims(client, this.scheduleSql, 'release', sorted, now),
+		);
+	}
+
+	async cancelScheduledSteps(request: CancelStepsRequest, now: number): Promise<number> {
+		checkCancel(request, now);
+		await this.open();
+		return this.withClient((client) => cancelPostgresSteps(client, this.scheduleSql, request, now));
+	}
+
+	async nextScheduledDueAt(query: {
+		campaignId: string;
+		stepId: string;
+	}): Promise<number | undefined> {
+		checkResumePoint(query);
+		await this.open();
+		return this.withClient((client) => nextPostgresDueAt(client, this.scheduleSql, query));
 	}
 
 	async close(): Promise<void> {

@@ -137,4 +137,35 @@ export const SQLITE_MIGRATIONS: ReadonlyArray<{ version: number; statements: str
 			`CREATE INDEX segment_changes_at ON segment_changes (at)`,
 		],
 	},
+	{
+		// Each user's next step of a campaign, claimed by a resume trigger when due.
+		version: 6,
+		statements: [
+			`CREATE TABLE scheduled_steps (
+				id INTEGER PRIMARY KEY,
+				campaign_id TEXT NOT NULL,
+				step_id TEXT NOT NULL,
+				entry_id TEXT NOT NULL,
+				user_id TEXT NOT NULL,
+				due_at INTEGER NOT NULL,
+				payload TEXT NOT NULL,
+				state TEXT NOT NULL CHECK (state IN ('scheduled', 'claimed', 'done', 'cancelled')),
+				attempts INTEGER NOT NULL DEFAULT 0,
+				claim_token TEXT,
+				lease_until INTEGER,
+				created_at INTEGER NOT NULL,
+				updated_at INTEGER NOT NULL
+			)`,
+			`CREATE UNIQUE INDEX scheduled_steps_once ON scheduled_steps (entry_id, step_id, due_at)`,
+			// Every index ends with the rowid: due order, then insertion order, straight from the index.
+			`CREATE INDEX scheduled_steps_due ON scheduled_steps (campaign_id, step_id, due_at)
+				WHERE state = 'scheduled'`,
+			`CREATE INDEX scheduled_steps_lease ON scheduled_steps (campaign_id, step_id, lease_until)
+				WHERE state = 'claimed'`,
+			`CREATE INDEX scheduled_steps_user ON scheduled_steps (user_id, campaign_id)
+				WHERE state IN ('scheduled', 'claimed')`,
+			`CREATE INDEX scheduled_steps_finished ON scheduled_steps (updated_at)
+				WHERE state IN ('done', 'cancelled')`,
+		],
+	},
 ];

@@ -9,10 +9,15 @@ import {
 	type CampaignEntry,
 	type CampaignEvent,
 	type CampaignStore,
+	type CancelStepsRequest,
+	type ClaimStepsRequest,
+	type ClaimedStep,
 	type EventQuery,
 	type IngestRequest,
 	type IngestResult,
 	type ProfileUpdate,
+	type ScheduleStepRequest,
+	type ScheduleStepsResult,
 	type SegmentChange,
 	type SegmentCommitRequest,
 	type SegmentCommitResult,
@@ -23,6 +28,7 @@ import {
 	type SendRecord,
 	type SendReservationRequest,
 	type SendReservationResult,
+	type StepClaim,
 	type UserProfile,
 } from '../campaign-store';
 import { blockingEntryRange, validCandidates } from '../re-entry';
@@ -34,8 +40,22 @@ import {
 	type EventRow,
 	type ProfileRow,
 } from '../rows';
+import {
+	checkCancel,
+	checkClaimRequest,
+	checkClaims,
+	checkResumePoint,
+	prepareSteps,
+} from '../scheduled-steps';
 import { checkSegmentCommit } from '../segments';
 import { checkCompletion, checkExit, prepareReservations } from '../send-requests';
+import {
+	cancelSqliteSteps,
+	claimSqliteSteps,
+	finishSqliteClaims,
+	nextSqliteDueAt,
+	scheduleSqliteSteps,
+} from './sqlite-schedule';
 import { SQLITE_MIGRATIONS } from './sqlite-schema';
 import {
 	commitSqliteSegmentSync,
@@ -417,6 +437,51 @@ export class SqliteCampaignStore implements CampaignStore {
 		limit?: number;
 	}): Promise<SegmentMember[]> {
 		return listSqliteSegmentMembers((sql) => this.statement(sql), query);
+	}
+
+	async scheduleSteps(requests: ScheduleStepRequest[], now: number): Promise<ScheduleStepsResult> {
+		const steps = prepareSteps(requests, now);
+		if (steps.length === 0) return { scheduled: [] };
+		return {
+			scheduled: this.transaction(() =>
+				scheduleSqliteSteps((sql) => this.statement(sql), steps, now),
+			),
+		};
+	}
+
+	async claimDueSteps(request: ClaimStepsRequest): Promise<ClaimedStep[]> {
+		checkClaimRequest(request);
+		const token = randomUUID();
+		return this.transaction(() => claimSqliteSteps((sql) => this.statement(sql), request, token));
+	}
+
+	async completeSteps(claims: StepClaim[], now: number): Promise<number> {
+		const sorted = checkClaims(claims, now);
+		if (sorted.length === 0) return 0;
+		return this.transaction(() =>
+			finishSqliteClaims((sql) => this.statement(sql), 'complete', sorted, now),
+		);
+	}
+
+	async releaseSteps(claims: StepClaim[], now: number): Promise<number> {
+		const sorted = checkClaims(claims, now);
+		if (sorted.length === 0) return 0;
+		return this.transaction(() =>
+			finishSqliteClaims((sql) => this.statement(sql), 'release', sorted, now),
+		);
+	}
+
+	async cancelScheduledSteps(request: CancelStepsRequest, now: number): Promise<number> {
+		checkCancel(request, now);
+		return cancelSqliteSteps((sql) => this.statement(sql), request, now);
+	}
+
+	async nextScheduledDueAt(query: {
+		campaignId: string;
+		stepId: string;
+	}): Promise<number | undefined> {
+		checkResumePoint(query);
+		return nextSqliteDueAt((sql) => this.statement(sql), query);
 	}
 
 	async close(): Promise<void> {
