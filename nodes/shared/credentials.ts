@@ -2,18 +2,19 @@ import type {
 	ICredentialDataDecryptedObject,
 	IExecuteFunctions,
 	IPollFunctions,
+	ITriggerFunctions,
 	IWebhookFunctions,
 } from 'n8n-workflow';
 
 /**
  * How long a process reuses a credential it has read. n8n loads a credential from its database
  * and decrypts it on every `getCredentials` call, which on the trigger's path is once per
- * webhook request and halves single-event throughput. An edited credential takes effect within
- * this time; a deleted one fails the next read after it.
+ * webhook request: 12-24 % of single-event throughput here (`npm run bench:n8n-trigger`). An
+ * edited credential takes effect within this time; a deleted one fails the next read after it.
  */
 export const CREDENTIAL_REREAD_MS = 10_000;
 
-type CredentialContext = IExecuteFunctions | IWebhookFunctions | IPollFunctions;
+type CredentialContext = IExecuteFunctions | IWebhookFunctions | IPollFunctions | ITriggerFunctions;
 
 interface CachedCredential {
 	data: ICredentialDataDecryptedObject;
