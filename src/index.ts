@@ -237,3 +237,13 @@ export type {
 	SegmentSyncState,
 	StepClaim,
 } from './store/campaign-store';
+export {
+	MIN_RESUME_LEASE_MS,
+	MIN_RESUME_POLL_MS,
+	resumedItemJson,
+	startResumeLoop,
+	validateResumeLoopOptions,
+	type ResumeLoop,
+	type ResumeLoopOptions,
+} from './schedule/resume-loop';
+export { scheduleRequestFor } from './schedule/schedule-request';

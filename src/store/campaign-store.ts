@@ -488,6 +488,13 @@ export interface CampaignStore {
 	 */
 	releaseSteps(claims: StepClaim[], now: number): Promise<number>;
 
+	/**
+	 * Extends claims whose execution is still running to `leaseUntil`, so that no other claim
+	 * takes their rows meanwhile. A claim whose token no longer matches is left alone. Returns
+	 * how many were extended.
+	 */
+	renewStepLeases(claims: StepClaim[], leaseUntil: number, now: number): Promise<number>;
+
 	/** Cancels a user's scheduled and claimed rows (the user exited); returns how many. */
 	cancelScheduledSteps(request: CancelStepsRequest, now: number): Promise<number>;
 

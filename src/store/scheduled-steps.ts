@@ -157,6 +157,16 @@ export function checkClaims(claims: StepClaim[], now: number): StepClaim[] {
 	);
 }
 
+/** A renewed lease must end after `now`: a lease in the past would hand the rows to another claimer. */
+export function checkLeaseUntil(leaseUntil: number, now: number): void {
+	checkTime(leaseUntil, 'leaseUntil');
+	if (leaseUntil <= now)
+		throw new InvalidInputError(
+			'leaseUntil',
+			`must be after now (${new Date(now).toISOString()}), not ${new Date(leaseUntil).toISOString()}.`,
+		);
+}
+
 export function checkCancel(request: CancelStepsRequest, now: number): void {
 	if (typeof request !== 'object' || request === null) {
 		throw new InvalidInputError('request', 'must be an object with userId.');

@@ -207,6 +207,27 @@ export function describeScheduleConformance(
 			expect(await claim(at, { now: T0 + DAY })).toEqual([]);
 		});
 
+		it('renews the lease of a claim still held, so no other claim takes its row meanwhile', async () => {
+			const at = point();
+			await store.scheduleSteps([step(at, 1, T0), step(at, 2, T0)], T0);
+			const claimed = await claim(at, { leaseMs: MINUTE });
+			const held = tokens(claimed);
+			expect(await store.renewStepLeases(held, T0 + 3 * MINUTE, T0 + 50 * SECOND)).toBe(2);
+			// Past the first lease, nobody else gets the rows; the earliest next claim moved too.
+			expect(await claim(at, { now: T0 + 2 * MINUTE })).toEqual([]);
+			expect(await store.nextScheduledDueAt(at)).toBe(T0 + 3 * MINUTE);
+			// A stale token renews nothing; once the renewed lease ran out, another claim takes the rows.
+			expect(
+				await store.renewStepLeases([{ ...held[0], claimToken: 'stale' }], T0 + DAY, T0),
+			).toBe(0);
+			const again = await claim(at, { now: T0 + 3 * MINUTE });
+			expect(again.map((c) => c.attempts)).toEqual([2, 2]);
+			expect(await store.renewStepLeases(held, T0 + DAY, T0 + 3 * MINUTE)).toBe(0);
+			await expect(store.renewStepLeases(tokens(again), T0, T0 + SECOND)).rejects.toThrow(
+				/^leaseUntil: must be after now/,
+			);
+		});
+
 		it('completes a claim once; a stale or unknown token changes nothing', async () => {
 			const at = point();
 			await store.scheduleSteps([step(at, 1, T0), step(at, 2, T0)], T0);

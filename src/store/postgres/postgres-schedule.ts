@@ -94,6 +94,10 @@ export function postgresScheduleStatements(schema: string) {
 			FROM unnest($1::bigint[], $2::text[]) AS c(id, claim_token)
 			WHERE t.id = c.id AND t.claim_token = c.claim_token AND t.state = 'claimed'`,
 
+		renew: `UPDATE ${s}.scheduled_steps AS t SET lease_until = $4, updated_at = $3
+			FROM unnest($1::bigint[], $2::text[]) AS c(id, claim_token)
+			WHERE t.id = c.id AND t.claim_token = c.claim_token AND t.state = 'claimed'`,
+
 		cancel: `UPDATE ${s}.scheduled_steps SET state = 'cancelled', updated_at = $4
 			WHERE user_id = $1 AND state IN ('scheduled', 'claimed')
 				AND ($2::text IS NULL OR campaign_id = $2) AND ($3::text IS NULL OR entry_id = $3)`,
@@ -174,6 +178,23 @@ export async function finishPostgresClaims(
 		claims.map((claim) => claim.id),
 		claims.map((claim) => claim.claimToken),
 		now,
+	]);
+	return result.rowCount ?? 0;
+}
+
+/** Extends the leases of claims still held, in one statement; how many were extended. */
+export async function renewPostgresClaims(
+	db: PgQueryable,
+	sql: PostgresScheduleStatements,
+	claims: StepClaim[],
+	leaseUntil: number,
+	now: number,
+): Promise<number> {
+	const result = await db.query(sql.renew, [
+		claims.map((claim) => claim.id),
+		claims.map((claim) => claim.claimToken),
+		now,
+		leaseUntil,
 	]);
 	return result.rowCount ?? 0;
 }

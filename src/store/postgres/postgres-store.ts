@@ -47,6 +47,7 @@ import {
 	checkCancel,
 	checkClaimRequest,
 	checkClaims,
+	checkLeaseUntil,
 	checkResumePoint,
 	prepareSteps,
 } from '../scheduled-steps';
@@ -64,6 +65,7 @@ import {
 	cancelPostgresSteps,
 	claimPostgresSteps,
 	finishPostgresClaims,
+	renewPostgresClaims,
 	nextPostgresDueAt,
 	postgresScheduleStatements,
 	schedulePostgresSteps,
@@ -619,6 +621,16 @@ export class PostgresCampaignStore implements CampaignStore {
 		if (sorted.length === 0) return 0;
 		return this.withClient((client) =>
 			finishPostgresClaims(client, this.scheduleSql, 'release', sorted, now),
+		);
+	}
+
+	async renewStepLeases(claims: StepClaim[], leaseUntil: number, now: number): Promise<number> {
+		const sorted = checkClaims(claims, now);
+		checkLeaseUntil(leaseUntil, now);
+		await this.open();
+		if (sorted.length === 0) return 0;
+		return this.withClient((client) =>
+			renewPostgresClaims(client, this.scheduleSql, sorted, leaseUntil, now),
 		);
 	}
 

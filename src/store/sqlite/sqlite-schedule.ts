@@ -49,6 +49,8 @@ const SQL = {
 		WHERE id = ? AND claim_token = ? AND state = 'claimed'`,
 	release: `UPDATE scheduled_steps SET state = 'scheduled', claim_token = NULL, lease_until = NULL, updated_at = ?
 		WHERE id = ? AND claim_token = ? AND state = 'claimed'`,
+	renew: `UPDATE scheduled_steps SET lease_until = ?, updated_at = ?
+		WHERE id = ? AND claim_token = ? AND state = 'claimed'`,
 	cancel: `UPDATE scheduled_steps SET state = 'cancelled', updated_at = $now
 		WHERE user_id = $user AND state IN ('scheduled', 'claimed')
 			AND ($campaign IS NULL OR campaign_id = $campaign) AND ($entry IS NULL OR entry_id = $entry)`,
@@ -119,6 +121,20 @@ export function finishSqliteClaims(
 	let changed = 0;
 	for (const claim of claims)
 		changed += Number(update.run(now, claim.id, claim.claimToken).changes);
+	return changed;
+}
+
+/** Extends the leases of claims still held; the caller's transaction. */
+export function renewSqliteClaims(
+	statement: Statements,
+	claims: StepClaim[],
+	leaseUntil: number,
+	now: number,
+): number {
+	const update = statement(SQL.renew);
+	let changed = 0;
+	for (const claim of claims)
+		changed += Number(update.run(leaseUntil, now, claim.id, claim.claimToken).changes);
 	return changed;
 }
 

@@ -44,6 +44,7 @@ import {
 	checkCancel,
 	checkClaimRequest,
 	checkClaims,
+	checkLeaseUntil,
 	checkResumePoint,
 	prepareSteps,
 } from '../scheduled-steps';
@@ -53,6 +54,7 @@ import {
 	cancelSqliteSteps,
 	claimSqliteSteps,
 	finishSqliteClaims,
+	renewSqliteClaims,
 	nextSqliteDueAt,
 	scheduleSqliteSteps,
 } from './sqlite-schedule';
@@ -468,6 +470,15 @@ export class SqliteCampaignStore implements CampaignStore {
 		if (sorted.length === 0) return 0;
 		return this.transaction(() =>
 			finishSqliteClaims((sql) => this.statement(sql), 'release', sorted, now),
+		);
+	}
+
+	async renewStepLeases(claims: StepClaim[], leaseUntil: number, now: number): Promise<number> {
+		const sorted = checkClaims(claims, now);
+		checkLeaseUntil(leaseUntil, now);
+		if (sorted.length === 0) return 0;
+		return this.transaction(() =>
+			renewSqliteClaims((sql) => this.statement(sql), sorted, leaseUntil, now),
 		);
 	}
 
