@@ -83,6 +83,7 @@ export {
 	type ExitReason,
 } from './policies/exception-check';
 export {
+	afterRefusal,
 	buildReservation,
 	CAMPAIGN_ENDED_RULE,
 	decide,
@@ -96,6 +97,7 @@ export {
 	type CapRequest,
 	type CapRule,
 	type FrequencyPolicy,
+	type RefusalOutcome,
 	type RefusedDecision,
 } from './policies/frequency-cap';
 export {

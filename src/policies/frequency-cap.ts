@@ -288,3 +288,27 @@ export function decide(
 		usage,
 	};
 }
+
+/**
+ * What becomes of a refused user. No instant ahead allows a send (the campaign ends first):
+ * the user exits the campaign, with that reason, rather than waiting for a time that never
+ * comes. Otherwise, when handed to the schedule (deferred users; capped ones when asked), they
+ * are scheduled at the earliest allowed instant; else they leave on the output decided.
+ */
+export type RefusalOutcome =
+	| { kind: 'exit'; reason: string }
+	| { kind: 'schedule'; at: number }
+	| { kind: 'route' };
+
+export function afterRefusal(
+	decision: RefusedDecision,
+	handOff: { deferred: boolean; capped: boolean },
+): RefusalOutcome {
+	if (decision.earliestAllowedAt === null)
+		return {
+			kind: 'exit',
+			reason: `${CAMPAIGN_ENDED_RULE}: no send is allowed before the campaign ends (${decision.reason})`,
+		};
+	const scheduled = decision.decision === 'deferred' ? handOff.deferred : handOff.capped;
+	return scheduled ? { kind: 'schedule', at: decision.earliestAllowedAt } : { kind: 'route' };
+}
