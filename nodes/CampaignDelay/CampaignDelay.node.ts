@@ -1,5 +1,6 @@
 import {
 	NodeConnectionTypes,
+	NodeOperationError,
 	type IExecuteFunctions,
 	type INodeExecutionData,
 	type INodeType,
@@ -10,8 +11,10 @@ import {
 	computeResumeAt,
 	parseDeliveryWindow,
 	releaseTime,
+	scheduleRequestFor,
 	type DelaySpec,
 	type DurationUnit,
+	type ScheduleStepRequest,
 } from '../../src';
 import { testCampaignStoreCredential, campaignStoreFor } from '../shared/campaign-store';
 import { itemError, readCampaignItems, userIdsOf } from '../shared/campaign-items';
@@ -26,8 +29,10 @@ export class CampaignDelay implements INodeType {
 		name: 'campaignDelay',
 		icon: { light: 'file:campaignDelay.svg', dark: 'file:campaignDelay.dark.svg' },
 		group: ['transform'],
-		version: 1,
-		subtitle: '={{$parameter["mode"]}}',
+		version: [1, 2],
+		defaultVersion: 2,
+		subtitle:
+			'={{ ($parameter["waitHow"] === "schedule" ? "per user → " + $parameter["resumePoint"] : "in this execution") }}',
 		description:
 			"Waits per user: after the trigger event, until a date, or until the user's next local delivery window; nobody leaves early",
 		defaults: { name: 'Campaign Delay' },
@@ -58,6 +63,15 @@ export class CampaignDelay implements INodeType {
 			requireCampaign: false,
 		});
 
+		const perUser = this.getNodeParameter('waitHow', 0, 'inExecution') === 'schedule';
+		const resumePoint = perUser ? String(this.getNodeParameter('resumePoint', 0, '')).trim() : '';
+		if (perUser && !resumePoint) {
+			throw new NodeOperationError(
+				this.getNode(),
+				'Resume Point is empty: name it, and give the Campaign Resume Trigger that continues these users the same name.',
+			);
+		}
+		const scheduled: Array<{ itemIndex: number; request: ScheduleStepRequest }> = [];
 		const resumeTimes: number[] = [];
 		const output: INodeExecutionData[] = [...failed];
 		for (const { itemIndex, item, timeZone, timeZoneSource } of read) {
@@ -67,15 +81,47 @@ export class CampaignDelay implements INodeType {
 					{ triggeredAt: item.triggeredAt, timeZone },
 					now,
 				);
-				resumeTimes.push(resumeAt);
 				// After a wait n8n passes this node's input on as it was saved, without running
 				// the node again: the annotation must be on the input item itself to survive.
 				const input = items[itemIndex];
 				input.json.delay = { resumeAt: new Date(resumeAt).toISOString(), timeZone, timeZoneSource };
+				if (perUser) {
+					scheduled.push({
+						itemIndex,
+						request: scheduleRequestFor(item, resumePoint, resumeAt, input.json),
+					});
+					continue;
+				}
+				resumeTimes.push(resumeAt);
 				output.push({ json: input.json, pairedItem: { item: itemIndex } });
 			} catch (error) {
 				output.push(itemError(this, error as Error, itemIndex, items[itemIndex]));
 			}
+		}
+
+		if (perUser) {
+			if (scheduled.length > 0) {
+				const { scheduled: isNew } = await store.scheduleSteps(
+					scheduled.map(({ request }) => request),
+					now,
+				);
+				scheduled.forEach(({ itemIndex, request }, index) =>
+					output.push({
+						json: {
+							userId: request.userId,
+							campaignId: request.campaignId,
+							entryId: request.entryId,
+							schedule: {
+								resumePoint,
+								dueAt: new Date(request.dueAt).toISOString(),
+								status: isNew[index] ? 'scheduled' : 'alreadyScheduled',
+							},
+						},
+						pairedItem: { item: itemIndex },
+					}),
+				);
+			}
+			return [output];
 		}
 
 		const waitUntil = releaseTime(resumeTimes, now);

@@ -9,6 +9,7 @@ import {
 } from 'n8n-workflow';
 
 import {
+	afterRefusal,
 	buildReservation,
 	decide,
 	elapsedMs,
@@ -16,6 +17,7 @@ import {
 	isInQuietHours,
 	precheck,
 	quietHoursToWindow,
+	scheduleRequestFor,
 	stepIdempotencyKey,
 	validateFrequencyPolicy,
 	type CapDecision,
@@ -23,9 +25,10 @@ import {
 	type CapRule,
 	type DurationUnit,
 	type FrequencyPolicy,
+	type ScheduleStepRequest,
 } from '../../src';
 import { campaignStoreFor, testCampaignStoreCredential } from '../shared/campaign-store';
-import { readCampaignItems, userIdsOf } from '../shared/campaign-items';
+import { itemError, readCampaignItems, userIdsOf } from '../shared/campaign-items';
 import { parseDateParameter, splitList } from '../shared/parameters';
 import { frequencyCapProperties } from './description';
 
@@ -76,12 +79,53 @@ export class FrequencyCap implements INodeType {
 		const profiles = await store.getProfiles(userIdsOf(items));
 		const { read, failed } = readCampaignItems(this, items, profiles, defaultTimeZone);
 		const outputs: INodeExecutionData[][] = [[...failed], [], []];
+		const toSchedule = this.getNodeParameter('deferredTo', 0, 'output') === 'schedule';
+		const handOff = {
+			deferred: toSchedule,
+			capped: toSchedule && (this.getNodeParameter('scheduleCapped', 0, false) as boolean),
+		};
+		const resumePoint = toSchedule
+			? String(this.getNodeParameter('resumePoint', 0, '')).trim()
+			: '';
+		if (toSchedule && !resumePoint)
+			throw new NodeOperationError(
+				this.getNode(),
+				'Resume Point is empty: name the Resume Point of the Campaign Resume Trigger where scheduled users continue.',
+			);
+		const exits: Array<{ entryId: string; reason: string }> = [];
+		const schedule: Array<{ output: number; itemIndex: number; request: ScheduleStepRequest }> = [];
 		const route = (itemIndex: number, result: CapDecision, request: CapRequest) => {
-			const output = result.decision === 'allowed' ? 0 : result.decision === 'capped' ? 1 : 2;
-			outputs[output].push({
-				json: { ...items[itemIndex].json, frequencyCap: describeDecision(result, request) },
-				pairedItem: { item: itemIndex },
-			});
+			const json: IDataObject = {
+				...items[itemIndex].json,
+				frequencyCap: describeDecision(result, request),
+			};
+			if (result.decision === 'allowed') {
+				outputs[0].push({ json, pairedItem: { item: itemIndex } });
+				return;
+			}
+			const next = afterRefusal(result, handOff);
+			const output = next.kind === 'exit' || result.decision === 'capped' ? 1 : 2;
+			if (next.kind === 'exit') {
+				json.exit = {
+					reason: 'campaignEnded',
+					detail: next.reason,
+					at: new Date(now).toISOString(),
+				};
+				if (request.entryId) exits.push({ entryId: request.entryId, reason: next.reason });
+			} else if (next.kind === 'schedule') {
+				try {
+					schedule.push({
+						output,
+						itemIndex,
+						request: scheduleRequestFor(request, resumePoint, next.at, json),
+					});
+					return;
+				} catch (error) {
+					outputs[output].push(itemError(this, error as Error, itemIndex, items[itemIndex]));
+					return;
+				}
+			}
+			outputs[output].push({ json, pairedItem: { item: itemIndex } });
 		};
 
 		// One transaction for every item that needs the store; quiet hours only check.
@@ -108,6 +152,26 @@ export class FrequencyCap implements INodeType {
 		pending.forEach(({ itemIndex, request, quiet }, index) =>
 			route(itemIndex, decide(policy, request, results[index], quiet), request),
 		);
+		for (const { entryId, reason } of exits) await store.exitEntry(entryId, reason, now);
+		if (schedule.length > 0) {
+			const { scheduled } = await store.scheduleSteps(
+				schedule.map(({ request }) => request),
+				now,
+			);
+			schedule.forEach(({ output, itemIndex, request }, index) =>
+				outputs[output].push({
+					json: {
+						...request.payload,
+						schedule: {
+							resumePoint,
+							dueAt: new Date(request.dueAt).toISOString(),
+							status: scheduled[index] ? 'scheduled' : 'alreadyScheduled',
+						},
+					},
+					pairedItem: { item: itemIndex },
+				}),
+			);
+		}
 		return outputs;
 	}
 }

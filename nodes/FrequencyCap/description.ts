@@ -4,6 +4,7 @@ import {
 	campaignEndsAtProperty,
 	defaultTimeZoneProperty,
 	DURATION_UNIT_OPTIONS,
+	resumePointProperty,
 	WEEKDAY_OPTIONS,
 } from '../shared/descriptions';
 
@@ -221,6 +222,43 @@ export const frequencyCapProperties: INodeProperties[] = [
 		displayOptions: { show: { important: [true] } },
 	},
 	campaignEndsAtProperty,
+	{
+		displayName: 'Deferred Users',
+		name: 'deferredTo',
+		type: 'options',
+		noDataExpression: true,
+		options: [
+			{
+				name: 'Go to the Deferred Output',
+				value: 'output',
+				description: 'With frequencyCap.earliestAllowedAt, for a loop you wire yourself',
+			},
+			{
+				name: 'Go Back to the Campaign Schedule',
+				value: 'schedule',
+				description:
+					'Each is scheduled at their next allowed time and continues from the Campaign Resume Trigger of the Resume Point below; no loop to wire',
+			},
+		],
+		default: 'output',
+		description:
+			'Users with no allowed time before the campaign ends exit the campaign (on Capped, with exit.reason campaignEnded) either way',
+	},
+	{
+		...resumePointProperty,
+		description:
+			'Where scheduled users continue: usually the Resume Point they came in through, so that they pass the exception check and this cap again',
+		displayOptions: { show: { deferredTo: ['schedule'] } },
+	},
+	{
+		displayName: 'Schedule Capped Users Too',
+		name: 'scheduleCapped',
+		type: 'boolean',
+		default: false,
+		description:
+			'Whether users refused by a cap rule or the minimum gap are also scheduled at their next allowed time, instead of leaving on Capped',
+		displayOptions: { show: { deferredTo: ['schedule'] } },
+	},
 	defaultTimeZoneProperty,
 	{
 		displayName: 'Reservation Expires After (Minutes)',

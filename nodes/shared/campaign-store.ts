@@ -5,6 +5,7 @@ import type {
 	IExecuteFunctions,
 	INodeCredentialTestResult,
 	IPollFunctions,
+	ITriggerFunctions,
 	IWebhookFunctions,
 } from 'n8n-workflow';
 
@@ -47,7 +48,7 @@ export function storeConfigFromCredentials(
  * the node) is a StoreConfigurationError: retrying does not help, changing the node does.
  */
 export async function storeConfigFor(
-	context: IExecuteFunctions | IWebhookFunctions | IPollFunctions,
+	context: IExecuteFunctions | IWebhookFunctions | IPollFunctions | ITriggerFunctions,
 ): Promise<StoreConfig> {
 	const reference = context.getNode().credentials?.[CAMPAIGN_STORE_CREDENTIAL];
 	if (!reference) return storeConfigFromCredentials(undefined);
@@ -68,7 +69,7 @@ export async function storeConfigFor(
 
 /** The process-wide store for the node's Campaign Store credential, or the default SQLite file. */
 export async function campaignStoreFor(
-	context: IExecuteFunctions | IWebhookFunctions | IPollFunctions,
+	context: IExecuteFunctions | IWebhookFunctions | IPollFunctions | ITriggerFunctions,
 ): Promise<CampaignStore> {
 	return await getSharedCampaignStore(await storeConfigFor(context));
 }

@@ -37,3 +37,17 @@ export const campaignEndsAtProperty: INodeProperties = {
 	default: '',
 	description: 'From this time on, nobody goes on: users exit or are capped with no next time',
 };
+
+export const DEFAULT_RESUME_POINT = 'after-delay';
+
+/** The Resume Point parameter, shared by the nodes that schedule users and the trigger that resumes them. */
+export const resumePointProperty: INodeProperties = {
+	displayName: 'Resume Point',
+	name: 'resumePoint',
+	type: 'string',
+	required: true,
+	default: DEFAULT_RESUME_POINT,
+	placeholder: DEFAULT_RESUME_POINT,
+	description:
+		'A name for this point of the campaign. The Campaign Delay (or Frequency Cap) schedules each user under it; the Campaign Resume Trigger with the same Campaign ID and Resume Point continues them.',
+};

@@ -91,6 +91,86 @@ async function run(
 	return { outputs, waitTill: response.waitTill };
 }
 
+describe('Campaign Delay node, per user through the schedule', () => {
+	it('schedules each user at their own time and holds nobody; a re-run schedules nothing twice', async () => {
+		const now = Date.now();
+		const items = await enter('delay-schedule', [
+			{ userId: 's1', occurredAt: now - 10 * MINUTE },
+			{ userId: 's2', occurredAt: now - 29 * MINUTE, timeZone: 'Asia/Tokyo' },
+		]);
+		const parameters = {
+			waitHow: 'schedule',
+			resumePoint: 'after-30-min',
+			mode: 'afterEvent',
+			amount: 30,
+			unit: 'minutes',
+		};
+		const { outputs, waitTill } = await run(new CampaignDelay(), parameters, items);
+		expect(waitTill).toBeUndefined();
+		expect(outputs[0].map((item) => item.json)).toEqual([
+			{
+				userId: 's1',
+				campaignId: 'delay-schedule',
+				entryId: items[0].json.entryId,
+				schedule: {
+					resumePoint: 'after-30-min',
+					dueAt: iso(now + 20 * MINUTE),
+					status: 'scheduled',
+				},
+			},
+			{
+				userId: 's2',
+				campaignId: 'delay-schedule',
+				entryId: items[1].json.entryId,
+				schedule: { resumePoint: 'after-30-min', dueAt: iso(now + MINUTE), status: 'scheduled' },
+			},
+		]);
+		const again = await run(new CampaignDelay(), parameters, items);
+		expect(
+			again.outputs[0].map((item) => (item.json.schedule as { status: string }).status),
+		).toEqual(['alreadyScheduled', 'alreadyScheduled']);
+		// The store holds each user's item, due at their own time: s2 first.
+		await withStore(async (store) => {
+			const due = await store.claimDueSteps({
+				campaignId: 'delay-schedule',
+				stepId: 'after-30-min',
+				now: now + 20 * MINUTE,
+				limit: 10,
+				leaseMs: MINUTE,
+			});
+			expect(due.map((step) => [step.userId, step.dueAt])).toEqual([
+				['s2', now + MINUTE],
+				['s1', now + 20 * MINUTE],
+			]);
+			expect(due[1].payload).toMatchObject({
+				userId: 's1',
+				entryId: items[0].json.entryId,
+				delay: { resumeAt: iso(now + 20 * MINUTE), timeZone: 'UTC', timeZoneSource: 'utc' },
+			});
+			expect(due[0].payload).toMatchObject({ delay: { timeZone: 'Asia/Tokyo' } });
+		});
+	});
+
+	it('names the field when an item has no campaign entry to schedule', async () => {
+		await expect(
+			run(
+				new CampaignDelay(),
+				{ waitHow: 'schedule', resumePoint: 'p', mode: 'afterEvent', amount: 1, unit: 'minutes' },
+				[{ json: { userId: 'x', campaignId: 'c', triggeredAt: iso(Date.now()) } }],
+			),
+		).rejects.toThrow(
+			/entryId: is missing on the item; the schedule keeps each user's step per campaign entry/,
+		);
+		await expect(
+			run(
+				new CampaignDelay(),
+				{ waitHow: 'schedule', resumePoint: ' ', mode: 'afterEvent', amount: 1, unit: 'minutes' },
+				[{ json: { userId: 'x', campaignId: 'c', entryId: 'e', triggeredAt: iso(Date.now()) } }],
+			),
+		).rejects.toThrow(/^Resume Point is empty/);
+	});
+});
+
 describe('Campaign Delay node', () => {
 	it('waits until each trigger event + duration with n8n waiting, and a late execution waits less', async () => {
 		const now = Date.now();
@@ -299,6 +379,97 @@ describe('Frequency Cap node', () => {
 		});
 		const key = `cap-3:${items[0].json.entryId}:step-node`;
 		expect(await withStore((store) => store.getSend(key))).toBeUndefined();
+	});
+
+	/** Quiet hours from the current UTC hour for two hours: now is inside them, in UTC. */
+	function quietNow() {
+		const now = new Date();
+		const hour = now.getUTCHours();
+		const quietEndsAt = Date.UTC(
+			now.getUTCFullYear(),
+			now.getUTCMonth(),
+			now.getUTCDate(),
+			hour + 2,
+		);
+		return {
+			quietEndsAt,
+			parameters: {
+				...parameters,
+				quietHours: true,
+				quietStart: `${String(hour).padStart(2, '0')}:00`,
+				quietEnd: `${String((hour + 2) % 24).padStart(2, '0')}:00`,
+				deliveryDays: [],
+				outsideWindow: 'defer',
+			},
+		};
+	}
+
+	it('hands deferred users back to the schedule at their next allowed time, with no loop to wire', async () => {
+		const { quietEndsAt, parameters: quiet } = quietNow();
+		const items = await enter('cap-5', [{ userId: 'r1', occurredAt: Date.now() }]);
+		const scheduleBack = { ...quiet, deferredTo: 'schedule', resumePoint: 'after-delay' };
+		const { outputs } = await run(new FrequencyCap(), scheduleBack, items);
+		expect(outputs[0]).toEqual([]);
+		expect(outputs[2]).toHaveLength(1);
+		expect(outputs[2][0].json.schedule).toEqual({
+			resumePoint: 'after-delay',
+			dueAt: iso(quietEndsAt),
+			status: 'scheduled',
+		});
+		const again = await run(new FrequencyCap(), scheduleBack, items);
+		expect((again.outputs[2][0].json.schedule as { status: string }).status).toBe(
+			'alreadyScheduled',
+		);
+		await withStore(async (store) => {
+			const [step] = await store.claimDueSteps({
+				campaignId: 'cap-5',
+				stepId: 'after-delay',
+				now: quietEndsAt,
+				limit: 10,
+				leaseMs: MINUTE,
+			});
+			expect(step).toMatchObject({ userId: 'r1', dueAt: quietEndsAt });
+			expect(step.payload.frequencyCap).toMatchObject({
+				decision: 'deferred',
+				earliestAllowedAt: iso(quietEndsAt),
+			});
+		});
+	});
+
+	it('lets a deferred user exit when the campaign ends before any allowed time, in either mode', async () => {
+		const { quietEndsAt, parameters: quiet } = quietNow();
+		for (const deferredTo of ['output', 'schedule']) {
+			const campaignId = `cap-6-${deferredTo}`;
+			const items = await enter(campaignId, [{ userId: 'x1', occurredAt: Date.now() }]);
+			const { outputs } = await run(
+				new FrequencyCap(),
+				{
+					...quiet,
+					deferredTo,
+					resumePoint: 'after-delay',
+					campaignEndsAt: iso(quietEndsAt - MINUTE),
+				},
+				items,
+			);
+			// Not on Deferred with earliestAllowedAt null (a Delay "Until a Date" would fail on it).
+			expect(outputs[2]).toEqual([]);
+			expect(outputs[1]).toHaveLength(1);
+			expect(outputs[1][0].json.frequencyCap).toMatchObject({
+				decision: 'deferred',
+				earliestAllowedAt: null,
+			});
+			expect(outputs[1][0].json.exit).toMatchObject({
+				reason: 'campaignEnded',
+				detail: expect.stringMatching(
+					/^campaignEnded: no send is allowed before the campaign ends/,
+				),
+			});
+			const entry = await withStore((store) => store.getEntry(String(items[0].json.entryId)));
+			expect(entry).toMatchObject({
+				state: 'exited',
+				exitReason: expect.stringMatching(/^campaignEnded: /),
+			});
+		}
 	});
 
 	it('refuses settings that cannot work, naming the field', async () => {

@@ -1,0 +1,112 @@
+import {
+	NodeConnectionTypes,
+	NodeOperationError,
+	type IDataObject,
+	type INodeType,
+	type INodeTypeDescription,
+	type IRun,
+	type ITriggerFunctions,
+	type ITriggerResponse,
+} from 'n8n-workflow';
+
+import {
+	InvalidInputError,
+	resumedItemJson,
+	startResumeLoop,
+	validateResumeLoopOptions,
+	type ClaimedStep,
+	type ResumeLoopOptions,
+} from '../../src';
+import { campaignStoreFor, testCampaignStoreCredential } from '../shared/campaign-store';
+import { resumeTriggerProperties } from './description';
+
+/** A claim is renewed while its execution runs; after a crash, its users resume this much later. */
+const LEASE_MS = 30_000;
+
+export class CampaignResumeTrigger implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'Campaign Resume Trigger',
+		name: 'campaignResumeTrigger',
+		icon: { light: 'file:campaignResumeTrigger.svg', dark: 'file:campaignResumeTrigger.dark.svg' },
+		group: ['trigger'],
+		version: 1,
+		subtitle: '={{$parameter["campaignId"] + " at " + $parameter["resumePoint"]}}',
+		description:
+			'Continues each user of a campaign at their own time: starts executions with the users a Campaign Delay scheduled, as they fall due',
+		defaults: { name: 'Campaign Resume Trigger' },
+		inputs: [],
+		outputs: [NodeConnectionTypes.Main],
+		credentials: [
+			{
+				name: 'campaignStoreApi',
+				displayName: 'Campaign Store',
+				required: false,
+				testedBy: 'testCampaignStoreCredential',
+			},
+		],
+		properties: resumeTriggerProperties,
+	};
+
+	methods = { credentialTest: { testCampaignStoreCredential } };
+
+	async trigger(this: ITriggerFunctions): Promise<ITriggerResponse> {
+		const options = this.getNodeParameter('options', {}) as IDataObject;
+		const settings = {
+			campaignId: String(this.getNodeParameter('campaignId', '')).trim(),
+			resumePoint: String(this.getNodeParameter('resumePoint', '')).trim(),
+			batchSize: Number(options.batchSize ?? 1000),
+			pollMs: Math.round(Number(options.pollSeconds ?? 1) * 1000),
+			leaseMs: LEASE_MS,
+			maxInFlight: Number(options.maxInFlight ?? 2),
+		};
+		const emitExecution = async (steps: ClaimedStep[]) => {
+			const done = this.helpers.createDeferredPromise<IRun>();
+			const now = Date.now();
+			this.emit(
+				[
+					this.helpers.returnJsonArray(
+						steps.map((step) => resumedItemJson(step, now)) as IDataObject[],
+					),
+				],
+				undefined,
+				done,
+			);
+			await done.promise;
+		};
+		const loopOptions: ResumeLoopOptions = {
+			...settings,
+			store: async () => await campaignStoreFor(this),
+			run: emitExecution,
+			log: (level, message) => this.logger[level](`Campaign Resume Trigger: ${message}`),
+		};
+		try {
+			validateResumeLoopOptions(loopOptions);
+		} catch (error) {
+			throw new NodeOperationError(
+				this.getNode(),
+				error instanceof InvalidInputError
+					? `Campaign Resume Trigger settings: ${error.message}`
+					: (error as Error),
+			);
+		}
+
+		if (this.getMode() === 'manual') {
+			// "Execute step" in the editor: the next users to fall due, in one execution, for real
+			// (as the Campaign Event Trigger's test URL records real events).
+			const loop = startResumeLoop({
+				...loopOptions,
+				maxInFlight: 1,
+				run: async (steps) => {
+					await loop.stop();
+					await emitExecution(steps);
+				},
+			});
+			return { closeFunction: async () => await loop.stop() };
+		}
+		const loop = startResumeLoop(loopOptions);
+		this.logger.info(
+			`Campaign Resume Trigger: resuming campaign "${settings.campaignId}" at "${settings.resumePoint}"`,
+		);
+		return { closeFunction: async () => await loop.stop() };
+	}
+}
