@@ -17,6 +17,7 @@ import { fetchTransport } from '../test/send/support/fetch-transport';
 import { runTrialJourney } from './trial-journey';
 import { startIntercomImitation } from '../test/send/support/intercom-imitation';
 import {
+	afterRefusal,
 	assignVariant,
 	buildPersonalizationContext,
 	buildReservation,
@@ -32,6 +33,8 @@ import {
 	readCampaignItem,
 	renderTemplate,
 	resolveItemTimeZone,
+	resumedItemJson,
+	scheduleRequestFor,
 	SqliteCampaignStore,
 	triggeredEntryToJson,
 	type CampaignStore,
@@ -60,6 +63,8 @@ const rule: TriggerRule = {
 	reEntry: { mode: 'oncePerPeriod', periodMs: DAY },
 };
 const delay: DelaySpec = { mode: 'afterEvent', amount: 30, unit: 'minutes' };
+/** The Campaign Delay's Resume Point, which the Campaign Resume Trigger watches. */
+const RESUME_POINT = 'after-30-min';
 const exception: ExceptionRule = {
 	exceptionEvents: ['Order Completed'],
 	matchProperty: 'cart_id',
@@ -242,24 +247,52 @@ async function main(): Promise<void> {
 	);
 
 	console.log(
-		'\n2. Delay, exception check, frequency cap, send (the clock moves to each due time)',
+		'\n2. Campaign Delay, per user: the execution of the batch writes each user to the schedule and ends',
 	);
-	const queue = response.triggered.map((entered) => {
-		const json = triggeredEntryToJson(entered);
-		return {
-			json,
-			dueAt: computeResumeAt(
+	// As the Campaign Delay node does: every item of the trigger's execution, one transaction.
+	const { scheduled } = await store.scheduleSteps(
+		response.triggered.map((entered) => {
+			const json = triggeredEntryToJson(entered);
+			const dueAt = computeResumeAt(
 				delay,
 				{ triggeredAt: entered.entry.triggeredAt, timeZone: zoneOf(json) },
 				T0,
-			),
-		};
-	});
+			);
+			return scheduleRequestFor(readCampaignItem(json), RESUME_POINT, dueAt, json);
+		}),
+		T0,
+	);
+	console.log(
+		`   ${scheduled.length} users scheduled at "${RESUME_POINT}", each due 30 min after their own event`,
+	);
+
+	console.log(
+		'\n3. Campaign Resume Trigger → exception check → frequency cap → send (the clock moves to each due time;\n' +
+			'   each claim of due users is one execution, as in n8n)',
+	);
 	const delivered: string[] = [];
-	while (queue.length) {
-		queue.sort((a, b) => a.dueAt - b.dueAt);
-		const { json, dueAt } = queue.shift()!;
-		const now = dueAt;
+	for (;;) {
+		const next = await store.nextScheduledDueAt({
+			campaignId: rule.campaignId,
+			stepId: RESUME_POINT,
+		});
+		if (next === undefined) break;
+		const now = next;
+		const claimed = await store.claimDueSteps({
+			campaignId: rule.campaignId,
+			stepId: RESUME_POINT,
+			now,
+			limit: 1000,
+			leaseMs: 30_000,
+		});
+		for (const step of claimed) await resumeUser(resumedItemJson(step, now), now);
+		await store.completeSteps(
+			claimed.map(({ id, claimToken }) => ({ id, claimToken })),
+			now,
+		);
+	}
+
+	async function resumeUser(json: Record<string, unknown>, now: number): Promise<void> {
 		const item = readCampaignItem(json);
 		const who = `${item.userId} (${local(now, item.userId)})`;
 		const exited = await checkExceptions(
@@ -271,7 +304,7 @@ async function main(): Promise<void> {
 		);
 		if (exited.exited) {
 			console.log(`   ${iso(now)} ✘ ${who} exits: ${exited.detail}`);
-			continue;
+			return;
 		}
 		const request: CapRequest = {
 			idempotencyKey: `${item.campaignId}:${item.entryId}:cap`,
@@ -294,13 +327,27 @@ async function main(): Promise<void> {
 				quiet,
 			);
 		if (decision.decision !== 'allowed') {
-			const next = decision.earliestAllowedAt;
-			console.log(
-				`   ${iso(now)} ⏸ ${who} ${decision.decision}: ${decision.reason}${next === null ? '' : ` → next allowed ${local(next, item.userId)}`}`,
-			);
-			// A Delay until earliestAllowedAt loops deferred users back; capped ones leave the campaign here.
-			if (next !== null && decision.decision === 'deferred') queue.push({ json, dueAt: next });
-			continue;
+			// Deferred users go back to the schedule (Frequency Cap: "Deferred Users: Go Back to
+			// the Campaign Schedule"); capped ones leave the campaign here.
+			const next = afterRefusal(decision, { deferred: true, capped: false });
+			const then =
+				next.kind === 'schedule'
+					? ` → scheduled again for ${local(next.at, item.userId)}`
+					: next.kind === 'exit'
+						? ' → exits: the campaign ends first'
+						: '';
+			console.log(`   ${iso(now)} ⏸ ${who} ${decision.decision}: ${decision.reason}${then}`);
+			if (next.kind === 'schedule')
+				await store.scheduleSteps(
+					[
+						scheduleRequestFor(item, RESUME_POINT, next.at, {
+							...json,
+							frequencyCap: { decision: decision.decision },
+						}),
+					],
+					now,
+				);
+			return;
 		}
 		// Send Message: personalise, pick the A/B variant, send through Intercom, commit the slot.
 		const choice = assignVariant({

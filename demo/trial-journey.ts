@@ -15,6 +15,9 @@ import {
 	buildPersonalizationContext,
 	computeResumeAt,
 	createIntercomChannel,
+	readCampaignItem,
+	resumedItemJson,
+	scheduleRequestFor,
 	deliver,
 	renderTemplate,
 	triggeredEntryToJson,
@@ -58,11 +61,14 @@ const delay: DelaySpec = {
 	mode: 'nextWindow',
 	window: { start: '10:00', end: '17:00', weekdays: [1, 2, 3, 4, 5] },
 };
+/** The Campaign Delay's Resume Point, which the Campaign Resume Trigger of the journey watches. */
+const RESUME_POINT = 'local-morning';
+const CAMPAIGN_ID = 'trial-ending';
 const TEMPLATE =
 	'<p>Hi {{ user.firstName }}, your {{ user.company }} trial ends on {{ user.trialEndsOn }}. Book a 15-minute call to keep your workspace.</p>';
 
 export async function runTrialJourney(store: CampaignStore): Promise<void> {
-	console.log('\n3. Salesforce: the trial-ending journey');
+	console.log('\n4. Salesforce: the trial-ending journey');
 	const salesforce = await FakeSalesforce.start({ now: T1 });
 	const intercom = await startIntercomImitation();
 	try {
@@ -126,7 +132,7 @@ export async function runTrialJourney(store: CampaignStore): Promise<void> {
 			apiVersion: '62.0',
 		});
 		const rule = {
-			campaignId: 'trial-ending',
+			campaignId: CAMPAIGN_ID,
 			propertyFilters: [],
 			reEntry: { mode: 'once' as const },
 		};
@@ -150,40 +156,71 @@ export async function runTrialJourney(store: CampaignStore): Promise<void> {
 			messageType: 'inapp',
 			lookup: 'externalId',
 		});
+		// The poll's one execution: Campaign Delay (per user) schedules each trial user at their own
+		// local window; the Campaign Resume Trigger then releases them as each falls due.
+		const entered = first.entered.sort((a, b) => a.entry.userId.localeCompare(b.entry.userId));
+		await store.scheduleSteps(
+			entered.map((user) => {
+				const json = triggeredEntryToJson(user);
+				const dueAt = computeResumeAt(delay, { timeZone: user.profile?.timeZone ?? 'UTC' }, T1);
+				return scheduleRequestFor(readCampaignItem(json), RESUME_POINT, dueAt, json);
+			}),
+			T1,
+		);
+		console.log(
+			`   the poll's execution scheduled ${entered.length} users at "${RESUME_POINT}", each at their own window`,
+		);
 		const sent: Array<{ whoId: string; key: string; userId: string; at: number }> = [];
-		for (const entered of first.entered.sort((a, b) =>
-			a.entry.userId.localeCompare(b.entry.userId),
-		)) {
-			const json = triggeredEntryToJson(entered);
-			const profile = entered.profile!;
+		const due: Array<{ json: Record<string, unknown>; dueAt: number }> = [];
+		for (;;) {
+			const next = await store.nextScheduledDueAt({
+				campaignId: CAMPAIGN_ID,
+				stepId: RESUME_POINT,
+			});
+			if (next === undefined) break;
+			const claimed = await store.claimDueSteps({
+				campaignId: CAMPAIGN_ID,
+				stepId: RESUME_POINT,
+				now: next,
+				limit: 1000,
+				leaseMs: 30_000,
+			});
+			due.push(...claimed.map((step) => ({ json: resumedItemJson(step, next), dueAt: next })));
+			await store.completeSteps(
+				claimed.map(({ id, claimToken }) => ({ id, claimToken })),
+				next,
+			);
+		}
+		for (const { json, dueAt } of due) {
+			const user = entered.find((candidate) => candidate.entry.entryId === json.entryId)!;
+			const profile = user.profile!;
 			const zone = profile.timeZone ?? 'UTC';
-			const dueAt = computeResumeAt(delay, { timeZone: zone }, T1);
 			const local = DateTime.fromMillis(dueAt, { zone }).toFormat("ccc HH:mm 'in' z");
-			const key = `${entered.entry.campaignId}:${entered.entry.entryId}:send`;
+			const key = `${user.entry.campaignId}:${user.entry.entryId}:send`;
 			const result = await deliver({
 				store,
 				idempotencyKey: key,
 				reservedByCap: false,
-				campaignId: entered.entry.campaignId,
+				campaignId: user.entry.campaignId,
 				stepId: 'send',
-				entryId: entered.entry.entryId,
-				userId: entered.entry.userId,
+				entryId: user.entry.entryId,
+				userId: user.entry.userId,
 				channelName: 'in_app',
 				tags: ['lifecycle'],
 				reservationTtlMs: HOUR,
 				choice: { kind: 'variant', name: 'A' },
 				render: async () => ({
 					idempotencyKey: key,
-					userId: entered.entry.userId,
+					userId: user.entry.userId,
 					externalIds: {},
 					body: await renderTemplate(
 						TEMPLATE,
 						buildPersonalizationContext({
-							userId: entered.entry.userId,
+							userId: user.entry.userId,
 							profile,
-							event: entered.event,
-							campaignId: entered.entry.campaignId,
-							entryId: entered.entry.entryId,
+							event: user.event,
+							campaignId: user.entry.campaignId,
+							entryId: user.entry.entryId,
 							variant: 'A',
 						}),
 						{
@@ -199,7 +236,7 @@ export async function runTrialJourney(store: CampaignStore): Promise<void> {
 			});
 			if (result.status !== 'sent') throw new Error(`send failed: ${JSON.stringify(result)}`);
 			console.log(
-				`   ✔ ${json.userId} entered (trial ends ${String(profile.attributes.trialEndsOn)}, ${zone}) → ${dueAt <= T1 ? `inside the window now (${local})` : `waits until ${local}`} → ✉ sent, Intercom message ${result.providerMessageId}`,
+				`   ✔ ${String(json.userId)} entered (trial ends ${String(profile.attributes.trialEndsOn)}, ${zone}) → ${dueAt <= T1 ? `inside the window now (${local})` : `resumed at ${local}`} → ✉ sent, Intercom message ${result.providerMessageId}`,
 			);
 			console.log(
 				`        ${result.request.method} ${result.request.url} ${JSON.stringify(result.request.body)}`,
@@ -207,7 +244,7 @@ export async function runTrialJourney(store: CampaignStore): Promise<void> {
 			sent.push({
 				whoId: profile.externalIds.salesforce,
 				key,
-				userId: entered.entry.userId,
+				userId: user.entry.userId,
 				at: dueAt,
 			});
 		}

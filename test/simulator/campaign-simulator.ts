@@ -12,8 +12,10 @@ import {
 	quietHoursToWindow,
 	readCampaignItem,
 	resolveItemTimeZone,
+	scheduleRequestFor,
 	triggeredEntryToJson,
 	type CampaignStore,
+	type ClaimedStep,
 	type CapRequest,
 	type DelaySpec,
 	type ExceptionRule,
@@ -24,8 +26,11 @@ import {
 /**
  * Drives random behaviour of many users in many time zones through the campaign steps
  * (trigger → delay → exception check → frequency cap → a recording send stub) on a fake
- * clock, the way the n8n nodes call the engine. The report holds what was sent and what
- * users did, so that the invariants can be checked independently of the engine.
+ * clock, the way the n8n nodes call the engine: the Campaign Delay writes each batch's users
+ * to the store's schedule, and each tick the Campaign Resume Trigger's claim takes the users
+ * who are due, page by page, one execution each. The report holds what was sent, what users
+ * did and when each was released, so that the invariants can be checked independently of the
+ * engine.
  */
 
 export const ZONES = [
@@ -157,9 +162,21 @@ export interface SentMessage {
 	sentAt: number;
 }
 
+/** One user released from the schedule: when they were due and when a claim took them. */
+export interface Release {
+	userId: string;
+	dueAt: number;
+	releasedAt: number;
+	/** 1 for the first claim; more after a crashed execution's lease ran out. */
+	attempt: number;
+}
+
 export interface SimulationReport {
 	users: number;
 	days: number;
+	/** How often the resume trigger claims: nobody may be released later than due + this. */
+	claimIntervalMs: number;
+	releases: Release[];
 	zoneOf: Map<string, string>;
 	events: SimulatedEvent[];
 	sent: SentMessage[];
@@ -183,6 +200,13 @@ function random(seed: number): () => number {
 		return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
 	};
 }
+
+/** The resume point each campaign's Delay schedules at, and its resume trigger claims. */
+const RESUME_POINT = 'after-delay';
+/** A claim's lease: a crashed execution's users are claimed again after it, and re-sent once. */
+const LEASE_MS = 2 * HOUR;
+/** Users per execution of the resume trigger. */
+const CLAIM_PAGE = 500;
 
 interface Pending {
 	campaign: Campaign;
@@ -219,6 +243,8 @@ export async function runSimulation(
 	const report: SimulationReport = {
 		users: options.users,
 		days: options.days,
+		claimIntervalMs: options.tickMs,
+		releases: [],
 		zoneOf,
 		events: [],
 		sent: [],
@@ -232,7 +258,8 @@ export async function runSimulation(
 	};
 	const openCarts = new Map<string, string[]>();
 	const signedUp = new Set<string>();
-	let pending: Pending[] = [];
+	/** Entries whose execution "died" once; their claim is never completed. */
+	const crashed = new Set<string>();
 	let messageCounter = 0;
 	const end = options.start + options.days * DAY;
 
@@ -278,32 +305,77 @@ export async function runSimulation(
 			const parsed = parseEventPayload({ batch }, { now, maxBatchSize: batch.length });
 			for (const campaign of CAMPAIGNS) {
 				const outcome = await ingestEvents(store, parsed, campaign.rule, now);
-				for (const entered of outcome.triggered) {
+				// The trigger's execution: the Campaign Delay schedules every user of the batch.
+				const requests = outcome.triggered.map((entered) => {
 					const json = triggeredEntryToJson(entered);
-					const zone = zoneOfItem(json);
-					pending.push({
-						campaign,
-						json,
-						dueAt: computeResumeAt(
-							campaign.delay,
-							{ triggeredAt: entered.entry.triggeredAt, timeZone: zone },
-							now,
-						),
-					});
-					report.entries++;
-				}
+					const dueAt = computeResumeAt(
+						campaign.delay,
+						{ triggeredAt: entered.entry.triggeredAt, timeZone: zoneOfItem(json) },
+						now,
+					);
+					return scheduleRequestFor(readCampaignItem(json), RESUME_POINT, dueAt, json);
+				});
+				if (requests.length) await store.scheduleSteps(requests, now);
+				report.entries += requests.length;
 			}
 		}
 
-		// 2. Users whose delay is over go through the exception check and the cap, one batch per campaign.
-		const due = pending.filter((p) => p.dueAt <= now);
-		pending = pending.filter((p) => p.dueAt > now);
+		// 2. Each campaign's resume trigger claims the users who are due, a page per execution:
+		// exception check, cap and send; deferred and re-run users go back to the schedule.
 		for (const campaign of CAMPAIGNS) {
-			const group = due.filter((p) => p.campaign === campaign);
-			if (group.length) pending.push(...(await runSteps(store, campaign, group, now, report, rnd)));
+			for (;;) {
+				const claimed = await store.claimDueSteps({
+					campaignId: campaign.rule.campaignId,
+					stepId: RESUME_POINT,
+					now,
+					limit: CLAIM_PAGE,
+					leaseMs: LEASE_MS,
+				});
+				if (claimed.length === 0) break;
+				for (const step of claimed)
+					report.releases.push({
+						userId: step.userId,
+						dueAt: step.dueAt,
+						releasedAt: now,
+						attempt: step.attempts,
+					});
+				const group = claimed.map((step) => pendingOf(campaign, step, crashed));
+				const again = await runSteps(store, campaign, group, now, report, rnd);
+				const died = new Set(
+					again.filter((p) => p.crashed && !crashed.has(entryOf(p))).map(entryOf),
+				);
+				for (const entryId of died) crashed.add(entryId);
+				const rescheduled = again.filter((p) => !died.has(entryOf(p)));
+				if (rescheduled.length)
+					await store.scheduleSteps(
+						rescheduled.map((p) =>
+							scheduleRequestFor(readCampaignItem(p.json), RESUME_POINT, p.dueAt, p.json),
+						),
+						now,
+					);
+				// A dead execution completes nothing: its users come back when the lease runs out.
+				await store.completeSteps(
+					claimed
+						.filter((step) => !died.has(step.entryId))
+						.map(({ id, claimToken }) => ({ id, claimToken })),
+					now,
+				);
+				if (claimed.length < CLAIM_PAGE) break;
+			}
 		}
 	}
 	return report;
+}
+
+const entryOf = (p: Pending) => String(p.json.entryId);
+
+function pendingOf(campaign: Campaign, step: ClaimedStep, crashed: Set<string>): Pending {
+	return {
+		campaign,
+		json: step.payload,
+		dueAt: step.dueAt,
+		crashed: crashed.has(step.entryId),
+	};
 }
 
 function zoneOfItem(json: Record<string, unknown>): string {
@@ -370,9 +442,11 @@ async function runSteps(
 			continue;
 		}
 		if (!p.crashed && rnd() < 0.01) {
-			// The execution dies after the reservation: it expires, and a later retry must still send once.
+			// The execution dies after the reservation: its claim is never completed, so the user
+			// comes back when the lease runs out (the reservation has expired by then) and must
+			// still be sent exactly once.
 			report.crashedThenRetried++;
-			requeue.push({ ...p, crashed: true, dueAt: now + 2 * HOUR });
+			requeue.push({ ...p, crashed: true });
 			continue;
 		}
 		const item = readCampaignItem(p.json);
@@ -400,6 +474,17 @@ async function runSteps(
 export function findViolations(report: SimulationReport): string[] {
 	const violations: string[] = [];
 	const iso = (ms: number) => new Date(ms).toISOString();
+
+	// Each user at their own time: never before due, never later than one claim interval after
+	// (a first claim; a dead execution's users come back after its lease, by design).
+	for (const r of report.releases) {
+		if (r.releasedAt < r.dueAt)
+			violations.push(`${r.userId} released at ${iso(r.releasedAt)}, before due ${iso(r.dueAt)}`);
+		else if (r.attempt === 1 && r.releasedAt - r.dueAt > report.claimIntervalMs)
+			violations.push(
+				`${r.userId} released at ${iso(r.releasedAt)}, more than a claim interval after due ${iso(r.dueAt)}`,
+			);
+	}
 
 	const seen = new Set<string>();
 	for (const s of report.sent) {

@@ -6,10 +6,13 @@ const at = (iso: string) => Date.parse(iso);
 function report(
 	sent: Array<Partial<SentMessage>>,
 	events: SimulationReport['events'] = [],
+	releases: SimulationReport['releases'] = [],
 ): SimulationReport {
 	return {
 		users: 1,
 		days: 1,
+		claimIntervalMs: 30 * 60_000,
+		releases,
 		zoneOf: new Map([['ana', 'Asia/Kolkata']]),
 		events,
 		sent: sent.map((s, i) => ({
@@ -37,6 +40,29 @@ function report(
 describe('findViolations', () => {
 	it('finds nothing in a clean report', () => {
 		expect(findViolations(report([{}]))).toEqual([]);
+	});
+
+	it('finds a user released before their due time, or later than one claim interval after it', () => {
+		const due = at('2026-03-10T05:00:00Z');
+		const release = (releasedAt: string, attempt = 1) => ({
+			userId: 'ana',
+			dueAt: due,
+			releasedAt: at(releasedAt),
+			attempt,
+		});
+		expect(
+			findViolations(
+				report([], [], [release('2026-03-10T05:00:00Z'), release('2026-03-10T05:30:00Z')]),
+			),
+		).toEqual([]);
+		expect(findViolations(report([], [], [release('2026-03-10T04:59:59Z')]))).toEqual([
+			'ana released at 2026-03-10T04:59:59.000Z, before due 2026-03-10T05:00:00.000Z',
+		]);
+		expect(findViolations(report([], [], [release('2026-03-10T05:30:00.001Z')]))).toEqual([
+			'ana released at 2026-03-10T05:30:00.001Z, more than a claim interval after due 2026-03-10T05:00:00.000Z',
+		]);
+		// A dead execution's users come back when its lease runs out: later, by design.
+		expect(findViolations(report([], [], [release('2026-03-10T07:00:00Z', 2)]))).toEqual([]);
 	});
 
 	it('finds a duplicate send', () => {

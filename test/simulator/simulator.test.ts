@@ -32,6 +32,14 @@ function expectSoundReport(report: SimulationReport): void {
 	expect(report.deferred).toBeGreaterThan(100);
 	expect(report.reRunsSkipped).toBeGreaterThan(5);
 	expect(report.crashedThenRetried).toBeGreaterThan(5);
+	// Everyone went through the store's schedule; crashed executions' users came back by lease.
+	expect(report.releases.length).toBeGreaterThan(report.entries);
+	expect(report.releases.some((release) => release.attempt > 1)).toBe(true);
+	const firstClaims = report.releases.filter((release) => release.attempt === 1);
+	const latest = Math.max(...firstClaims.map((release) => release.releasedAt - release.dueAt));
+	console.log(
+		`${report.releases.length} releases from the schedule; on a first claim at most ${latest / 60_000} min after due (claims every ${report.claimIntervalMs / 60_000} min)`,
+	);
 	console.log(
 		`${report.users} users, ${report.days} days: ${report.events.length} events, ${report.entries} entries, ` +
 			`${report.decisions} cap decisions, ${report.sent.length} sent, ${report.exited} exited, ` +
