@@ -5,6 +5,8 @@
  * and failures that carry the n8n log tail.
  */
 import { createHmac } from 'node:crypto';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 
 import { SqliteCampaignStore } from '../../src/store/sqlite/sqlite-store';
@@ -173,4 +175,46 @@ export function nodeRunError(
 	return execution.data?.resultData.runData[nodeName]?.[runIndex]?.error as
 		| Record<string, unknown>
 		| undefined;
+}
+
+/** One request a {@link RecordingProvider} received. */
+export interface ProviderRequest {
+	/** When it arrived (epoch ms). */
+	at: number;
+	authorization?: string;
+	idempotencyKey?: string;
+	body: Record<string, unknown>;
+}
+
+export interface RecordingProvider {
+	/** The URL to give Send Message's HTTP channel. */
+	url: string;
+	requests: ProviderRequest[];
+	close(): Promise<void>;
+}
+
+/** An HTTP messaging provider on 127.0.0.1: records each request, answers 201 with a message id. */
+export async function startRecordingProvider(): Promise<RecordingProvider> {
+	const requests: ProviderRequest[] = [];
+	const server = http.createServer((request, response) => {
+		let raw = '';
+		request.on('data', (chunk: Buffer) => (raw += chunk.toString()));
+		request.on('end', () => {
+			requests.push({
+				at: Date.now(),
+				authorization: request.headers.authorization,
+				idempotencyKey: request.headers['idempotency-key'] as string | undefined,
+				body: JSON.parse(raw) as Record<string, unknown>,
+			});
+			response.writeHead(201, { 'content-type': 'application/json' });
+			response.end(JSON.stringify({ id: `msg-${requests.length}` }));
+		});
+	});
+	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+	const { port } = server.address() as AddressInfo;
+	return {
+		url: `http://127.0.0.1:${port}/messages`,
+		requests,
+		close: async () => await new Promise<void>((resolve) => server.close(() => resolve())),
+	};
 }

@@ -1096,6 +1096,37 @@ export class N8nInstance {
 	}
 
 	/**
+	 * Stops the n8n process as an admin's restart does (SIGTERM to the group, SIGKILL after
+	 * `graceMs`), waits `downMs`, and starts it again on the same database, port, user folder
+	 * and encryption key: published workflows come back through the startup reconcile, and the
+	 * API key still works. Returns when n8n is ready again.
+	 */
+	async restart(
+		options: { downMs?: number; graceMs?: number; signal?: 'SIGTERM' | 'SIGKILL' } = {},
+	): Promise<{ stoppedAt: number; readyAt: number }> {
+		const pid = this.child?.pid;
+		if (pid && !this.exitInfo) {
+			killGroup(pid, options.signal ?? 'SIGTERM');
+			if (!(await settlesWithin(this.exitPromise, options.graceMs ?? 30_000))) {
+				this.log(`n8n (pid ${pid}) did not stop within ${options.graceMs ?? 30_000} ms; SIGKILL`);
+				killGroup(pid, 'SIGKILL');
+				await settlesWithin(this.exitPromise, 5000);
+			}
+		}
+		if (pid) {
+			killGroup(pid, 'SIGKILL');
+			liveGroups.delete(pid);
+		}
+		const stoppedAt = Date.now();
+		await sleep(options.downMs ?? 0);
+		this.child = undefined;
+		this.exitInfo = undefined;
+		this.spawnServer();
+		await this.waitUntilReady(180_000);
+		return { stoppedAt, readyAt: Date.now() };
+	}
+
+	/**
 	 * Stops n8n: SIGTERM to the process group, SIGKILL after `graceMs`; then drops the database
 	 * (unless keepDatabase). Idempotent.
 	 */

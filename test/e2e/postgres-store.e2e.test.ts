@@ -18,8 +18,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
@@ -41,6 +39,8 @@ import {
 	describeRun,
 	nodeOutput,
 	postEvents,
+	startRecordingProvider,
+	type RecordingProvider,
 	trackEvent,
 	withLogTail,
 } from './campaign-e2e-helpers';
@@ -48,41 +48,6 @@ import {
 const PKG = 'n8n-nodes-triggered-campaigns';
 const CAMPAIGN_ID = 'e2e-pg-cart';
 const PROVIDER_KEY = 'Bearer e2e-provider-key-81f2';
-
-interface ProviderRequest {
-	authorization?: string;
-	idempotencyKey?: string;
-	body: Record<string, unknown>;
-}
-
-/** An HTTP messaging provider: records each request and answers 201 with a message id. */
-async function startProvider(): Promise<{
-	url: string;
-	requests: ProviderRequest[];
-	close: () => Promise<void>;
-}> {
-	const requests: ProviderRequest[] = [];
-	const server = http.createServer((request, response) => {
-		let raw = '';
-		request.on('data', (chunk: Buffer) => (raw += chunk.toString()));
-		request.on('end', () => {
-			requests.push({
-				authorization: request.headers.authorization,
-				idempotencyKey: request.headers['idempotency-key'] as string | undefined,
-				body: JSON.parse(raw) as Record<string, unknown>,
-			});
-			response.writeHead(201, { 'content-type': 'application/json' });
-			response.end(JSON.stringify({ id: `msg-${requests.length}` }));
-		});
-	});
-	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-	const { port } = server.address() as AddressInfo;
-	return {
-		url: `http://127.0.0.1:${port}/messages`,
-		requests,
-		close: async () => await new Promise<void>((resolve) => server.close(() => resolve())),
-	};
-}
 
 const to = (name: string) => [{ node: name, type: 'main', index: 0 }];
 
@@ -231,7 +196,7 @@ describe('the abandoned-cart chain on a PostgreSQL Campaign Store credential, ev
 	let tmp: string;
 	let userFolder: string;
 	let n8n: N8nInstance | undefined;
-	let provider: Awaited<ReturnType<typeof startProvider>>;
+	let provider: RecordingProvider;
 	let chain: PublishedWorkflow;
 	let misconfigured: PublishedWorkflow;
 	const logged = (fn: () => Promise<void>) => withLogTail(() => n8n, fn, 80);
@@ -242,7 +207,7 @@ describe('the abandoned-cart chain on a PostgreSQL Campaign Store credential, ev
 		const tgz = await packPackage(packageRoot(), path.join(tmp, 'packed'), { ignoreScripts: true });
 		userFolder = path.join(tmp, 'user');
 		await installPackageTarball(tgz, userFolder);
-		provider = await startProvider();
+		provider = await startRecordingProvider();
 		n8n = await startN8n({ userFolder, installation });
 
 		const credential = async (name: string, type: string, data: Record<string, unknown>) => {
