@@ -28,7 +28,7 @@ import {
 	type N8nInstance,
 	type WorkflowJson,
 } from '../test/e2e/n8n-harness';
-import { testConnection } from '../test/support/postgres';
+import { postgresStoreCredentialData, testConnection } from '../test/support/postgres';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -127,28 +127,16 @@ async function main(): Promise<void> {
 		const userFolder = path.join(tmp, 'user');
 		await installPackageTarball(tgz, userFolder);
 		n8n = await startN8n({ userFolder, installation, logLevel: 'warn' });
-		const credential = async (name: string, type: string, data: Record<string, unknown>) => {
-			const created = await n8n!.api<{ id: string; name: string }>('POST', '/api/v1/credentials', {
-				name,
-				type,
-				data,
-			});
-			return { id: created.id, name: created.name };
-		};
+		const credential = n8n.createCredential.bind(n8n);
 		const sqliteStore = await credential('Bench SQLite store', 'campaignStoreApi', {
 			backend: 'sqlite',
 			filePath: path.join(userFolder, '.n8n', 'triggered-campaigns.sqlite'),
 		});
-		const postgresStore = await credential('Bench PostgreSQL store', 'campaignStoreApi', {
-			backend: 'postgres',
-			host: testConnection.host,
-			port: testConnection.port,
-			database: testConnection.database,
-			user: testConnection.user,
-			password: testConnection.password ?? '',
-			ssl: 'disable',
-			schema,
-		});
+		const postgresStore = await credential(
+			'Bench PostgreSQL store',
+			'campaignStoreApi',
+			postgresStoreCredentialData(schema),
+		);
 		const senderToken = await credential('Bench sender token', 'campaignWebhookTokenApi', {
 			headerName: 'Authorization',
 			token: TOKEN,

@@ -1205,6 +1205,20 @@ export class N8nInstance {
 		});
 	}
 
+	/** Creates a credential through the public API; returns the reference a workflow node takes. */
+	async createCredential(
+		name: string,
+		type: string,
+		data: Record<string, unknown>,
+	): Promise<{ id: string; name: string }> {
+		const created = await this.api<{ id: string; name: string }>('POST', '/api/v1/credentials', {
+			name,
+			type,
+			data,
+		});
+		return { id: created.id, name: created.name };
+	}
+
 	/** The public API (`/api/v1/...`) with X-N8N-API-KEY. */
 	async api<T = unknown>(method: string, urlPath: string, body?: unknown): Promise<T> {
 		if (!this.apiKey) this.fail('No API key yet (startN8n({ createApiKey: false })?)');

@@ -23,7 +23,7 @@ import * as path from 'node:path';
 
 import { Pool } from 'pg';
 
-import { testConnection } from '../support/postgres';
+import { postgresStoreCredentialData, testConnection } from '../support/postgres';
 import {
 	ensureN8nInstalled,
 	installPackageTarball,
@@ -210,24 +210,8 @@ describe('the abandoned-cart chain on a PostgreSQL Campaign Store credential, ev
 		provider = await startRecordingProvider();
 		n8n = await startN8n({ userFolder, installation });
 
-		const credential = async (name: string, type: string, data: Record<string, unknown>) => {
-			const created = await n8n!.api<{ id: string; name: string }>('POST', '/api/v1/credentials', {
-				name,
-				type,
-				data,
-			});
-			return { id: created.id, name: created.name };
-		};
-		const postgres = {
-			backend: 'postgres',
-			host: testConnection.host,
-			port: testConnection.port,
-			database: testConnection.database,
-			user: testConnection.user,
-			password: testConnection.password ?? '',
-			ssl: 'disable',
-			schema,
-		};
+		const credential = n8n.createCredential.bind(n8n);
+		const postgres = postgresStoreCredentialData(schema);
 		const store = await credential('e2e PostgreSQL store', 'campaignStoreApi', postgres);
 		const wrongStore = await credential('e2e store without a database', 'campaignStoreApi', {
 			...postgres,

@@ -19,6 +19,20 @@ export const testConnection = {
 	password: process.env.PGPASSWORD,
 };
 
+/** A Campaign Store credential's data for the test PostgreSQL, in `schema`. */
+export function postgresStoreCredentialData(schema: string): Record<string, unknown> {
+	return {
+		backend: 'postgres',
+		host: testConnection.host,
+		port: testConnection.port,
+		database: testConnection.database,
+		user: testConnection.user,
+		password: testConnection.password ?? '',
+		ssl: 'disable',
+		schema,
+	};
+}
+
 /**
  * Fresh schemas and stores for one PostgreSQL test file: `open` tracks each store, and
  * `dispose` (from afterAll) closes them and drops every schema handed out.
