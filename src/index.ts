@@ -82,6 +82,7 @@ export {
 	type ExceptionRule,
 	type ExitReason,
 } from './policies/exception-check';
+export { exitCampaignEntry } from './policies/exit-entry';
 export {
 	afterRefusal,
 	buildReservation,

@@ -13,6 +13,7 @@ import {
 	buildReservation,
 	decide,
 	elapsedMs,
+	exitCampaignEntry,
 	InvalidInputError,
 	isInQuietHours,
 	precheck,
@@ -92,7 +93,7 @@ export class FrequencyCap implements INodeType {
 				this.getNode(),
 				'Resume Point is empty: name the Resume Point of the Campaign Resume Trigger where scheduled users continue.',
 			);
-		const exits: Array<{ entryId: string; reason: string }> = [];
+		const exits: Array<{ request: CapRequest; reason: string }> = [];
 		const schedule: Array<{ output: number; itemIndex: number; request: ScheduleStepRequest }> = [];
 		const route = (itemIndex: number, result: CapDecision, request: CapRequest) => {
 			const json: IDataObject = {
@@ -111,7 +112,7 @@ export class FrequencyCap implements INodeType {
 					detail: next.reason,
 					at: new Date(now).toISOString(),
 				};
-				if (request.entryId) exits.push({ entryId: request.entryId, reason: next.reason });
+				if (request.entryId) exits.push({ request, reason: next.reason });
 			} else if (next.kind === 'schedule') {
 				try {
 					schedule.push({
@@ -152,7 +153,8 @@ export class FrequencyCap implements INodeType {
 		pending.forEach(({ itemIndex, request, quiet }, index) =>
 			route(itemIndex, decide(policy, request, results[index], quiet), request),
 		);
-		for (const { entryId, reason } of exits) await store.exitEntry(entryId, reason, now);
+		for (const { request, reason } of exits)
+			await exitCampaignEntry(store, { ...request, entryId: request.entryId! }, reason, now);
 		if (schedule.length > 0) {
 			const { scheduled } = await store.scheduleSteps(
 				schedule.map(({ request }) => request),

@@ -2,6 +2,7 @@ import type { CampaignItem } from '../campaign-item';
 import { InvalidInputError } from '../errors';
 import type { CampaignEvent, CampaignStore, UserProfile } from '../store/campaign-store';
 import { readProperty } from '../trigger/property-filter';
+import { exitCampaignEntry } from './exit-entry';
 
 /** When a user leaves the campaign before the message: they did the goal, or may no longer be messaged. */
 export interface ExceptionRule {
@@ -40,7 +41,12 @@ export async function checkExceptions(
 ): Promise<ExceptionResult> {
 	const result = await findExit(store, item, rule, now, profile);
 	if (result.exited && item.entryId && result.reason !== 'entryNotActive') {
-		await store.exitEntry(item.entryId, `${result.reason}: ${result.detail}`, now);
+		await exitCampaignEntry(
+			store,
+			{ entryId: item.entryId, userId: item.userId, campaignId: item.campaignId },
+			`${result.reason}: ${result.detail}`,
+			now,
+		);
 	}
 	return result;
 }

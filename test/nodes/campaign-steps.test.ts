@@ -278,9 +278,34 @@ describe('Exception Check node', () => {
 				now,
 			}),
 		);
+		// Both users also wait at a later resume point (a deferred retry, a second message).
+		await withStore((store) =>
+			store.scheduleSteps(
+				items.map((item) => ({
+					campaignId: 'exc-1',
+					stepId: 'reminder',
+					entryId: String(item.json.entryId),
+					userId: String(item.json.userId),
+					dueAt: now + 60 * MINUTE,
+					payload: item.json,
+				})),
+				now,
+			),
+		);
 		const { outputs } = await run(new ExceptionCheck(), parameters, items);
 		expect(outputs[0].map((item) => item.json.userId)).toEqual(['e2']);
 		expect(outputs[1].map((item) => item.json.userId)).toEqual(['e1']);
+		// Who exited has nothing left in the schedule; the other user still waits.
+		const stillScheduled = await withStore((store) =>
+			store.claimDueSteps({
+				campaignId: 'exc-1',
+				stepId: 'reminder',
+				now: now + 60 * MINUTE,
+				limit: 10,
+				leaseMs: MINUTE,
+			}),
+		);
+		expect(stillScheduled.map((step) => step.userId)).toEqual(['e2']);
 		expect(outputs[1][0].json.exit).toMatchObject({
 			reason: 'exceptionEvent',
 			event: { name: 'Order Completed', messageId: 'buy-e1' },
