@@ -111,9 +111,13 @@ export function validateFrequencyPolicy(policy: FrequencyPolicy): void {
 	}
 }
 
-/** The start of the rule's window at `now` in `zone`. */
+/**
+ * The first instant the rule's window at `now` in `zone` counts (the store counts sends with
+ * `reservedAt >= since`). A rolling window of length w is (now − w, now]: a send exactly w ago
+ * no longer counts. A calendar window starts at the local midnight (or Monday) itself.
+ */
 function windowStart(rule: CapRule, now: number, zone: string): number {
-	if (rule.window.kind === 'rolling') return now - rule.window.ms;
+	if (rule.window.kind === 'rolling') return now - rule.window.ms + 1;
 	return rule.window.unit === 'day' ? startOfLocalDay(now, zone) : startOfLocalWeek(now, zone);
 }
 
@@ -173,10 +177,10 @@ function releaseTime(
 			? startOfNextLocalDay(request.now, request.timeZone)
 			: startOfNextLocalWeek(request.now, request.timeZone);
 	}
-	// A send at s counts while now - window <= s: the slot frees 1 ms after the
-	// (count - limit + 1)-th oldest counted send leaves the window.
+	// A send at s counts while now - window < s: the slot frees at exactly s + window for the
+	// (count - limit + 1)-th oldest counted send.
 	const counted = usage!.countedAt;
-	return counted[counted.length - usage!.limit] + rule.window.ms + 1;
+	return counted[counted.length - usage!.limit] + rule.window.ms;
 }
 
 /**

@@ -375,7 +375,7 @@ describe('Frequency Cap node', () => {
 		};
 		expect(capped.rules).toEqual(['1']);
 		expect(Date.parse(capped.earliestAllowedAt)).toBe(
-			Date.parse(String(allowed.reservedAt)) + 24 * 60 * MINUTE + 1,
+			Date.parse(String(allowed.reservedAt)) + 24 * 60 * MINUTE,
 		);
 		expect(capped.reason).toMatch(/^rule 1: 1 of 1 messages already/);
 	});

@@ -70,7 +70,8 @@ describe('buildReservation', () => {
 		expect(reservation.limits).toEqual([
 			{
 				ruleId: 'week',
-				since: at('2026-03-03T10:00:00Z'),
+				// (now − 7 days, now]: a send exactly a week ago no longer counts.
+				since: at('2026-03-03T10:00:00Z') + 1,
 				limit: 3,
 				campaignId: undefined,
 				tag: undefined,
@@ -107,14 +108,14 @@ describe('buildReservation', () => {
 });
 
 describe('earliestAllowedAt', () => {
-	it('frees a rolling slot 1 ms after the oldest needed send leaves the window', () => {
+	it('frees a rolling slot at exactly the oldest needed send + the window', () => {
 		const sends = [
 			at('2026-03-04T08:00:00Z'),
 			at('2026-03-06T08:00:00Z'),
 			at('2026-03-09T08:00:00Z'),
 		];
 		const earliest = earliestAllowedAt(policy(), request(), ['week'], [usage('week', sends, 3)]);
-		expect(earliest).toBe(at('2026-03-11T08:00:00Z') + 1);
+		expect(earliest).toBe(at('2026-03-11T08:00:00Z'));
 	});
 
 	it('waits for the next local calendar day, then for the delivery window', () => {
@@ -176,8 +177,8 @@ describe('decide', () => {
 		expect(result).toEqual({
 			decision: 'capped',
 			rules: ['week'],
-			reason: `rule week: 3 of 3 messages already (next allowed at ${new Date(sends[0] + 7 * DAY + 1).toISOString()})`,
-			earliestAllowedAt: sends[0] + 7 * DAY + 1,
+			reason: `rule week: 3 of 3 messages already (next allowed at ${new Date(sends[0] + 7 * DAY).toISOString()})`,
+			earliestAllowedAt: sends[0] + 7 * DAY,
 			usage: [usage('week', sends, 3)],
 		});
 	});
