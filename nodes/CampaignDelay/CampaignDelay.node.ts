@@ -18,6 +18,7 @@ import {
 } from '../../src';
 import { testCampaignStoreCredential, campaignStoreFor } from '../shared/campaign-store';
 import { itemError, readCampaignItems, userIdsOf } from '../shared/campaign-items';
+import { readDefaultTimeZone } from '../shared/parameters';
 import { delayProperties } from './description';
 
 /** Below this n8n's wait tracker (which polls every 60 s) would resume late: wait in-process, as the Wait node does. */
@@ -57,8 +58,7 @@ export class CampaignDelay implements INodeType {
 		const now = Date.now();
 		const store = await campaignStoreFor(this);
 		const profiles = await store.getProfiles(userIdsOf(items));
-		const defaultTimeZone =
-			(this.getNodeParameter('defaultTimeZone', 0, '') as string).trim() || undefined;
+		const defaultTimeZone = readDefaultTimeZone(this);
 		const { read, failed } = readCampaignItems(this, items, profiles, defaultTimeZone, {
 			requireCampaign: false,
 		});

@@ -30,7 +30,7 @@ import {
 } from '../../src';
 import { campaignStoreFor, testCampaignStoreCredential } from '../shared/campaign-store';
 import { itemError, readCampaignItems, userIdsOf } from '../shared/campaign-items';
-import { parseDateParameter, splitList } from '../shared/parameters';
+import { parseDateParameter, splitList, readDefaultTimeZone } from '../shared/parameters';
 import { frequencyCapProperties } from './description';
 
 export class FrequencyCap implements INodeType {
@@ -72,8 +72,7 @@ export class FrequencyCap implements INodeType {
 				'Channel is empty; name the channel of this message, e.g. in_app or email.',
 			);
 		const tags = splitList(this.getNodeParameter('tags', 0, '') as string);
-		const defaultTimeZone =
-			(this.getNodeParameter('defaultTimeZone', 0, '') as string).trim() || undefined;
+		const defaultTimeZone = readDefaultTimeZone(this);
 		const stepId = this.getNode().id;
 
 		const store = await campaignStoreFor(this);

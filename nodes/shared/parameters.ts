@@ -1,6 +1,7 @@
 import { DateTime } from 'luxon';
+import { NodeOperationError, type IExecuteFunctions } from 'n8n-workflow';
 
-import { InvalidInputError } from '../../src';
+import { assertTimeZone, InvalidInputError } from '../../src';
 
 /** "a, b,,c" → ["a", "b", "c"] */
 export function splitList(text: string): string[] {
@@ -31,4 +32,19 @@ export function parseDateParameter(
 		);
 	}
 	return parsed.toMillis();
+}
+
+/**
+ * The node's Campaign Default Time Zone, checked when the node runs whatever the items: a typo
+ * must not wait for the first user without a zone of their own.
+ */
+export function readDefaultTimeZone(context: IExecuteFunctions): string | undefined {
+	const zone = String(context.getNodeParameter('defaultTimeZone', 0, '') ?? '').trim();
+	if (!zone) return undefined;
+	try {
+		assertTimeZone(zone, 'Campaign Default Time Zone');
+	} catch (error) {
+		throw new NodeOperationError(context.getNode(), (error as Error).message);
+	}
+	return zone;
 }

@@ -171,6 +171,32 @@ describe('Campaign Delay node, per user through the schedule', () => {
 	});
 });
 
+describe('Campaign Default Time Zone', () => {
+	it('is checked when the node runs, even when every user has a zone of their own', async () => {
+		const items = await enter('zone-typo', [
+			{ userId: 'z1', occurredAt: Date.now(), timeZone: 'Europe/Berlin' },
+		]);
+		const typo = { defaultTimeZone: 'Europe/Berln' };
+		await expect(
+			run(
+				new CampaignDelay(),
+				{
+					waitHow: 'schedule',
+					resumePoint: 'p',
+					mode: 'afterEvent',
+					amount: 1,
+					unit: 'minutes',
+					...typo,
+				},
+				items,
+			),
+		).rejects.toThrow(/^Campaign Default Time Zone: "Europe\/Berln" is not a known IANA time zone/);
+		await expect(run(new FrequencyCap(), { ...capParameters, ...typo }, items)).rejects.toThrow(
+			/^Campaign Default Time Zone: "Europe\/Berln" is not a known IANA time zone/,
+		);
+	});
+});
+
 describe('Campaign Delay node', () => {
 	it('waits until each trigger event + duration with n8n waiting, and a late execution waits less', async () => {
 		const now = Date.now();
@@ -327,28 +353,31 @@ describe('Exception Check node', () => {
 	});
 });
 
+/** A Frequency Cap with one rule, 1 message per rolling day, no quiet hours. */
+const capParameters = {
+	channel: 'in_app',
+	tags: 'promo',
+	rules: {
+		rule: [
+			{
+				maxMessages: 1,
+				window: 'rolling',
+				amount: 1,
+				unit: 'days',
+				scope: 'all',
+				channelScope: 'any',
+			},
+		],
+	},
+	minGapMinutes: 0,
+	quietHours: false,
+	important: false,
+	defaultTimeZone: '',
+	reservationTtlMinutes: 60,
+};
+
 describe('Frequency Cap node', () => {
-	const parameters = {
-		channel: 'in_app',
-		tags: 'promo',
-		rules: {
-			rule: [
-				{
-					maxMessages: 1,
-					window: 'rolling',
-					amount: 1,
-					unit: 'days',
-					scope: 'all',
-					channelScope: 'any',
-				},
-			],
-		},
-		minGapMinutes: 0,
-		quietHours: false,
-		important: false,
-		defaultTimeZone: '',
-		reservationTtlMinutes: 60,
-	};
+	const parameters = capParameters;
 
 	it('allows the first message, caps the second with the next allowed time, and allows a re-run of the same step', async () => {
 		const items = await enter('cap-1', [{ userId: 'c1', occurredAt: Date.now() }]);
