@@ -25,6 +25,8 @@ export type ExceptionResult =
 	| { exited: false }
 	| { exited: true; reason: ExitReason; detail: string; at: number; event?: CampaignEvent };
 
+type Exit = Extract<ExceptionResult, { exited: true }>;
+
 const iso = (ms: number) => new Date(ms).toISOString();
 const MAX_EVENTS_SCANNED = 1000;
 
@@ -69,19 +71,38 @@ async function findExit(
 			};
 		}
 	}
-	if (rule.campaignEndsAt !== undefined && now >= rule.campaignEndsAt) {
-		return {
-			exited: true,
-			reason: 'campaignEnded',
-			detail: `the campaign ended at ${iso(rule.campaignEndsAt)}`,
-			at: now,
-		};
-	}
+	// The campaign's end and the goal are both exits with an instant of their own: the earlier
+	// one is why the user left, whenever this check happens to run.
+	const ended: Exit | undefined =
+		rule.campaignEndsAt !== undefined && now >= rule.campaignEndsAt
+			? {
+					exited: true,
+					reason: 'campaignEnded',
+					detail: `the campaign ended at ${iso(rule.campaignEndsAt)}`,
+					at: rule.campaignEndsAt,
+				}
+			: undefined;
+	const goal = await findGoalEvent(store, item, rule, now, ended);
+	if (goal && (!ended || goal.at < ended.at)) return goal;
+	if (ended) return ended;
 	if (rule.exitWhenUnsubscribed && (profile?.unsubscribed ?? item.profile?.unsubscribed)) {
 		return { exited: true, reason: 'unsubscribed', detail: 'the user unsubscribed', at: now };
 	}
-	if (rule.exceptionEvents.length === 0) return { exited: false };
+	return { exited: false };
+}
+
+/** The first exception event since the trigger, as an exit; undefined when there is none. */
+async function findGoalEvent(
+	store: CampaignStore,
+	item: CampaignItem,
+	rule: ExceptionRule,
+	now: number,
+	ended: Exit | undefined,
+): Promise<Exit | undefined> {
+	if (rule.exceptionEvents.length === 0) return undefined;
 	if (item.triggeredAt === undefined) {
+		// An ended campaign needs no trigger time to let the user go.
+		if (ended) return undefined;
 		throw new InvalidInputError(
 			'triggeredAt',
 			'is missing on the item, so "since the trigger" is unknown; connect this node after the Campaign Event Trigger.',
@@ -103,7 +124,7 @@ async function findExit(
 			wanted === undefined ||
 			String(readProperty(event.properties, rule.matchProperty!)) === String(wanted),
 	);
-	if (!match) return { exited: false };
+	if (!match) return undefined;
 	const sameProperty =
 		wanted === undefined ? '' : ` with the same ${rule.matchProperty} (${String(wanted)})`;
 	return {

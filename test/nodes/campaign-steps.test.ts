@@ -343,6 +343,45 @@ describe('Exception Check node', () => {
 		);
 	});
 
+	it('reports the earliest exit by its own instant: a purchase before the campaign ended, or the end itself', async () => {
+		const now = Date.now();
+		const endedAt = now - 10 * MINUTE;
+		const items = await enter('exc-end', [
+			{ userId: 'g1', occurredAt: now - 60 * MINUTE, properties: { cart_id: 'G' } },
+			{ userId: 'g2', occurredAt: now - 60 * MINUTE, properties: { cart_id: 'H' } },
+		]);
+		await withStore((store) =>
+			store.ingest({
+				events: [
+					{
+						messageId: 'buy-g1-before-end',
+						userId: 'g1',
+						name: 'Order Completed',
+						occurredAt: now - 30 * MINUTE,
+						receivedAt: now,
+						properties: { cart_id: 'G' },
+					},
+				],
+				now,
+			}),
+		);
+		const { outputs } = await run(
+			new ExceptionCheck(),
+			{ ...parameters, campaignEndsAt: iso(endedAt) },
+			items,
+		);
+		const exits = Object.fromEntries(
+			outputs[1].map((item) => [
+				item.json.userId,
+				item.json.exit as { reason: string; at: string },
+			]),
+		);
+		// g1 bought 20 minutes before the campaign ended: that is why they left.
+		expect(exits.g1).toMatchObject({ reason: 'exceptionEvent', at: iso(now - 30 * MINUTE) });
+		// g2 left when the campaign ended, not when this check happened to run.
+		expect(exits.g2).toMatchObject({ reason: 'campaignEnded', at: iso(endedAt) });
+	});
+
 	it('lets unsubscribed users exit, using the stored profile', async () => {
 		const items = await enter('exc-2', [{ userId: 'u-unsub', occurredAt: Date.now() }]);
 		await withStore((store) =>
