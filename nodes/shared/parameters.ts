@@ -1,7 +1,6 @@
-import { DateTime } from 'luxon';
 import { NodeOperationError, type IExecuteFunctions } from 'n8n-workflow';
 
-import { assertTimeZone, InvalidInputError } from '../../src';
+import { assertTimeZone, parseDateInZone } from '../../src';
 
 /** "a, b,,c" → ["a", "b", "c"] */
 export function splitList(text: string): string[] {
@@ -12,8 +11,10 @@ export function splitList(text: string): string[] {
 }
 
 /**
- * An n8n dateTime parameter (ISO text, usually without an offset) as epoch ms; a value
- * without an offset is read in the workflow's time zone, as n8n shows it.
+ * An n8n dateTime parameter (ISO text, usually without an offset) as epoch ms. A value without
+ * an offset is read in the workflow's time zone, as n8n shows it, by the package's one rule for
+ * local times (`parseDateInZone`): a repeated local time is its earlier instant, a skipped one
+ * the first instant after the gap, as in the Delay and the delivery windows.
  */
 export function parseDateParameter(
 	value: unknown,
@@ -21,17 +22,7 @@ export function parseDateParameter(
 	timeZone: string,
 ): number | undefined {
 	if (value === undefined || value === null || value === '') return undefined;
-	const parsed =
-		value instanceof Date
-			? DateTime.fromJSDate(value)
-			: DateTime.fromISO(String(value), { zone: timeZone, setZone: false });
-	if (!parsed.isValid) {
-		throw new InvalidInputError(
-			label,
-			`"${String(value)}" is not a date; pick one in the date picker or give an ISO date.`,
-		);
-	}
-	return parsed.toMillis();
+	return parseDateInZone(value, timeZone, label);
 }
 
 /**
