@@ -58,6 +58,7 @@ const STORE_NODES: Array<[type: string, name: string, parameters: Record<string,
 	['frequencyCap', 'Frequency Cap', {}],
 	['sendMessage', 'Send Message', {}],
 	['salesforceSegmentTrigger', 'Salesforce Segment Trigger', {}],
+	['campaignResumeTrigger', 'Campaign Resume Trigger', { campaignId: 'editor-check' }],
 ];
 
 function editorWorkflow(): WorkflowJson {
@@ -70,6 +71,15 @@ function editorWorkflow(): WorkflowJson {
 		parameters,
 		...(type === 'campaignEventTrigger' ? { webhookId: randomUUID() } : {}),
 	}));
+	// A Campaign Delay as the node panel adds it today: version 2, per user by default.
+	nodes.push({
+		id: randomUUID(),
+		name: 'Campaign Delay v2',
+		type: `${PKG}.campaignDelay`,
+		typeVersion: 2,
+		position: [0, 400],
+		parameters: {},
+	});
 	return {
 		id: 'e2eEditorCheck01',
 		name: 'e2e editor check',
@@ -164,6 +174,29 @@ describe("the nodes in n8n 2.41.0's editor, in Chromium", () => {
 			await panel.locator('[data-test-id="parameter-input-httpAuthentication"]').click();
 			await page.getByRole('option', { name: 'None', exact: true }).click();
 			await label(panel, 'Provider Header Auth (HTTP channel)').waitFor({ state: 'detached' });
+			await closePanel();
+		}),
+	);
+
+	it(
+		'a new Campaign Delay waits per user through the schedule and names its Resume Point',
+		logged(async () => {
+			const panel = await openNode('Campaign Delay v2');
+			await label(panel, 'How to Wait').waitFor();
+			// The chosen option shows in the select (as text or as its input's value).
+			const chosen = await panel
+				.locator('[data-test-id="parameter-input-waitHow"]')
+				.evaluate((element) =>
+					[
+						element.textContent ?? '',
+						...Array.from(element.querySelectorAll('input')).map(
+							(input) => (input as { value: string }).value,
+						),
+					].join(' '),
+				);
+			expect(chosen).toContain('Per User, Through the Campaign Schedule');
+			await label(panel, 'Resume Point').waitFor();
+			await screenshot('campaign-delay-per-user');
 			await closePanel();
 		}),
 	);
