@@ -16,11 +16,12 @@ import { loadOpenApi, OpenApiValidator, type OpenApiDocument } from './support/o
 
 /**
  * Every request the Intercom channel sends is checked against Intercom's official OpenAPI
- * description (2.14), found beside the repository in `shared/specs/`. Where that description
- * contradicts itself (shared/specs/README.md), the correction is made below, visibly, and each
- * first asserts that the contradiction is still there, so a fixed description is noticed.
+ * description (2.14, MIT; kept in `support/intercom-spec/` with its licence). Where that
+ * description contradicts itself (support/intercom-spec/README.md), the correction is made
+ * below, visibly, and each first asserts that the contradiction is still there, so a fixed
+ * description is noticed.
  */
-const SPEC_FILE = path.resolve(__dirname, '../../../shared/specs/intercom-api-2.14.yaml');
+const SPEC_FILE = path.resolve(__dirname, 'support/intercom-spec/intercom-api-2.14.yaml');
 
 function applyDocumentedCorrections(doc: OpenApiDocument): string[] {
 	const applied: string[] = [];
