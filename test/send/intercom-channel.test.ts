@@ -350,17 +350,47 @@ describe('the Intercom channel finds contacts', () => {
 		]);
 	});
 
-	it('and forgets a cached contact that keeps answering 404', async () => {
+	it('again when a cached contact is gone, then fails naming the lookup and forgets it', async () => {
 		const contact = imitation.addContact({ external_id: 'u1' });
 		const { channel, cache } = setup({ lookup: 'externalId', notFoundRetries: 1 });
 		expect((await channel.send(message(), fetchTransport)).ok).toBe(true);
 		expect(cache.size).toBe(1);
 		imitation.contacts.splice(imitation.contacts.indexOf(contact), 1);
 		const outcome = await channel.send(message(), fetchTransport);
-		expect(outcome).toMatchObject({ ok: false, status: 404, attempts: 2 });
-		expect(!outcome.ok && outcome.error).toContain(`to contact ${contact.id} (not found`);
-		expect(!outcome.ok && outcome.error).toContain('User Not Found');
+		// One 404 to the cached id, then the search, once more after a moment: nobody there.
+		expect(outcome).toMatchObject({ ok: false, attempts: 3 });
+		expect(!outcome.ok && outcome.error).toContain('no Intercom contact with external_id u1');
+		expect(imitation.requestsTo('POST /messages')).toHaveLength(2);
 		expect(cache.size).toBe(0);
+	});
+
+	it('again, once, when a cached contact id no longer exists (merged or re-created)', async () => {
+		const old = imitation.addContact({ external_id: 'u1' });
+		const { channel } = setup({ lookup: 'externalId' });
+		expect((await channel.send(message(), fetchTransport)).ok).toBe(true);
+		imitation.contacts.splice(imitation.contacts.indexOf(old), 1);
+		const renewed = imitation.addContact({ external_id: 'u1' });
+		const outcome = await channel.send(message(), fetchTransport);
+		expect(outcome).toMatchObject({ ok: true });
+		const sent = imitation
+			.requestsTo('POST /messages')
+			.map((r) => (r.body as { to: { id: string } }).to.id);
+		// The first message, one 404 to the stale id, then the message to the contact found anew.
+		expect(sent).toEqual([old.id, old.id, renewed.id]);
+		expect(imitation.requestsTo('POST /contacts/search')).toHaveLength(2);
+	});
+
+	it('but not on an unknown admin: that fails at once, naming the admin, and keeps the contact', async () => {
+		imitation.addContact({ external_id: 'u1' });
+		const { channel, cache } = setup({ lookup: 'externalId' });
+		expect((await channel.send(message(), fetchTransport)).ok).toBe(true);
+		const outcome = await channel.send(message({ authorId: '123' }), fetchTransport);
+		expect(outcome).toMatchObject({ ok: false, status: 404, attempts: 1 });
+		expect(!outcome.ok && outcome.error).toMatch(
+			/Intercom has no admin 123 \(admin_not_found: Admin for admin_id not found\); use the id of an admin of this workspace/,
+		);
+		expect(imitation.requestsTo('POST /messages')).toHaveLength(2);
+		expect(cache.size).toBe(1);
 	});
 
 	it('once per user: two sends to the same user do one search', async () => {

@@ -16,6 +16,8 @@ import {
 import {
 	createMessageRequest,
 	DEFAULT_INTERCOM_API_VERSION,
+	intercomErrorCodes,
+	intercomErrorText,
 	INTERCOM_BASE_URLS,
 	type ContactSearchField,
 	type CreateMessageBody,
@@ -81,7 +83,7 @@ function required(value: string | undefined, name: string): string {
 }
 
 type Resolved =
-	| { ok: true; contactId: string; cacheKey?: string; attempts: number }
+	| { ok: true; contactId: string; cacheKey?: string; cached?: boolean; attempts: number }
 	| { ok: false; failure: SendOutcome & { ok: false } };
 
 /**
@@ -142,7 +144,7 @@ export function createIntercomChannel(options: IntercomChannelOptions): MessageC
 		}
 		const cacheKey = contactCacheKey(connection, field, value);
 		const cached = cache.get(cacheKey);
-		if (cached) return { ok: true, contactId: cached, cacheKey, attempts: 0 };
+		if (cached) return { ok: true, contactId: cached, cacheKey, cached: true, attempts: 0 };
 
 		let attempts = 0;
 		for (let tries = 0; ; tries++) {
@@ -192,20 +194,21 @@ export function createIntercomChannel(options: IntercomChannelOptions): MessageC
 			if (options.messageType === 'email' && !message.subject?.trim()) {
 				return { ok: false, error: 'an Intercom email needs a subject', attempts: 0 };
 			}
-			const resolved = await resolveContact(message, transport);
+			let resolved = await resolveContact(message, transport);
 			if (!resolved.ok) return resolved.failure;
-			const { contactId, cacheKey } = resolved;
 			let attempts = resolved.attempts;
+			let searchedAgain = false;
 
-			const request: HttpRequest = createMessageRequest(
+			let request: HttpRequest = createMessageRequest(
 				connection,
-				messageBody(message, contactId),
+				messageBody(message, resolved.contactId),
 			);
 			for (let tries = 0; ; tries++) {
 				if (tries > 0) await notFoundWait(tries);
 				const result = await sendWithRetries(transport, request, retry);
 				attempts += result.attempts;
 				const { response } = result;
+				const { contactId, cacheKey } = resolved;
 				if (response && response.status >= 200 && response.status < 300) {
 					const id = (response.body as { id?: unknown } | null)?.id;
 					return {
@@ -215,6 +218,31 @@ export function createIntercomChannel(options: IntercomChannelOptions): MessageC
 						request,
 						attempts,
 					};
+				}
+				const codes = response?.status === 404 ? intercomErrorCodes(response.body) : [];
+				// The sender is wrong, not the contact: no retry helps, and the contact stays cached.
+				if (codes.includes('admin_not_found')) {
+					const adminId = message.authorId || defaultAdminId;
+					return {
+						ok: false,
+						status: 404,
+						error: `Intercom has no admin ${adminId} (admin_not_found: ${intercomErrorText(response!.body) ?? 'not found'}); use the id of an admin of this workspace (GET /admins) as the credential's Default Admin ID or the variant's Author`,
+						request,
+						attempts,
+					};
+				}
+				// A cached contact id that no longer exists (merged, deleted and re-created): forget
+				// it and search once more before anything else.
+				if (response?.status === 404 && resolved.cached && !searchedAgain && cacheKey) {
+					searchedAgain = true;
+					cache.delete(cacheKey);
+					const again = await resolveContact(message, transport);
+					if (!again.ok) return { ...again.failure, attempts: attempts + again.failure.attempts };
+					attempts += again.attempts;
+					resolved = again;
+					request = createMessageRequest(connection, messageBody(message, again.contactId));
+					tries = -1;
+					continue;
 				}
 				// 404: the contact is gone, or was created moments ago and cannot be messaged yet.
 				if (response?.status === 404 && tries < notFoundRetries) continue;

@@ -100,3 +100,12 @@ export function intercomErrorText(body: unknown): string | undefined {
 	});
 	return texts.join('; ');
 }
+
+/** The `errors[].code` values of an Intercom error answer (empty when it has none). */
+export function intercomErrorCodes(body: unknown): string[] {
+	const errors = (body as { errors?: unknown } | null)?.errors;
+	if (!Array.isArray(errors)) return [];
+	return errors
+		.map((entry) => (entry as { code?: unknown } | null)?.code)
+		.filter((code): code is string => typeof code === 'string');
+}

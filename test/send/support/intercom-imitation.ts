@@ -137,6 +137,17 @@ export async function startIntercomImitation(
 			has_inbox_seat: true,
 			team_ids: [],
 		},
+		{
+			type: 'admin',
+			id: '991267999',
+			name: 'Mina Park',
+			email: 'growth@example.com',
+			job_title: 'Growth',
+			away_mode_enabled: false,
+			away_mode_reassign: false,
+			has_inbox_seat: true,
+			team_ids: [],
+		},
 	];
 	const scripts = new Map<ImitationRoute, ScriptedAnswer[]>();
 	let messageSeq = 403_918_396;
@@ -191,7 +202,18 @@ export async function startIntercomImitation(
 			return { status: 404, body: intercomErrorBody(404) };
 		}
 		const from = b.from as { id?: unknown } | undefined;
-		const admin = admins.find((a) => a.id === String(from?.id)) ?? admins[0];
+		const admin = admins.find((a) => a.id === String(from?.id));
+		if (!admin) {
+			// As Intercom's description documents it for an admin id it does not know.
+			return {
+				status: 404,
+				body: {
+					type: 'error.list',
+					request_id: randomUUID(),
+					errors: [{ code: 'admin_not_found', message: 'Admin for admin_id not found' }],
+				},
+			};
+		}
 		messageSeq += 1;
 		return {
 			status: 200,
