@@ -221,6 +221,8 @@ export interface SimulationOptions {
 	start: number;
 	tickMs: number;
 	seed: number;
+	/** Runs after each simulated day (store maintenance a production server does by itself). */
+	everyDay?: () => Promise<void>;
 }
 
 export async function runSimulation(
@@ -264,6 +266,7 @@ export async function runSimulation(
 	const end = options.start + options.days * DAY;
 
 	for (let now = options.start + options.tickMs; now <= end; now += options.tickMs) {
+		if (options.everyDay && (now - options.start) % DAY === 0) await options.everyDay();
 		// 1. What users did during the tick, each at its own instant, then ingested as one batch per campaign.
 		const batch: Array<Record<string, unknown>> = [];
 		for (const userId of users) {

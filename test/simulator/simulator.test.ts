@@ -36,7 +36,10 @@ function expectSoundReport(report: SimulationReport): void {
 	expect(report.releases.length).toBeGreaterThan(report.entries);
 	expect(report.releases.some((release) => release.attempt > 1)).toBe(true);
 	const firstClaims = report.releases.filter((release) => release.attempt === 1);
-	const latest = Math.max(...firstClaims.map((release) => release.releasedAt - release.dueAt));
+	const latest = firstClaims.reduce(
+		(most, release) => Math.max(most, release.releasedAt - release.dueAt),
+		0,
+	);
 	console.log(
 		`${report.releases.length} releases from the schedule; on a first claim at most ${latest / 60_000} min after due (claims every ${report.claimIntervalMs / 60_000} min)`,
 	);
@@ -64,13 +67,17 @@ describe('campaign simulator', () => {
 		const connection = testConnection;
 		const schema = `tc_sim_${randomUUID().slice(0, 8)}`;
 		const store: CampaignStore = await openPostgresStore({ connection, schema });
+		const pool = new Pool(connection);
+		// The test server runs with autovacuum off; a production PostgreSQL vacuums the
+		// update-heavy schedule by itself. Without it, a month of claims leaves ten dead rows
+		// per live one and every claim slows down: do once a simulated day what autovacuum does.
+		const vacuum = async () => void (await pool.query(`VACUUM ${schema}.scheduled_steps`));
 		try {
-			expectSoundReport(await runSimulation(store, OPTIONS));
+			expectSoundReport(await runSimulation(store, { ...OPTIONS, everyDay: vacuum }));
 		} finally {
 			await store.close();
-			const pool = new Pool(connection);
 			await pool.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
 			await pool.end();
 		}
-	}, 300_000);
+	}, 600_000);
 });
