@@ -7,6 +7,9 @@ module.exports = {
 	transform: {
 		'^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.test.json' }],
 	},
+	// A PostgreSQL for the store tests: the running one, else an embedded one (test/support/ensure-postgres.ts).
+	globalSetup: '<rootDir>/test/support/global-setup.ts',
+	globalTeardown: '<rootDir>/test/support/global-teardown.ts',
 	setupFiles: ['<rootDir>/test/support/no-proxy.ts'],
 	testTimeout: 30000,
 };

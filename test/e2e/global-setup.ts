@@ -11,6 +11,7 @@ import {
 	recreateDatabase,
 	dropDatabase,
 } from './n8n-harness';
+import { ensurePostgres } from '../support/ensure-postgres';
 
 export default async function globalSetup(): Promise<void> {
 	const log = (message: string) => process.stderr.write(`[n8n-e2e] ${message}\n`);
@@ -22,6 +23,7 @@ export default async function globalSetup(): Promise<void> {
 			? `n8n ${installation.version} installed in ${((Date.now() - started) / 1000).toFixed(1)} s`
 			: `n8n ${installation.version} found in the cache (installed earlier in ${((installation.installMs ?? 0) / 1000).toFixed(1)} s)`,
 	);
+	if (process.env.N8N_E2E_PG_HOST === undefined) await ensurePostgres(log);
 	const pg = pgSettings();
 	const probe = `n8n_e2e_probe_${process.pid}`;
 	await recreateDatabase(probe);

@@ -17,6 +17,8 @@ import { SqliteCampaignStore } from '../../src/store/sqlite/sqlite-store';
 import { postgresTestScope, testConnection } from '../support/postgres';
 
 const connection = testConnection;
+/** host:port as the store's messages print it, escaped for a RegExp. */
+const serverAddress = `${connection.host}:${connection.port}`.replace(/\./g, '\\.');
 
 const { admin, freshSchema, open, track, dispose } = postgresTestScope();
 const roles: string[] = [];
@@ -134,7 +136,9 @@ describe('PostgreSQL store: opening and migrating', () => {
 		const denied = openPostgresStore({ connection: limited, schema: freshSchema() });
 		await expect(denied).rejects.toThrow(StoreUnavailableError);
 		await expect(openPostgresStore({ connection: limited, schema: freshSchema() })).rejects.toThrow(
-			/Cannot prepare the schema "tc_test_\w+" .* at 127\.0\.0\.1:5432\/test: permission denied .*create schemas and tables/,
+			new RegExp(
+				`Cannot prepare the schema "tc_test_\\w+" .* at ${serverAddress}/test: permission denied .*create schemas and tables`,
+			),
 		);
 
 		const schema = freshSchema();
@@ -162,7 +166,7 @@ describe('PostgreSQL store: opening and migrating', () => {
 				schema: 'tc_unused',
 			}),
 		).rejects.toThrow(
-			/at 127\.0\.0\.1:5432\/tc_no_such_db: database "tc_no_such_db" does not exist/,
+			new RegExp(`at ${serverAddress}/tc_no_such_db: database "tc_no_such_db" does not exist`),
 		);
 	});
 
@@ -636,9 +640,9 @@ describe('PostgreSQL store: synced segments', () => {
 			expect(claimPlan).toMatch(/Index Scan using scheduled_steps_lease on scheduled_steps/);
 			expect(claimPlan).toMatch(/Index Scan using scheduled_steps_finished on scheduled_steps/);
 			expect(claimPlan).not.toMatch(/Seq Scan/);
-			// The due side reads the 50 due rows, not the 20,000 others.
+			// The due side reads the 50 due rows, not the 20,000 others (PostgreSQL 18 prints 50.00).
 			expect(claimPlan).toMatch(
-				/Index Scan using scheduled_steps_due on scheduled_steps[^\n]*\n(?:[^\n]*\n)*?[^\n]*actual rows=50 loops=1/,
+				/Index Scan using scheduled_steps_due on scheduled_steps[^\n]*\n(?:[^\n]*\n)*?[^\n]*actual rows=50(?:\.00)? loops=1/,
 			);
 			expect(nextPlan).toMatch(/scheduled_steps_due/);
 			expect(nextPlan).toMatch(/scheduled_steps_lease/);
