@@ -137,7 +137,27 @@ export {
 	type PersonalizationContext,
 } from './send/personalize';
 export { getSharedRateLimiter, RateLimiter } from './send/rate-limiter';
-export { sendWithRetries, type RetryOptions } from './send/retry';
+// `parseRetryAfter` of `./retry` (header getter) is not exported here while the Salesforce
+// client exports its own (header value) under that name below.
+export {
+	advertisedWaitMs,
+	backoffMs,
+	decideRetry,
+	DEFAULT_RETRY,
+	headerGetter,
+	NoAnswerError,
+	noAnswerKind,
+	rateLimitResetWaitMs,
+	retryPolicy,
+	sleep,
+	withRetries,
+	type HeaderGetter,
+	type NoAnswerKind,
+	type RetryOptions,
+	type RetryResult,
+	type UncertainDelivery,
+} from './retry';
+export { sendWithRetries } from './send/retry';
 export { assignVariant, type VariantChoice } from './send/variants';
 export {
 	assertSoqlCondition,

@@ -25,6 +25,7 @@ import {
 	type MessageChannel,
 	type PersonalizationContext,
 	type RenderedMessage,
+	type UncertainDelivery,
 	type UserProfile,
 } from '../../src';
 import { campaignStoreFor, testCampaignStoreCredential } from '../shared/campaign-store';
@@ -56,8 +57,13 @@ export class SendMessage implements INodeType {
 		defaults: { name: 'Send Message' },
 		inputs: [NodeConnectionTypes.Main],
 		usableAsTool: true,
-		outputs: [NodeConnectionTypes.Main, NodeConnectionTypes.Main, NodeConnectionTypes.Main],
-		outputNames: ['Sent', 'Failed', 'Control'],
+		outputs: [
+			NodeConnectionTypes.Main,
+			NodeConnectionTypes.Main,
+			NodeConnectionTypes.Main,
+			NodeConnectionTypes.Main,
+		],
+		outputNames: ['Sent', 'Failed', 'Control', 'Unsubscribed'],
 		credentials: [
 			{
 				name: 'campaignStoreApi',
@@ -97,7 +103,14 @@ export class SendMessage implements INodeType {
 		const controlShare = Number(options.controlPercent ?? 0) / 100;
 		const perSecond = Number(options.perSecond ?? 0);
 		const stepId = this.getNode().id;
-		const outputs: INodeExecutionData[][] = [[], [], []];
+		const outputs: INodeExecutionData[][] = [[], [], [], []];
+		const uncertainDelivery = (options.uncertainDelivery ?? 'fail') as UncertainDelivery;
+		if (uncertainDelivery !== 'fail' && uncertainDelivery !== 'retry') {
+			throw new NodeOperationError(
+				this.getNode(),
+				`On Uncertain Delivery must be 'fail' (Mark Failed) or 'retry' (Retry, At Least Once), not ${JSON.stringify(uncertainDelivery)}`,
+			);
+		}
 
 		const intercom =
 			channelKind === 'intercom' ? await this.getCredentials('campaignIntercomApi') : undefined;
@@ -120,6 +133,7 @@ export class SendMessage implements INodeType {
 					| 'personal',
 				recipientType: this.getNodeParameter('intercomRecipientType', 0, 'user') as 'user' | 'lead',
 				lookup: this.getNodeParameter('intercomLookup', 0) as 'contactId' | 'externalId' | 'email',
+				retry: { uncertainDelivery },
 			});
 		const rateKey = `${channelKind}:${String(intercom?.accessToken ?? this.getNode().credentials?.campaignHttpAuthApi?.id ?? 'none')}`;
 
@@ -154,7 +168,8 @@ export class SendMessage implements INodeType {
 				const idempotencyKey = reservedByCap
 					? String(cap!.idempotencyKey)
 					: stepIdempotencyKey(item, stepId, this.getExecutionId());
-				const channel: MessageChannel = intercomChannel ?? httpChannelFor(this, itemIndex);
+				const channel: MessageChannel =
+					intercomChannel ?? httpChannelFor(this, itemIndex, uncertainDelivery);
 				const capChannel =
 					String(options.capChannel ?? '') ||
 					(reservedByCap && typeof cap!.channel === 'string'
@@ -277,7 +292,11 @@ async function renderMessage(
 }
 
 /** The HTTP channel: the JSON body was rendered with the message (`message.payload`). */
-function httpChannelFor(context: IExecuteFunctions, itemIndex: number): MessageChannel {
+function httpChannelFor(
+	context: IExecuteFunctions,
+	itemIndex: number,
+	uncertainDelivery: UncertainDelivery,
+): MessageChannel {
 	const header = String(context.getNodeParameter('httpIdempotencyHeader', itemIndex, '')).trim();
 	const options = {
 		method: context.getNodeParameter('httpMethod', itemIndex) as 'POST' | 'PUT' | 'PATCH',
@@ -292,6 +311,7 @@ function httpChannelFor(context: IExecuteFunctions, itemIndex: number): MessageC
 		idempotencyHeader: header || undefined,
 		providerMessageIdPath:
 			String(context.getNodeParameter('httpMessageIdPath', itemIndex, 'id')) || undefined,
+		retry: { uncertainDelivery },
 	};
 	return {
 		name: 'http',
@@ -334,6 +354,17 @@ function describeResult(result: DeliveryResult, idempotencyKey: string): [number
 			];
 		case 'control':
 			return [2, { status: 'control', idempotencyKey, variant: 'control' }];
+		case 'unsubscribed':
+			return [
+				3,
+				{
+					status: 'unsubscribed',
+					idempotencyKey,
+					reason: result.reason,
+					attempts: result.attempts,
+					variant: result.variant ?? null,
+				},
+			];
 		case 'failed':
 			return [
 				1,
@@ -342,6 +373,8 @@ function describeResult(result: DeliveryResult, idempotencyKey: string): [number
 					idempotencyKey,
 					error: result.error,
 					httpStatus: result.httpStatus ?? null,
+					// The provider may hold the message: check before sending it again by hand.
+					deliveryUnknown: result.deliveryUnknown === true,
 					attempts: result.attempts,
 					variant: result.variant ?? null,
 				},

@@ -189,8 +189,23 @@ export const sendMessageProperties: INodeProperties[] = [
 						typeOptions: { rows: 3 },
 						default: '',
 					},
-					{ displayName: 'Headline', name: 'headline', type: 'string', default: '' },
-					{ displayName: 'Image URL', name: 'imageUrl', type: 'string', default: '' },
+					{
+						displayName: 'Headline',
+						name: 'headline',
+						type: 'string',
+						default: '',
+						description:
+							'Intercom: a heading above the body. HTTP: {{ message.headline }} in the Body Template.',
+					},
+					{
+						displayName: 'Image URL',
+						name: 'imageUrl',
+						type: 'string',
+						default: '',
+						placeholder: 'https://cdn.example.com/cart.png',
+						description:
+							'Intercom: an image above the body (https://). HTTP: {{ message.imageUrl }} in the Body Template.',
+					},
 					{ displayName: 'Name', name: 'name', type: 'string', default: 'A' },
 					{ displayName: 'Subject', name: 'subject', type: 'string', default: '' },
 					{
@@ -251,6 +266,27 @@ export const sendMessageProperties: INodeProperties[] = [
 				default: 0,
 				description:
 					'Most messages started per second through this credential, shared by all executions in this n8n process; 0: no limit',
+			},
+			{
+				displayName: 'On Uncertain Delivery',
+				name: 'uncertainDelivery',
+				type: 'options',
+				options: [
+					{
+						name: 'Mark Failed (Never Twice)',
+						value: 'fail',
+						description:
+							'The item goes to Failed with deliveryUnknown: true; the provider may hold the message, check before resending',
+					},
+					{
+						name: 'Retry (At Least Once)',
+						value: 'retry',
+						description: 'Sends again; the recipient may get the message twice',
+					},
+				],
+				default: 'fail',
+				description:
+					'When the connection breaks after the message was sent and no answer came, the provider may have it. Intercom takes no idempotency key; an HTTP provider with an Idempotency Header is always retried, as it drops repeats.',
 			},
 			{
 				displayName: 'Reservation Expires After (Minutes)',

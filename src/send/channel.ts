@@ -20,7 +20,12 @@ export interface HttpResponse {
 	body: unknown;
 }
 
-/** Sends one HTTP request; rejects only when no response arrived (network error, timeout). */
+/**
+ * Sends one HTTP request and resolves with the answer, whatever its status; rejects only when
+ * no answer arrived (network error, timeout). When it knows whether the request reached the
+ * server, it rejects with a `NoAnswerError` saying so (`notSent` / `uncertain`); otherwise
+ * the error's code decides (`noAnswerKind`), and an unknown error counts as `uncertain`.
+ */
 export type HttpTransport = (request: HttpRequest) => Promise<HttpResponse>;
 
 /** The content of one message after personalization and variant choice. */
@@ -58,6 +63,13 @@ export type SendOutcome =
 			error: string;
 			request?: HttpRequest;
 			attempts: number;
+			/**
+			 * The request may have reached the provider (the connection broke after it was sent)
+			 * and was not sent again: the provider may hold the message. Not a send.
+			 */
+			deliveryUnknown?: true;
+			/** Not sent because the recipient unsubscribed (from emails, for an email). */
+			unsubscribed?: true;
 	  };
 
 export interface MessageChannel {

@@ -46,7 +46,20 @@ export type DeliveryResult =
 	/** Sent before (a retried or re-run execution): nothing was sent now. */
 	| { status: 'alreadySent'; send: SendRecord }
 	| { status: 'control' }
-	| { status: 'failed'; error: string; httpStatus?: number; attempts: number; variant?: string };
+	/** Not sent: the recipient unsubscribed (from emails, for an email). The key is released. */
+	| { status: 'unsubscribed'; reason: string; attempts: number; variant?: string }
+	| {
+			status: 'failed';
+			error: string;
+			httpStatus?: number;
+			attempts: number;
+			variant?: string;
+			/**
+			 * The provider may hold the message (the answer was lost after it was sent): it was not
+			 * sent again. Recorded `failed`, so it does not count toward caps.
+			 */
+			deliveryUnknown?: true;
+	  };
 
 const hashContent = (message: RenderedMessage): string =>
 	`sha256:${createHash('sha256')
@@ -117,6 +130,16 @@ export async function deliver(request: DeliveryRequest): Promise<DeliveryResult>
 	}
 	await request.throttle?.();
 	const outcome = await request.channel.send(message, request.transport);
+	if (!outcome.ok && outcome.unsubscribed) {
+		// Neither sent nor a failure to retry: the slot is given back, the reason kept.
+		await store.completeSend(idempotencyKey, {
+			state: 'released',
+			at: request.now(),
+			error: outcome.error,
+			variant,
+		});
+		return { status: 'unsubscribed', reason: outcome.error, attempts: outcome.attempts, variant };
+	}
 	if (!outcome.ok) {
 		// A failed send does not count against the user's caps.
 		await store.completeSend(idempotencyKey, {
@@ -131,6 +154,7 @@ export async function deliver(request: DeliveryRequest): Promise<DeliveryResult>
 			httpStatus: outcome.status,
 			attempts: outcome.attempts,
 			variant,
+			...(outcome.deliveryUnknown ? { deliveryUnknown: true as const } : {}),
 		};
 	}
 	const contentHash = hashContent(message);

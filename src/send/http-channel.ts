@@ -21,10 +21,15 @@ export interface HttpChannelOptions {
 	headers: Record<string, string>;
 	/** Already rendered JSON; not sent with GET. */
 	body?: unknown;
-	/** e.g. `Idempotency-Key`: the message's idempotency key is sent in this header. */
+	/**
+	 * e.g. `Idempotency-Key`: the message's idempotency key is sent in this header. The
+	 * provider then drops repeats, so a request that may have reached it is retried; without
+	 * it such a request follows `retry.uncertainDelivery` (default: Failed, delivery unknown).
+	 */
 	idempotencyHeader?: string;
 	/** Dot path to the provider's message id in the JSON answer: `id`, `data.message_id`, `messages.0.id`. */
 	providerMessageIdPath?: string;
+	/** Retries (429, 5xx, no answer) and `uncertainDelivery`: see `src/retry/`. */
 	retry?: RetryOptions;
 }
 
@@ -104,7 +109,10 @@ export function providerErrorText(response: HttpResponse): string {
 /**
  * A channel for any provider with an HTTP API: one request per message, built from the
  * already rendered URL, headers and JSON body, sent through {@link sendWithRetries} (429 waits
- * as the provider says, 5xx and network errors back off, other 4xx fail at once).
+ * as the provider says, 5xx and network errors back off, other 4xx fail at once). A request
+ * that may have reached the provider without an answer is sent again only when the provider
+ * gets the idempotency key (or `retry.uncertainDelivery` is 'retry'); otherwise it fails as
+ * `deliveryUnknown`.
  *
  * A 2xx answer is a send, with the provider's message id read at `providerMessageIdPath`
  * (numbers become text; no id there is still a send). Anything else is a failure carrying
@@ -166,14 +174,20 @@ export function createHttpChannel(options: HttpChannelOptions): MessageChannel {
 			};
 			if (hasBody) request.body = options.body;
 
-			const result = await sendWithRetries(transport, request, options.retry);
+			// With the key in a header the provider drops repeats: sending again is harmless.
+			const result = await sendWithRetries(transport, request, {
+				...options.retry,
+				repeatable: idempotencyHeader !== undefined,
+			});
 			const { response } = result;
+			const uncertain = result.deliveryUnknown ? { deliveryUnknown: true as const } : {};
 			if (!response) {
 				return {
 					ok: false,
 					error: result.error ?? 'no answer from the provider',
 					request,
 					attempts: result.attempts,
+					...uncertain,
 				};
 			}
 			if (response.status >= 200 && response.status < 300) {
@@ -198,6 +212,7 @@ export function createHttpChannel(options: HttpChannelOptions): MessageChannel {
 				error: `${providerErrorText(response)}${retryNote}`,
 				request,
 				attempts: result.attempts,
+				...uncertain,
 			};
 		},
 	};

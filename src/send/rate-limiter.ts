@@ -1,9 +1,10 @@
 import { InvalidInputError } from '../errors';
+import { sleep as timerSleep } from '../retry';
 
 export interface RateLimiterOptions {
 	/** Epoch milliseconds; defaults to `Date.now`. */
 	now?: () => number;
-	/** Resolves after `ms` milliseconds; defaults to a timer. */
+	/** Resolves after `ms` milliseconds; defaults to the shared timer of `src/retry/`. */
 	sleep?: (ms: number) => Promise<void>;
 }
 
@@ -47,7 +48,7 @@ export class RateLimiter {
 
 	constructor(options: RateLimiterOptions = {}) {
 		this.now = options.now ?? (() => Date.now());
-		this.sleep = options.sleep ?? ((ms) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+		this.sleep = options.sleep ?? timerSleep;
 	}
 
 	/**

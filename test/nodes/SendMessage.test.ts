@@ -7,6 +7,7 @@ import type { IExecuteFunctions } from 'n8n-workflow';
 import { SendMessage } from '../../nodes/SendMessage/SendMessage.node';
 import { closeSharedCampaignStores, SqliteCampaignStore } from '../../src';
 import { startRecordingServer } from '../send/support/http-server';
+import { startIntercomImitation } from '../send/support/intercom-imitation';
 import { fakeContext } from './fake-context';
 
 const folder = mkdtempSync(join(tmpdir(), 'tc-send-node-'));
@@ -35,6 +36,7 @@ const item = (userId: string, extra: Record<string, unknown> = {}) => ({
 async function run(
 	parameters: Record<string, unknown>,
 	items: Array<{ json: Record<string, unknown> }>,
+	credentials: Record<string, Record<string, unknown>> = {},
 ) {
 	const { context } = fakeContext({
 		nodeType: new SendMessage(),
@@ -44,6 +46,7 @@ async function run(
 		credentials: {
 			campaignStoreApi: { backend: 'sqlite', filePath },
 			campaignHttpAuthApi: { headerName: 'Authorization', secretValue: 'Bearer sms-key' },
+			...credentials,
 		},
 		continueOnFail: true,
 	});
@@ -179,6 +182,120 @@ describe('Send Message node, HTTP channel', () => {
 			expect(provider.received).toEqual([]);
 		} finally {
 			await provider.close();
+		}
+	});
+});
+
+describe('Send Message node, uncertain delivery', () => {
+	const parameters = (url: string, options: Record<string, unknown> = {}) => ({
+		channel: 'http',
+		httpMethod: 'POST',
+		httpUrl: url,
+		httpAuthentication: 'none',
+		httpBody: '{"to": "{{ user.id }}", "text": "{{ message.body }}"}',
+		httpHeaders: '{}',
+		httpIdempotencyHeader: '',
+		httpMessageIdPath: 'id',
+		body: 'Your cart is waiting',
+		variants: {},
+		options,
+	});
+
+	it('an answer lost after the provider got the message: Failed, deliveryUnknown, sent once', async () => {
+		const provider = await startRecordingServer([
+			{ status: 0, drop: true },
+			{ status: 200, body: { id: 'x' } },
+		]);
+		try {
+			const [sent, failed] = await run(parameters(`${provider.baseUrl}/messages`), [item('uu1')]);
+			expect(sent).toEqual([]);
+			expect(failed[0].json.send).toMatchObject({
+				status: 'failed',
+				deliveryUnknown: true,
+				attempts: 1,
+				error: expect.stringMatching(
+					/^delivery unknown: the connection broke after the request was sent/,
+				),
+			});
+			expect(provider.received).toHaveLength(1);
+		} finally {
+			await provider.close();
+		}
+	});
+
+	it('with On Uncertain Delivery: Retry (At Least Once) it is sent again', async () => {
+		const provider = await startRecordingServer([
+			{ status: 0, drop: true },
+			{ status: 200, body: { id: 'y' } },
+		]);
+		try {
+			const [sent, failed] = await run(
+				parameters(`${provider.baseUrl}/messages`, { uncertainDelivery: 'retry' }),
+				[item('uu2')],
+			);
+			expect(failed).toEqual([]);
+			expect(sent[0].json.send).toMatchObject({
+				status: 'sent',
+				providerMessageId: 'y',
+				attempts: 2,
+			});
+			expect(provider.received).toHaveLength(2);
+		} finally {
+			await provider.close();
+		}
+	});
+});
+
+describe('Send Message node, Intercom email to an unsubscribed contact', () => {
+	it('goes to Unsubscribed with the reason, sends nothing and does not count as sent', async () => {
+		const imitation = await startIntercomImitation();
+		const store = new SqliteCampaignStore({ filePath });
+		try {
+			imitation.addContact({ email: 'gone@example.com', unsubscribed_from_emails: true });
+			imitation.addContact({ email: 'here@example.com' });
+			const parameters = {
+				channel: 'intercom',
+				intercomMessageType: 'email',
+				intercomTemplate: 'plain',
+				intercomLookup: 'email',
+				intercomRecipientType: 'user',
+				subject: 'Your cart',
+				body: 'Your cart is waiting',
+				variants: {},
+				options: {},
+			};
+			const intercomApi = {
+				accessToken: imitation.accessToken,
+				region: 'us',
+				baseUrl: imitation.baseUrl,
+				apiVersion: '2.14',
+				defaultAdminId: '991267816',
+			};
+			const outputs = await run(
+				parameters,
+				[
+					item('gone', { profile: { email: 'gone@example.com' } }),
+					item('here', { profile: { email: 'here@example.com' } }),
+				],
+				{ campaignIntercomApi: intercomApi },
+			);
+			expect(outputs).toHaveLength(4);
+			const [sent, failed, control, unsubscribed] = outputs;
+			expect(sent.map((i) => i.json.userId)).toEqual(['here']);
+			expect(failed).toEqual([]);
+			expect(control).toEqual([]);
+			expect(unsubscribed).toHaveLength(1);
+			expect(unsubscribed[0].json.userId).toBe('gone');
+			expect(unsubscribed[0].json.send).toMatchObject({
+				status: 'unsubscribed',
+				idempotencyKey: 'cart:entry-gone:send-node',
+				reason: expect.stringContaining('is unsubscribed from emails (unsubscribed_from_emails)'),
+			});
+			expect(imitation.requestsTo('POST /messages')).toHaveLength(1);
+			expect(await store.getSend('cart:entry-gone:send-node')).toMatchObject({ state: 'released' });
+		} finally {
+			await store.close();
+			await imitation.close();
 		}
 	});
 });

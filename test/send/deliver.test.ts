@@ -10,6 +10,9 @@ import type {
 	SendOutcome,
 } from '../../src/send/channel';
 import { deliver, type DeliveryRequest } from '../../src/send/deliver';
+import { createIntercomChannel, IntercomContactCache } from '../../src/send/intercom';
+import { fetchTransport } from './support/fetch-transport';
+import { startIntercomImitation } from './support/intercom-imitation';
 
 const T0 = Date.parse('2026-03-10T10:00:00Z');
 const folder = mkdtempSync(join(tmpdir(), 'tc-deliver-'));
@@ -169,5 +172,102 @@ describe('deliver', () => {
 		});
 		await expect(deliver(request)).rejects.toThrow('undefined variable');
 		expect(await store.getSend(request.idempotencyKey)).toMatchObject({ state: 'released' });
+	});
+
+	describe('through the Intercom channel', () => {
+		const intercom = async (messageType: 'email' | 'inapp') => {
+			const imitation = await startIntercomImitation();
+			const channel = createIntercomChannel({
+				accessToken: imitation.accessToken,
+				region: 'us',
+				baseUrl: imitation.baseUrl,
+				defaultAdminId: '991267816',
+				messageType,
+				lookup: 'contactId',
+				contactCache: new IntercomContactCache(),
+				retry: { sleep: async () => {} },
+			});
+			return { imitation, channel };
+		};
+		const capReservation = (key: string, userId: string) =>
+			store.reserveSends([
+				{
+					idempotencyKey: key,
+					campaignId: 'cart',
+					stepId: 'cap',
+					userId,
+					channel: 'email',
+					tags: [],
+					now: T0,
+					expiresAt: T0 + 3_600_000,
+					countsTowardCap: true,
+					limits: [{ ruleId: 'one-a-day', since: T0 - 86_400_000, limit: 1 }],
+				},
+			]);
+
+		it('an email to a contact unsubscribed from emails is unsubscribed: not sent, slot given back, reason kept', async () => {
+			const { imitation, channel } = await intercom('email');
+			try {
+				const contact = imitation.addContact({ unsubscribed_from_emails: true });
+				const userId = 'unsubscribed-user';
+				expect((await capReservation('cart:u1:cap', userId))[0].outcome).toBe('reserved');
+				const result = await deliver(
+					delivery({
+						channel,
+						transport: fetchTransport,
+						idempotencyKey: 'cart:u1:cap',
+						reservedByCap: true,
+						userId,
+						channelName: 'email',
+						render: async () => ({
+							idempotencyKey: 'cart:u1:cap',
+							userId,
+							externalIds: { intercom: contact.id },
+							subject: 'Your cart',
+							body: 'You left A1 in your cart',
+						}),
+					}),
+				);
+				const reason = `not sent: the Intercom contact ${contact.id} of user ${userId} is unsubscribed from emails (unsubscribed_from_emails)`;
+				expect(result).toEqual({ status: 'unsubscribed', reason, attempts: 1, variant: 'A' });
+				expect(imitation.requestsTo('POST /messages')).toHaveLength(0);
+				expect(await store.getSend('cart:u1:cap')).toMatchObject({
+					state: 'released',
+					error: reason,
+					variant: 'A',
+				});
+				// Not counted as sent: the next message to this user fits the 1-a-day rule.
+				expect((await capReservation('cart:u2:cap', userId))[0].outcome).toBe('reserved');
+			} finally {
+				await imitation.close();
+			}
+		});
+
+		it('a message whose answer was lost after Intercom got it is Failed, delivery unknown, sent once', async () => {
+			const { imitation, channel } = await intercom('inapp');
+			try {
+				const contact = imitation.addContact({});
+				imitation.script('POST /messages', { status: 0, drop: true });
+				const request = delivery({
+					channel,
+					transport: fetchTransport,
+					render: async () => ({
+						idempotencyKey: 'k',
+						userId: 'u',
+						externalIds: { intercom: contact.id },
+						body: 'You left A1 in your cart',
+					}),
+				});
+				const result = await deliver(request);
+				expect(result).toMatchObject({ status: 'failed', deliveryUnknown: true, attempts: 1 });
+				expect(imitation.requestsTo('POST /messages')).toHaveLength(1);
+				expect(await store.getSend(request.idempotencyKey)).toMatchObject({
+					state: 'failed',
+					error: expect.stringContaining('delivery unknown'),
+				});
+			} finally {
+				await imitation.close();
+			}
+		});
 	});
 });

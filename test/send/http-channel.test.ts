@@ -162,6 +162,57 @@ describe('createHttpChannel against a local server', () => {
 		);
 	});
 
+	it('an answer lost after the request was sent is retried when the provider gets the idempotency key', async () => {
+		await withServer(
+			[
+				{ status: 0, drop: true },
+				{ status: 200, body: { data: { message_id: 'm-1' } } },
+			],
+			async (server) => {
+				const { retry } = fastRetry();
+				const outcome = await channelFor(server.baseUrl, { retry }).send(
+					message,
+					nodeHttpTransport,
+				);
+				expect(outcome).toMatchObject({ ok: true, providerMessageId: 'm-1', attempts: 2 });
+				expect(server.received.map((r) => r.headers['idempotency-key'])).toEqual([
+					'cart:entry-7:send',
+					'cart:entry-7:send',
+				]);
+			},
+		);
+	});
+
+	it('without an idempotency header it is not sent again: Failed, delivery unknown (unless at least once)', async () => {
+		await withServer(
+			[
+				{ status: 0, drop: true },
+				{ status: 200, body: { data: { message_id: 'm-2' } } },
+			],
+			async (server) => {
+				const { retry, waits } = fastRetry();
+				const outcome = await channelFor(server.baseUrl, {
+					retry,
+					idempotencyHeader: undefined,
+				}).send(message, nodeHttpTransport);
+				expect(outcome).toMatchObject({ ok: false, attempts: 1, deliveryUnknown: true });
+				expect(!outcome.ok && outcome.error).toMatch(
+					/^delivery unknown: the connection broke after the request was sent/,
+				);
+				expect(outcome.ok || outcome.status).toBeUndefined();
+				expect(server.received).toHaveLength(1);
+				expect(waits).toEqual([]);
+
+				const atLeastOnce = await channelFor(server.baseUrl, {
+					retry: { ...retry, uncertainDelivery: 'retry' },
+					idempotencyHeader: undefined,
+				}).send(message, nodeHttpTransport);
+				expect(atLeastOnce).toMatchObject({ ok: true, providerMessageId: 'm-2' });
+				expect(server.received).toHaveLength(2);
+			},
+		);
+	});
+
 	it('a 429 waits what Retry-After says', async () => {
 		await withServer(
 			[

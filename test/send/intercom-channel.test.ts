@@ -184,16 +184,62 @@ describe('the Intercom channel retries', () => {
 		expect(imitation.requestsTo('POST /messages')).toHaveLength(4);
 	});
 
-	it('a dropped connection (network error)', async () => {
+	it('a connection that broke after the message was sent: only when told to deliver at least once', async () => {
 		const contact = imitation.addContact({});
 		imitation.script('POST /messages', { status: 0, drop: true });
-		const { channel, waits } = setup();
+		const { channel, waits } = setup({ retry: { uncertainDelivery: 'retry' } });
 		const outcome = await channel.send(
 			message({ externalIds: { intercom: contact.id } }),
 			fetchTransport,
 		);
 		expect(outcome).toMatchObject({ ok: true, attempts: 2 });
 		expect(waits).toHaveLength(1);
+		expect(imitation.requestsTo('POST /messages')).toHaveLength(2);
+	});
+
+	it('a refused connection: the message never left, so it is sent again', async () => {
+		const contact = imitation.addContact({});
+		let refused = 0;
+		const refusingOnce: HttpTransport = async (request) => {
+			if (refused++ === 0) {
+				throw new TypeError('fetch failed', {
+					cause: Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:443'), {
+						code: 'ECONNREFUSED',
+					}),
+				});
+			}
+			return await fetchTransport(request);
+		};
+		const { channel } = setup();
+		const outcome = await channel.send(
+			message({ externalIds: { intercom: contact.id } }),
+			refusingOnce,
+		);
+		expect(outcome).toMatchObject({ ok: true, attempts: 2 });
+		expect(imitation.requestsTo('POST /messages')).toHaveLength(1);
+	});
+
+	it("a 503 by backoff with jitter, not until Intercom's X-RateLimit-Reset (which governs 429 only)", async () => {
+		const contact = imitation.addContact({});
+		const now = 1_790_000_000_000;
+		// Intercom sends the rate-limit headers on every authenticated answer, 5xx included.
+		const rateHeaders = {
+			'x-ratelimit-limit': '166',
+			'x-ratelimit-remaining': '160',
+			'x-ratelimit-reset': '1790000025',
+		};
+		imitation.script(
+			'POST /messages',
+			{ status: 503, headers: rateHeaders },
+			{ status: 503, headers: rateHeaders },
+		);
+		const { channel, waits } = setup({ retry: { now: () => now, baseDelayMs: 200 } });
+		const outcome = await channel.send(
+			message({ externalIds: { intercom: contact.id } }),
+			fetchTransport,
+		);
+		expect(outcome).toMatchObject({ ok: true, attempts: 3 });
+		expect(waits).toEqual([100, 200]);
 	});
 
 	it('a 429 on the contact search too', async () => {
@@ -203,6 +249,146 @@ describe('the Intercom channel retries', () => {
 		const outcome = await channel.send(message(), fetchTransport);
 		expect(outcome).toMatchObject({ ok: true, attempts: 3 });
 		expect(waits).toEqual([1000]);
+	});
+});
+
+describe('the Intercom channel never sends a message twice', () => {
+	it('when the connection broke after the message was sent: Failed, delivery unknown, one request', async () => {
+		const contact = imitation.addContact({});
+		imitation.script('POST /messages', { status: 0, drop: true });
+		const { channel, waits } = setup();
+		const outcome = await channel.send(
+			message({ externalIds: { intercom: contact.id } }),
+			fetchTransport,
+		);
+		expect(outcome).toMatchObject({ ok: false, attempts: 1, deliveryUnknown: true });
+		expect(!outcome.ok && outcome.error).toMatch(
+			/^Sending the Intercom message failed: delivery unknown: the connection broke after the request was sent \(.+\); not sent again, so it cannot arrive twice$/,
+		);
+		expect(waits).toEqual([]);
+		expect(imitation.requestsTo('POST /messages')).toHaveLength(1);
+	});
+
+	it('but a contact search that broke is simply repeated (it changes nothing)', async () => {
+		imitation.addContact({ external_id: 'u1' });
+		imitation.script('POST /contacts/search', { status: 0, drop: true });
+		const { channel } = setup({ lookup: 'externalId' });
+		const outcome = await channel.send(message(), fetchTransport);
+		expect(outcome).toMatchObject({ ok: true, attempts: 3 });
+		expect(imitation.requestsTo('POST /messages')).toHaveLength(1);
+	});
+});
+
+describe('the Intercom channel sends the variant’s headline and image', () => {
+	const variant = {
+		headline: 'Tom & Jerry <3 "you"',
+		imageUrl: 'https://cdn.example.com/cart.png?size=2x&v="1"',
+		body: '<p>Your cart is waiting</p>',
+	};
+	const expectedBody =
+		'<h2>Tom &amp; Jerry &lt;3 &quot;you&quot;</h2>' +
+		'<p><img src="https://cdn.example.com/cart.png?size=2x&amp;v=&quot;1&quot;" alt=""></p>' +
+		'<p>Your cart is waiting</p>';
+
+	it('in the in-app body, as a heading and an image, escaped', async () => {
+		const contact = imitation.addContact({});
+		const { channel } = setup();
+		const outcome = await channel.send(
+			message({ ...variant, externalIds: { intercom: contact.id } }),
+			fetchTransport,
+		);
+		expect(outcome).toMatchObject({ ok: true });
+		const [sent] = imitation.requestsTo('POST /messages');
+		expect(sent.body).toMatchObject({ message_type: 'inapp', body: expectedBody });
+	});
+
+	it('in an email too; a message without them is sent as written', async () => {
+		const contact = imitation.addContact({});
+		const email = setup({ messageType: 'email' }).channel;
+		await email.send(
+			message({ ...variant, subject: 'Hi', externalIds: { intercom: contact.id } }),
+			fetchTransport,
+		);
+		await setup().channel.send(message({ externalIds: { intercom: contact.id } }), fetchTransport);
+		const [first, second] = imitation.requestsTo('POST /messages');
+		expect(first.body).toMatchObject({ message_type: 'email', body: expectedBody });
+		expect(second.body).toMatchObject({ body: 'Your cart is waiting' });
+	});
+
+	it('refusing an image URL that is not http(s), before any request', async () => {
+		const { channel } = setup();
+		for (const imageUrl of ['javascript:alert(1)', 'cart.png']) {
+			const outcome = await channel.send(
+				message({ imageUrl, externalIds: { intercom: 'c1' } }),
+				fetchTransport,
+			);
+			expect(outcome).toMatchObject({ ok: false, attempts: 0 });
+			expect(!outcome.ok && outcome.error).toMatch(/image URL/);
+		}
+		expect(imitation.requests).toHaveLength(0);
+	});
+});
+
+describe('the Intercom channel respects unsubscribed_from_emails', () => {
+	const notSent = (contactId: string) => ({
+		ok: false,
+		unsubscribed: true,
+		error: `not sent: the Intercom contact ${contactId} of user u1 is unsubscribed from emails (unsubscribed_from_emails)`,
+	});
+
+	it('for an email found by the contact id on the profile (read fresh from Intercom)', async () => {
+		const contact = imitation.addContact({ unsubscribed_from_emails: true });
+		const { channel } = setup({ messageType: 'email' });
+		const outcome = await channel.send(
+			message({ subject: 'Hi', externalIds: { intercom: contact.id } }),
+			fetchTransport,
+		);
+		expect(outcome).toMatchObject({ ...notSent(contact.id), attempts: 1 });
+		expect(imitation.requestsTo('GET /contacts/{id}')).toHaveLength(1);
+		expect(imitation.requestsTo('POST /messages')).toHaveLength(0);
+	});
+
+	it('for an email found by search, and again when the contact is cached but unsubscribed since', async () => {
+		const contact = imitation.addContact({ email: 'ana@example.com' });
+		const { channel } = setup({ messageType: 'email', lookup: 'email' });
+		const send = () =>
+			channel.send(message({ subject: 'Hi', email: 'ana@example.com' }), fetchTransport);
+		expect(await send()).toMatchObject({ ok: true, attempts: 2 });
+		contact.unsubscribed_from_emails = true;
+		expect(await send()).toMatchObject({ ...notSent(contact.id), attempts: 1 });
+		expect(imitation.requestsTo('POST /contacts/search')).toHaveLength(1);
+		expect(imitation.requestsTo('POST /messages')).toHaveLength(1);
+
+		const fresh = setup({ messageType: 'email', lookup: 'email' }).channel;
+		expect(
+			await fresh.send(message({ subject: 'Hi', email: 'ana@example.com' }), fetchTransport),
+		).toMatchObject({ ...notSent(contact.id), attempts: 1 });
+	});
+
+	it('not for an in-app message, which is not an email', async () => {
+		const contact = imitation.addContact({ unsubscribed_from_emails: true });
+		const { channel } = setup();
+		const outcome = await channel.send(
+			message({ externalIds: { intercom: contact.id } }),
+			fetchTransport,
+		);
+		expect(outcome).toMatchObject({ ok: true, attempts: 1 });
+		expect(imitation.requestsTo('GET /contacts/{id}')).toHaveLength(0);
+	});
+
+	it('failing clearly when the contact cannot be read', async () => {
+		const contact = imitation.addContact({});
+		imitation.script('GET /contacts/{id}', 401);
+		const { channel } = setup({ messageType: 'email' });
+		const outcome = await channel.send(
+			message({ subject: 'Hi', externalIds: { intercom: contact.id } }),
+			fetchTransport,
+		);
+		expect(outcome).toMatchObject({ ok: false, status: 401, attempts: 1 });
+		expect(!outcome.ok && outcome.error).toContain(
+			'Reading the Intercom contact: Intercom rejected the access token',
+		);
+		expect(imitation.requestsTo('POST /messages')).toHaveLength(0);
 	});
 });
 

@@ -159,6 +159,9 @@ describe('the Intercom description and its documented corrections', () => {
 		expect(validator.operation('POST', '/messages')?.operationId).toBe('createMessage');
 		expect(validator.operation('POST', '/contacts/search')?.operationId).toBe('SearchContacts');
 		expect(validator.operation('GET', '/admins')?.operationId).toBe('listAdmins');
+		expect(validator.operation('GET', '/contacts/6762f0cd1bb69f9f2193bb7c')?.operationId).toBe(
+			'ShowContact',
+		);
 	});
 });
 
@@ -240,15 +243,31 @@ describe('every request the Intercom channel builds matches the description', ()
 		});
 	});
 
-	it('an email with subject and template', async () => {
-		const [send] = await sendAndValidate(
+	it('an email with subject and template, after reading the contact (unsubscribed_from_emails)', async () => {
+		const [read, send] = await sendAndValidate(
 			{ messageType: 'email', emailTemplate: 'personal' },
 			message({ externalIds: { intercom: contactId }, subject: 'Still thinking it over?' }),
 		);
+		expect(read).toMatchObject({ method: 'GET', path: `/contacts/${contactId}`, body: undefined });
+		expect(validator.operation('GET', read.path)?.operationId).toBe('ShowContact');
 		expect(send.body).toMatchObject({
 			message_type: 'email',
 			subject: 'Still thinking it over?',
 			template: 'personal',
+		});
+	});
+
+	it('an in-app message with the variant’s headline and image in its body', async () => {
+		const [send] = await sendAndValidate(
+			{},
+			message({
+				externalIds: { intercom: contactId },
+				headline: 'Still there?',
+				imageUrl: 'https://cdn.example.com/cart.png',
+			}),
+		);
+		expect(send.body).toMatchObject({
+			body: '<h2>Still there?</h2><p><img src="https://cdn.example.com/cart.png" alt=""></p><p>Your cart is waiting</p>',
 		});
 	});
 
@@ -360,11 +379,37 @@ describe('the imitation answers as the description documents', () => {
 		expect(response.status).toBe(expected);
 		expect(validator.validateResponse(method, route, response.status, response.body)).toEqual([]);
 		if (route === '/contacts/search' && kind === 'ok') {
+			expect(response.body).toMatchObject({ data: [{ unsubscribed_from_emails: false }] });
 			expect(response.body).toMatchObject({
 				type: 'list',
 				total_count: 1,
 				data: [{ id: contact.id }],
 			});
 		}
+	});
+});
+
+describe('the imitation reads a contact as the description documents', () => {
+	// The description documents only 200 (and 401) for ShowContact.
+	it('GET /contacts/{id} 200', async () => {
+		const contact = imitation.addContact({
+			email: 'read@example.com',
+			unsubscribed_from_emails: true,
+		});
+		const { id } = contact;
+		const response = await fetchTransport({
+			method: 'GET',
+			url: `${imitation.baseUrl}/contacts/${id}`,
+			headers: {
+				Authorization: `Bearer ${imitation.accessToken}`,
+				'Intercom-Version': '2.14',
+				Accept: 'application/json',
+			},
+		});
+		expect(response.status).toBe(200);
+		expect(
+			validator.validateResponse('GET', `/contacts/${id}`, response.status, response.body),
+		).toEqual([]);
+		expect(response.body).toMatchObject({ id, unsubscribed_from_emails: true });
 	});
 });

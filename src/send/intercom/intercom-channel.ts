@@ -5,10 +5,12 @@ import type {
 	RenderedMessage,
 	SendOutcome,
 } from '../channel';
+import { sleep as timerSleep } from '../../retry';
 import { sendWithRetries, type RetryOptions } from '../retry';
 import {
 	contactCacheKey,
 	intercomFailureText,
+	readContact,
 	searchContact,
 	sharedIntercomContactCache,
 	type IntercomContactCache,
@@ -48,7 +50,11 @@ export interface IntercomChannelOptions {
 	 * `email` searches `email` = `message.email`.
 	 */
 	lookup: IntercomContactLookup;
-	/** Retries of each request (429, 5xx, network errors). */
+	/**
+	 * Retries of each request (429, 5xx, no answer): see `src/retry/`. `POST /messages` has no
+	 * idempotency key, so a message that may have reached Intercom without an answer is not
+	 * sent again (`deliveryUnknown`) unless `uncertainDelivery` is 'retry'.
+	 */
 	retry?: RetryOptions;
 	/** Default: one cache shared by the whole process. */
 	contactCache?: IntercomContactCache;
@@ -72,9 +78,6 @@ const OTHER_LOOKUPS: Record<IntercomContactLookup, string> = {
 	email: 'lookup by external id or by contact id',
 };
 
-const defaultSleep = (ms: number): Promise<void> =>
-	new Promise((resolve) => setTimeout(resolve, ms));
-
 function required(value: string | undefined, name: string): string {
 	if (typeof value !== 'string' || value.trim() === '') {
 		throw new Error(`Intercom channel: ${name} is required`);
@@ -83,8 +86,55 @@ function required(value: string | undefined, name: string): string {
 }
 
 type Resolved =
-	| { ok: true; contactId: string; cacheKey?: string; cached?: boolean; attempts: number }
+	| {
+			ok: true;
+			contactId: string;
+			cacheKey?: string;
+			cached?: boolean;
+			/** As the search just read it; undefined when no contact was read in this send. */
+			unsubscribedFromEmails?: boolean;
+			attempts: number;
+	  }
 	| { ok: false; failure: SendOutcome & { ok: false } };
+
+const escapeHtml = (text: string): string =>
+	text
+		.replace(/&/g, '&amp;')
+		.replace(/</g, '&lt;')
+		.replace(/>/g, '&gt;')
+		.replace(/"/g, '&quot;')
+		.replace(/'/g, '&#39;');
+
+function imageUrlProblem(imageUrl: string | undefined): string | undefined {
+	const url = imageUrl?.trim();
+	if (!url) return undefined;
+	let protocol: string;
+	try {
+		protocol = new URL(url).protocol;
+	} catch {
+		return `the image URL ${JSON.stringify(url)} is not a URL; give an absolute https:// address`;
+	}
+	return protocol === 'https:' || protocol === 'http:'
+		? undefined
+		: `the image URL must start with https:// or http:// (got ${protocol})`;
+}
+
+/**
+ * The HTML Intercom receives, as its own composer builds it: the headline as a heading and
+ * the image above the body. Both are text from the variant, so they are escaped; the body is
+ * HTML already.
+ */
+export function composedBody(
+	message: Pick<RenderedMessage, 'body' | 'headline' | 'imageUrl'>,
+): string {
+	const headline = message.headline?.trim();
+	const imageUrl = message.imageUrl?.trim();
+	return [
+		headline ? `<h2>${escapeHtml(headline)}</h2>` : '',
+		imageUrl ? `<p><img src="${escapeHtml(imageUrl)}" alt=""></p>` : '',
+		message.body,
+	].join('');
+}
 
 /**
  * The Intercom channel: `POST /messages` from an admin to one contact, in-app or email.
@@ -110,7 +160,7 @@ export function createIntercomChannel(options: IntercomChannelOptions): MessageC
 	const recipientType = options.recipientType ?? 'user';
 	const cache = options.contactCache ?? sharedIntercomContactCache;
 	const retry = options.retry ?? {};
-	const sleep = retry.sleep ?? defaultSleep;
+	const sleep = retry.sleep ?? timerSleep;
 	const notFoundRetries = Math.max(0, options.notFoundRetries ?? 2);
 	const notFoundDelayMs = options.notFoundDelayMs ?? 1000;
 	const notFoundWait = (retryNumber: number) => sleep(notFoundDelayMs * 2 ** (retryNumber - 1));
@@ -154,7 +204,13 @@ export function createIntercomChannel(options: IntercomChannelOptions): MessageC
 			switch (result.kind) {
 				case 'found':
 					cache.set(cacheKey, result.contactId);
-					return { ok: true, contactId: result.contactId, cacheKey, attempts };
+					return {
+						ok: true,
+						contactId: result.contactId,
+						cacheKey,
+						unsubscribedFromEmails: result.unsubscribedFromEmails,
+						attempts,
+					};
 				case 'failed':
 					return fail(result.error, { status: result.status, request: result.request, attempts });
 				case 'unusable':
@@ -169,9 +225,52 @@ export function createIntercomChannel(options: IntercomChannelOptions): MessageC
 		}
 	}
 
+	/**
+	 * An email to a contact unsubscribed from emails is not sent. The flag is read fresh for
+	 * every email (from the search just made, else `GET /contacts/{id}`), never from the cache,
+	 * so an unsubscribe made a moment ago counts. A contact that is not found is left to the
+	 * message request, whose 404 handling searches again.
+	 */
+	async function unsubscribedCheck(
+		message: RenderedMessage,
+		resolved: Resolved & { ok: true },
+		transport: HttpTransport,
+	): Promise<{ attempts: number; failure?: SendOutcome & { ok: false } }> {
+		if (options.messageType !== 'email') return { attempts: 0 };
+		let unsubscribed = resolved.unsubscribedFromEmails;
+		let attempts = 0;
+		if (unsubscribed === undefined) {
+			const read = await readContact(connection, transport, resolved.contactId, retry);
+			attempts = read.attempts;
+			if (read.kind === 'failed' || read.kind === 'unusable') {
+				return {
+					attempts,
+					failure: {
+						ok: false,
+						status: read.kind === 'failed' ? read.status : undefined,
+						error: read.error,
+						request: read.request,
+						attempts,
+					},
+				};
+			}
+			if (read.kind === 'found') unsubscribed = read.unsubscribedFromEmails;
+		}
+		if (!unsubscribed) return { attempts };
+		return {
+			attempts,
+			failure: {
+				ok: false,
+				unsubscribed: true,
+				error: `not sent: the Intercom contact ${resolved.contactId} of user ${message.userId} is unsubscribed from emails (unsubscribed_from_emails)`,
+				attempts,
+			},
+		};
+	}
+
 	function messageBody(message: RenderedMessage, contactId: string): CreateMessageBody {
 		const common = {
-			body: message.body,
+			body: composedBody(message),
 			from: { type: 'admin' as const, id: message.authorId || defaultAdminId },
 			to: { type: recipientType, id: contactId },
 		};
@@ -194,10 +293,15 @@ export function createIntercomChannel(options: IntercomChannelOptions): MessageC
 			if (options.messageType === 'email' && !message.subject?.trim()) {
 				return { ok: false, error: 'an Intercom email needs a subject', attempts: 0 };
 			}
+			const imageProblem = imageUrlProblem(message.imageUrl);
+			if (imageProblem) return { ok: false, error: imageProblem, attempts: 0 };
 			let resolved = await resolveContact(message, transport);
 			if (!resolved.ok) return resolved.failure;
 			let attempts = resolved.attempts;
 			let searchedAgain = false;
+			const check = await unsubscribedCheck(message, resolved, transport);
+			attempts += check.attempts;
+			if (check.failure) return { ...check.failure, attempts };
 
 			let request: HttpRequest = createMessageRequest(
 				connection,
@@ -205,7 +309,8 @@ export function createIntercomChannel(options: IntercomChannelOptions): MessageC
 			);
 			for (let tries = 0; ; tries++) {
 				if (tries > 0) await notFoundWait(tries);
-				const result = await sendWithRetries(transport, request, retry);
+				// No idempotency key on `POST /messages`: a repeat may be stored twice.
+				const result = await sendWithRetries(transport, request, { ...retry, repeatable: false });
 				attempts += result.attempts;
 				const { response } = result;
 				const { contactId, cacheKey } = resolved;
@@ -217,6 +322,16 @@ export function createIntercomChannel(options: IntercomChannelOptions): MessageC
 							typeof id === 'string' || typeof id === 'number' ? String(id) : undefined,
 						request,
 						attempts,
+					};
+				}
+				if (result.deliveryUnknown) {
+					return {
+						ok: false,
+						status: response?.status,
+						error: intercomFailureText('Sending the Intercom message', response, result.error),
+						request,
+						attempts,
+						deliveryUnknown: true,
 					};
 				}
 				const codes = response?.status === 404 ? intercomErrorCodes(response.body) : [];
@@ -240,6 +355,9 @@ export function createIntercomChannel(options: IntercomChannelOptions): MessageC
 					if (!again.ok) return { ...again.failure, attempts: attempts + again.failure.attempts };
 					attempts += again.attempts;
 					resolved = again;
+					const recheck = await unsubscribedCheck(message, again, transport);
+					attempts += recheck.attempts;
+					if (recheck.failure) return { ...recheck.failure, attempts };
 					request = createMessageRequest(connection, messageBody(message, again.contactId));
 					tries = -1;
 					continue;

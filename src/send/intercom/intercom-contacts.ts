@@ -4,6 +4,7 @@ import type { HttpRequest, HttpTransport } from '../channel';
 import { sendWithRetries, type RetryOptions } from '../retry';
 import {
 	contactSearchRequest,
+	showContactRequest,
 	intercomErrorText,
 	type ContactSearchField,
 	type IntercomConnection,
@@ -91,7 +92,14 @@ export function contactCacheKey(
 }
 
 export type ContactSearchResult =
-	| { kind: 'found'; contactId: string; request: HttpRequest; attempts: number }
+	| {
+			kind: 'found';
+			contactId: string;
+			/** The contact's `unsubscribed_from_emails`, when the answer carries it. */
+			unsubscribedFromEmails?: boolean;
+			request: HttpRequest;
+			attempts: number;
+	  }
 	| { kind: 'notFound'; request: HttpRequest; attempts: number }
 	/** Found, but not one usable contact (wrong role, several): retrying will not help. */
 	| { kind: 'unusable'; error: string; request: HttpRequest; attempts: number }
@@ -100,6 +108,18 @@ export type ContactSearchResult =
 interface ContactSummary {
 	id: string;
 	role?: string;
+	unsubscribedFromEmails?: boolean;
+}
+
+function summaryOf(contact: Record<string, unknown>): ContactSummary {
+	return {
+		id: contact.id as string,
+		role: typeof contact.role === 'string' ? contact.role : undefined,
+		unsubscribedFromEmails:
+			typeof contact.unsubscribed_from_emails === 'boolean'
+				? contact.unsubscribed_from_emails
+				: undefined,
+	};
 }
 
 function contactsOf(body: unknown): ContactSummary[] | undefined {
@@ -108,7 +128,7 @@ function contactsOf(body: unknown): ContactSummary[] | undefined {
 	return data
 		.filter((c): c is Record<string, unknown> => typeof c === 'object' && c !== null)
 		.filter((c) => typeof c.id === 'string' && c.id !== '')
-		.map((c) => ({ id: c.id as string, role: typeof c.role === 'string' ? c.role : undefined }));
+		.map(summaryOf);
 }
 
 /** One search (with retries for 429 and 5xx); a contact that is not there is `notFound`. */
@@ -121,7 +141,11 @@ export async function searchContact(
 	retry: RetryOptions,
 ): Promise<ContactSearchResult> {
 	const request = contactSearchRequest(connection, field, value);
-	const { response, attempts, error } = await sendWithRetries(transport, request, retry);
+	// A search changes nothing: repeating it is harmless.
+	const { response, attempts, error } = await sendWithRetries(transport, request, {
+		...retry,
+		repeatable: true,
+	});
 	if (!response || response.status < 200 || response.status >= 300) {
 		return {
 			kind: 'failed',
@@ -144,13 +168,68 @@ export async function searchContact(
 	if (contacts.length === 0) return { kind: 'notFound', request, attempts };
 	// A contact without a role in the answer is taken as the configured type.
 	const matching = contacts.filter((c) => (c.role ?? recipientType) === recipientType);
-	if (matching.length === 1) return { kind: 'found', contactId: matching[0].id, request, attempts };
+	if (matching.length === 1) {
+		const [contact] = matching;
+		return {
+			kind: 'found',
+			contactId: contact.id,
+			unsubscribedFromEmails: contact.unsubscribedFromEmails,
+			request,
+			attempts,
+		};
+	}
 	const label = `${field} ${value}`;
 	const problem =
 		matching.length === 0
 			? `The Intercom contact with ${label} is a ${contacts[0].role}, not a ${recipientType}: set the recipient type to ${contacts[0].role}`
 			: `${matching.length} Intercom contacts of type ${recipientType} have ${label}: choose lookup by external id or by contact id so the message reaches the right one`;
 	return { kind: 'unusable', error: problem, request, attempts };
+}
+
+/**
+ * `GET /contacts/{id}` (with retries for 429 and 5xx): the contact as it is now, to read
+ * `unsubscribed_from_emails` before an email. A contact that is not there is `notFound`.
+ */
+export async function readContact(
+	connection: IntercomConnection,
+	transport: HttpTransport,
+	contactId: string,
+	retry: RetryOptions,
+): Promise<ContactSearchResult> {
+	const request = showContactRequest(connection, contactId);
+	const { response, attempts, error } = await sendWithRetries(transport, request, {
+		...retry,
+		repeatable: true,
+	});
+	if (response?.status === 404) return { kind: 'notFound', request, attempts };
+	const body = response?.body;
+	if (
+		!response ||
+		response.status < 200 ||
+		response.status >= 300 ||
+		typeof body !== 'object' ||
+		body === null ||
+		typeof (body as { id?: unknown }).id !== 'string'
+	) {
+		return {
+			kind: 'failed',
+			status: response?.status,
+			error:
+				response && response.status >= 200 && response.status < 300
+					? 'Reading the Intercom contact: the answer is not a contact'
+					: intercomFailureText('Reading the Intercom contact', response, error),
+			request,
+			attempts,
+		};
+	}
+	const contact = summaryOf(body as Record<string, unknown>);
+	return {
+		kind: 'found',
+		contactId: contact.id,
+		unsubscribedFromEmails: contact.unsubscribedFromEmails,
+		request,
+		attempts,
+	};
 }
 
 /**

@@ -49,6 +49,15 @@ export function contactSearchRequest(
 	};
 }
 
+/** `GET /contacts/{contact_id}` (`ShowContact`). */
+export function showContactRequest(connection: IntercomConnection, contactId: string): HttpRequest {
+	return {
+		method: 'GET',
+		url: `${connection.baseUrl}/contacts/${encodeURIComponent(contactId)}`,
+		headers: intercomHeaders(connection),
+	};
+}
+
 export type IntercomRecipientType = 'user' | 'lead';
 
 /** The body of `POST /messages` (`create_message_request`) as this package sends it. */
@@ -68,8 +77,9 @@ export type CreateMessageBody = {
 
 /**
  * `POST /messages`. Intercom documents no idempotency header for this endpoint, so none is
- * sent (an invented one would be ignored and suggest a safety that is not there): a retry
- * after a 5xx or a lost answer can, rarely, deliver the message twice.
+ * sent (an invented one would be ignored and suggest a safety that is not there): a request
+ * that may have reached Intercom without an answer is not sent again unless the channel is
+ * told to deliver at least once (`retry.uncertainDelivery`).
  */
 export function createMessageRequest(
 	connection: IntercomConnection,

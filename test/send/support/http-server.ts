@@ -6,6 +6,7 @@ import {
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+import { NoAnswerError } from '../../../src/retry';
 import type { HttpRequest, HttpResponse, HttpTransport } from '../../../src/send/channel';
 
 /** One request as the local server received it. */
@@ -23,6 +24,8 @@ export interface ScriptedAnswer {
 	headers?: Record<string, string>;
 	/** Sent as JSON unless it is a string. */
 	body?: unknown;
+	/** Closes the connection after reading the request, without answering. */
+	drop?: boolean;
 }
 
 /**
@@ -46,6 +49,10 @@ export async function startRecordingServer(answers: ScriptedAnswer[]): Promise<{
 				body: Buffer.concat(chunks).toString('utf8'),
 			});
 			const answer = answers[Math.min(received.length, answers.length) - 1];
+			if (answer.drop) {
+				req.socket.destroy();
+				return;
+			}
 			const body =
 				answer.body === undefined
 					? ''
@@ -71,7 +78,9 @@ export async function startRecordingServer(answers: ScriptedAnswer[]): Promise<{
 
 /**
  * An HttpTransport on node:http, as the n8n helpers behave for the engine: JSON bodies are
- * encoded, JSON answers decoded (other text is kept as text), header names lower-cased.
+ * encoded, JSON answers decoded (other text is kept as text), header names lower-cased. A
+ * failure without an answer says whether the request had been written out (`uncertain`) or
+ * not (`notSent`), as the transport contract allows.
  */
 export const nodeHttpTransport: HttpTransport = (request: HttpRequest) =>
 	new Promise<HttpResponse>((resolve, reject) => {
@@ -106,6 +115,12 @@ export const nodeHttpTransport: HttpTransport = (request: HttpRequest) =>
 				res.on('error', reject);
 			},
 		);
-		req.on('error', reject);
+		let written = false;
+		req.on('finish', () => {
+			written = true;
+		});
+		req.on('error', (error) =>
+			reject(new NoAnswerError(error.message, written ? 'uncertain' : 'notSent', { cause: error })),
+		);
 		req.end(payload);
 	});

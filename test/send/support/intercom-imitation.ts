@@ -5,11 +5,15 @@ import type { AddressInfo } from 'node:net';
 /**
  * A local imitation of the Intercom REST endpoints the channel uses, answering as Intercom's
  * OpenAPI description (2.14) documents: `POST /messages`, `POST /contacts/search`,
- * `GET /admins`. Tests script failures per route and read every request it received.
+ * `GET /contacts/{id}`, `GET /admins`. Tests script failures per route and read every request it received.
  * Listens on 127.0.0.1 on a random port; nothing leaves the machine.
  */
 
-export type ImitationRoute = 'POST /messages' | 'POST /contacts/search' | 'GET /admins';
+export type ImitationRoute =
+	| 'POST /messages'
+	| 'POST /contacts/search'
+	| 'GET /contacts/{id}'
+	| 'GET /admins';
 
 export interface RecordedRequest {
 	method: string;
@@ -39,6 +43,7 @@ export interface ImitationContact {
 	/** Absent when unknown: the description types it as a non-nullable string. */
 	email?: string;
 	name: string | null;
+	unsubscribed_from_emails: boolean;
 	created_at: number;
 	updated_at: number;
 }
@@ -68,6 +73,7 @@ export interface IntercomImitation {
 		email?: string;
 		role?: 'user' | 'lead';
 		name?: string;
+		unsubscribed_from_emails?: boolean;
 	}): ImitationContact;
 	/** Answers the next requests to `route` with these, in order, before answering normally. */
 	script(route: ImitationRoute, ...answers: Array<ScriptedAnswer | number>): void;
@@ -180,6 +186,13 @@ export async function startIntercomImitation(
 		};
 	}
 
+	function showContact(id: string): { status: number; body: unknown } {
+		const contact = contacts.find((c) => c.id === id);
+		return contact
+			? { status: 200, body: contact }
+			: { status: 404, body: intercomErrorBody(404, 'Contact Not Found') };
+	}
+
 	function createMessage(body: unknown): { status: number; body: unknown } {
 		const b = (body ?? {}) as Record<string, unknown>;
 		if (typeof b.body !== 'string' || b.body === '') {
@@ -252,7 +265,10 @@ export async function startIntercomImitation(
 			}
 			requests.push({ method: request.method ?? 'GET', path, headers, body });
 
-			const route = `${request.method} ${path}` as ImitationRoute;
+			const contactPath = /^\/contacts\/([^/]+)$/.exec(path);
+			const route = (
+				request.method === 'GET' && contactPath ? 'GET /contacts/{id}' : `${request.method} ${path}`
+			) as ImitationRoute;
 			const scripted = scripts.get(route)?.shift();
 			if (scripted) {
 				if (scripted.drop) {
@@ -276,9 +292,11 @@ export async function startIntercomImitation(
 					? createMessage(body)
 					: route === 'POST /contacts/search'
 						? searchContacts(body)
-						: route === 'GET /admins'
-							? { status: 200, body: { type: 'admin.list', admins } }
-							: { status: 404, body: intercomErrorBody(404, 'Resource Not Found') };
+						: route === 'GET /contacts/{id}'
+							? showContact(decodeURIComponent(contactPath![1]))
+							: route === 'GET /admins'
+								? { status: 200, body: { type: 'admin.list', admins } }
+								: { status: 404, body: intercomErrorBody(404, 'Resource Not Found') };
 			answer(response, result.status, result.body);
 		})().catch((error: unknown) => {
 			answer(response, 500, intercomErrorBody(500, String(error)));
@@ -304,6 +322,7 @@ export async function startIntercomImitation(
 				role: contact.role ?? 'user',
 				...(contact.email === undefined ? {} : { email: contact.email }),
 				name: contact.name ?? null,
+				unsubscribed_from_emails: contact.unsubscribed_from_emails ?? false,
 				created_at: NOW,
 				updated_at: NOW,
 			};
@@ -316,7 +335,13 @@ export async function startIntercomImitation(
 			scripts.set(route, queue);
 		},
 		requestsTo(route) {
-			return requests.filter((r) => `${r.method} ${r.path}` === route);
+			return requests.filter(
+				(r) =>
+					`${r.method} ${r.path}` === route ||
+					(route === 'GET /contacts/{id}' &&
+						r.method === 'GET' &&
+						/^\/contacts\/[^/]+$/.test(r.path)),
+			);
 		},
 		close() {
 			server.closeAllConnections();
