@@ -1,6 +1,6 @@
 /**
- * Upgrades from schema version 5 as release 0.1.0 wrote it (fixtures made by that release's
- * code, see `fixtures/make-v5-fixtures.ts`): opened by the current code, a store migrates in
+ * Upgrades from schema version 5 as the last schema-5 code (commit d45da4f) wrote it (fixtures
+ * made by that code, see `fixtures/make-v5-fixtures.ts`): opened by the current code, a store migrates in
  * place with every row intact; a migration killed halfway leaves version 5 behind and the next
  * opener completes it; openers that start together migrate once.
  */
@@ -12,9 +12,10 @@ import { DatabaseSync } from 'node:sqlite';
 
 import { Client } from 'pg';
 
-import { SCHEMA_VERSION, type CampaignStore } from '../../src/store/campaign-store';
+import { SCHEMA_VERSION } from '../../src/store/campaign-store';
 import { openPostgresStore } from '../../src/store/postgres/postgres-store';
 import { SqliteCampaignStore } from '../../src/store/sqlite/sqlite-store';
+import type { CampaignStoreWithSegments } from '../../src/store/segment-store';
 import { postgresTestScope, testConnection } from '../support/postgres';
 import {
 	CAMPAIGNS,
@@ -84,11 +85,14 @@ async function killed(child: ChildProcess, exited: Promise<number | null>): Prom
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * The store reads back what the old release wrote, and works on it: old events are
+ * The store reads back what the old code wrote, and works on it: old events are
  * duplicates, old sends count toward caps, old entries can be scheduled, the sync that was
  * staged before the upgrade commits.
  */
-async function expectIntactAndWorking(store: CampaignStore, fixture: Expected): Promise<void> {
+async function expectIntactAndWorking(
+	store: CampaignStoreWithSegments,
+	fixture: Expected,
+): Promise<void> {
 	expect(await readStoreSnapshot(store, fixture.snapshot.plan)).toEqual(fixture.snapshot);
 
 	const again = await store.ingest({
@@ -206,7 +210,7 @@ describe('Upgrading a version-5 SQLite store', () => {
 		}
 	};
 
-	it('is the file release 0.1.0 wrote: schema version 5, without scheduled_steps', () => {
+	it('is the file the schema-5 code wrote: schema version 5, without scheduled_steps', () => {
 		const before = inspect(copyOfFixture('as-committed.sqlite'));
 		expect(before.versions).toEqual([1, 2, 3, 4, 5]);
 		expect(before.tables).not.toContain('scheduled_steps');
@@ -334,7 +338,7 @@ describe('Upgrading a version-5 PostgreSQL schema', () => {
 		return { versions, tables, rows };
 	};
 
-	it('is the schema release 0.1.0 wrote: version 5, without scheduled_steps', async () => {
+	it('is the schema the schema-5 code wrote: version 5, without scheduled_steps', async () => {
 		const before = await inspect(await restoreFixture());
 		expect(before.versions).toEqual([1, 2, 3, 4, 5]);
 		expect(before.tables).not.toContain('scheduled_steps');
