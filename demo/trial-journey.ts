@@ -25,7 +25,7 @@ import {
 	pollSegment,
 	SalesforceApi,
 	writeActivities,
-	type CampaignStore,
+	type CampaignStoreWithSegments,
 	type DelaySpec,
 	type SegmentDefinition,
 } from '../src';
@@ -67,7 +67,7 @@ const CAMPAIGN_ID = 'trial-ending';
 const TEMPLATE =
 	'<p>Hi {{ user.firstName }}, your {{ user.company }} trial ends on {{ user.trialEndsOn }}. Book a 15-minute call to keep your workspace.</p>';
 
-export async function runTrialJourney(store: CampaignStore): Promise<void> {
+export async function runTrialJourney(store: CampaignStoreWithSegments): Promise<void> {
 	console.log('\n4. Salesforce: the trial-ending journey');
 	const salesforce = await FakeSalesforce.start({ now: T1 });
 	const intercom = await startIntercomImitation();

@@ -1,5 +1,11 @@
-/** The engine's public API: the n8n nodes import from here only. */
-export { systemClock, type Clock } from './clock';
+/**
+ * The engine's public API: the n8n nodes import from here only, and so does code that runs
+ * the engine without n8n (the README's "sync engine without n8n"). Exported: what the nodes,
+ * the demo, the benchmarks and the documented engine use, with the types of their options,
+ * results and errors. Internal helpers stay behind their modules.
+ */
+
+// Errors: every error the engine throws on purpose is one of these.
 export {
 	CampaignError,
 	InvalidInputError,
@@ -7,67 +13,82 @@ export {
 	StoreConfigurationError,
 	StoreUnavailableError,
 } from './errors';
+export type { Clock } from './clock';
+
+// The campaign store: opening it, and its two interfaces.
+export {
+	closeSharedCampaignStores,
+	getSharedCampaignStore,
+	openCampaignStore,
+	type StoreConfig,
+} from './store/open-store';
+export { openPostgresStore, type PostgresCampaignStore } from './store/postgres/postgres-store';
+export { SqliteCampaignStore } from './store/sqlite/sqlite-store';
+export type {
+	CampaignEntry,
+	CampaignEvent,
+	CampaignStore,
+	CancelStepsRequest,
+	ClaimStepsRequest,
+	ClaimedStep,
+	EntryState,
+	EventQuery,
+	IngestRequest,
+	IngestResult,
+	LimitUsage,
+	ProfileUpdate,
+	ReEntryRule,
+	ScheduledStepState,
+	ScheduleStepRequest,
+	ScheduleStepsResult,
+	SendCompletion,
+	SendCountLimit,
+	SendRecord,
+	SendReservationRequest,
+	SendReservationResult,
+	SendState,
+	StepClaim,
+	StoreBackend,
+	UserProfile,
+} from './store/campaign-store';
+export type {
+	CampaignStoreWithSegments,
+	SegmentChange,
+	SegmentCommitRequest,
+	SegmentCommitResult,
+	SegmentMember,
+	SegmentRecordRow,
+	SegmentStore,
+	SegmentSyncPage,
+	SegmentSyncState,
+} from './store/segment-store';
+
+// Events in: parsing, trigger rules, recording and entering (the Campaign Event Trigger).
 export {
 	BatchTooLargeError,
 	DEFAULT_MAX_BATCH_SIZE,
 	parseEventPayload,
-	parseJsonBody,
 	parseTrackEvent,
 	type ParsedEvents,
 	type RejectedEvent,
 } from './events/parse-events';
+export type { FilterOperator, PropertyFilter } from './trigger/property-filter';
+export { validateTriggerRule, type TriggerRule } from './trigger/trigger-rule';
 export {
 	ingestEvents,
 	type IngestOutcome,
 	type SkippedEvent,
 	type TriggeredEntry,
 } from './ingest/ingest-events';
-export {
-	SCHEMA_VERSION,
-	type CampaignEntry,
-	type CampaignEvent,
-	type CampaignStore,
-	type EntryState,
-	type EventQuery,
-	type IngestRequest,
-	type IngestResult,
-	type LimitUsage,
-	type ProfileUpdate,
-	type SendCompletion,
-	type SendCountLimit,
-	type SendRecord,
-	type SendReservationRequest,
-	type SendReservationResult,
-	type SendState,
-	type ReEntryRule,
-	type StoreBackend,
-	type UserProfile,
-} from './store/campaign-store';
-export {
-	closeSharedCampaignStores,
-	defaultSqlitePath,
-	getSharedCampaignStore,
-	openCampaignStore,
-	type StoreConfig,
-} from './store/open-store';
-export { openPostgresStore, PostgresCampaignStore } from './store/postgres/postgres-store';
-export { SqliteCampaignStore } from './store/sqlite/sqlite-store';
-export { assertTimeZone } from './time/time-zone';
-export {
-	evaluatePropertyFilter,
-	FILTER_OPERATORS,
-	readProperty,
-	type FilterOperator,
-	type PropertyFilter,
-} from './trigger/property-filter';
-export { evaluateTrigger, validateTriggerRule, type TriggerRule } from './trigger/trigger-rule';
-export { verifyWebhookRequest, type WebhookAuth } from './webhook/verify-request';
+export type { WebhookAuth } from './webhook/verify-request';
 export {
 	handleEventRequest,
 	triggeredEntryToJson,
 	type EventRequest,
 	type EventResponse,
 } from './webhook/handle-event-request';
+
+// Campaign steps: the item they read, delays, exception checks, frequency caps.
 export { parseJsonObject, requireText } from './validation';
 export {
 	readCampaignItem,
@@ -101,23 +122,29 @@ export {
 	type RefusalOutcome,
 	type RefusedDecision,
 } from './policies/frequency-cap';
+
+// The per-user schedule: Campaign Delay per user, Campaign Resume Trigger.
+export { scheduleRequestFor } from './schedule/schedule-request';
 export {
-	addDuration,
-	isWithinWindow,
-	nextWindowStart,
+	resumedItemJson,
+	startResumeLoop,
+	validateResumeLoopOptions,
+	type ResumeLoop,
+	type ResumeLoopOptions,
+} from './schedule/resume-loop';
+
+// Local time.
+export { assertTimeZone } from './time/time-zone';
+export {
 	parseDateInZone,
 	parseDeliveryWindow,
 	quietHoursToWindow,
-	resolveTimeZone,
-	startOfLocalDay,
-	startOfLocalWeek,
-	startOfNextLocalDay,
-	startOfNextLocalWeek,
 	type DeliveryWindow,
 	type DurationUnit,
 } from './time/local-time';
 export { elapsedMs } from './time/elapsed';
-export { parseIsoInstant } from './time/iso-instant';
+
+// Sending: channels, delivery with the idempotency key, personalisation, variants.
 export type {
 	HttpRequest,
 	HttpResponse,
@@ -128,52 +155,31 @@ export type {
 } from './send/channel';
 export { deliver, type DeliveryRequest, type DeliveryResult } from './send/deliver';
 export { createHttpChannel, type HttpChannelOptions } from './send/http-channel';
-export * from './send/intercom';
+export {
+	createIntercomChannel,
+	type IntercomChannelOptions,
+	type IntercomContactLookup,
+	type IntercomRegion,
+} from './send/intercom';
 export {
 	buildPersonalizationContext,
-	renderJsonTemplate,
 	renderJsonValue,
 	renderTemplate,
 	type PersonalizationContext,
 } from './send/personalize';
-export { getSharedRateLimiter, RateLimiter } from './send/rate-limiter';
-// `parseRetryAfter` of `./retry` (header getter) is not exported here while the Salesforce
-// client exports its own (header value) under that name below.
+export { getSharedRateLimiter, type RateLimiter } from './send/rate-limiter';
+// Retries: the one policy every provider call follows.
 export {
-	advertisedWaitMs,
-	backoffMs,
-	decideRetry,
-	DEFAULT_RETRY,
-	headerGetter,
 	NoAnswerError,
 	noAnswerKind,
-	rateLimitResetWaitMs,
-	retryPolicy,
-	sleep,
-	withRetries,
-	type HeaderGetter,
 	type NoAnswerKind,
 	type RetryOptions,
-	type RetryResult,
 	type UncertainDelivery,
 } from './retry';
-export { sendWithRetries } from './send/retry';
 export { assignVariant, type VariantChoice } from './send/variants';
-export {
-	assertSoqlCondition,
-	assertSoqlIdentifier,
-	buildSegmentQuery,
-	escapeSoqlLike,
-	escapeSoqlString,
-	soqlLiteral,
-	type SegmentQuerySpec,
-} from './salesforce/soql';
-export { clearDescribeCache } from './salesforce/describe';
-export {
-	SalesforceApi,
-	parseRetryAfter,
-	type SalesforceApiOptions,
-} from './salesforce/api/salesforce-api';
+
+// Salesforce: sessions, the API, reads, segment syncs, activities.
+export { SalesforceApi, type SalesforceApiOptions } from './salesforce/api/salesforce-api';
 export {
 	SalesforceApiError,
 	SalesforceAuthError,
@@ -188,7 +194,6 @@ export {
 	type SyncLogger,
 } from './salesforce/api/types';
 export {
-	clearSalesforceTokenCache,
 	jwtBearerSession,
 	passwordSession,
 	refreshTokenSession,
@@ -200,21 +205,16 @@ export {
 	type SoapPasswordLogin,
 } from './salesforce/auth/sessions';
 export {
-	PRODUCTION_LOGIN_URL,
-	SANDBOX_LOGIN_URL,
-	resolveLoginUrl,
-} from './salesforce/auth/login-url';
-export {
 	BulkQueryFailedError,
 	runBulkQuery,
 	type BulkQueryOptions,
 } from './salesforce/bulk/bulk-query';
 export { runRestQuery } from './salesforce/rest-query';
+export { buildSegmentQuery, type SegmentQuerySpec } from './salesforce/soql';
 export {
 	DEFAULT_BULK_THRESHOLD,
 	resolveSegmentDefinition,
 	selectedFieldPaths,
-	usesRelativeDateLiteral,
 	type SegmentDefinition,
 	type SegmentFieldMapping,
 	type SegmentSource,
@@ -234,39 +234,14 @@ export {
 	type SegmentPollResult,
 } from './salesforce/sync/poll-segment';
 export {
-	DEFAULT_SYNC_THREAD_OLD_GENERATION_MB,
-	DEFAULT_SYNC_THREAD_YOUNG_GENERATION_MB,
 	syncSegmentOnThread,
 	type SyncThreadOptions,
 	type ThreadSegmentSyncOptions,
 } from './salesforce/sync/sync-thread';
 export { previewSegment, type SegmentPreview } from './salesforce/sync/preview-segment';
-export { SALESFORCE_EXTERNAL_ID } from './salesforce/sync/map-records';
 export {
 	writeActivities,
 	type ActivityItem,
 	type ActivityResult,
 	type ActivityWriteOptions,
 } from './salesforce/activity/write-activities';
-export type {
-	CancelStepsRequest,
-	ClaimStepsRequest,
-	ClaimedStep,
-	ScheduledStepState,
-	ScheduleStepRequest,
-	ScheduleStepsResult,
-	SegmentChange,
-	SegmentMember,
-	SegmentSyncState,
-	StepClaim,
-} from './store/campaign-store';
-export {
-	MIN_RESUME_LEASE_MS,
-	MIN_RESUME_POLL_MS,
-	resumedItemJson,
-	startResumeLoop,
-	validateResumeLoopOptions,
-	type ResumeLoop,
-	type ResumeLoopOptions,
-} from './schedule/resume-loop';
-export { scheduleRequestFor } from './schedule/schedule-request';

@@ -16,10 +16,10 @@ import {
 	SEGMENT_ENTERED_EVENT,
 	triggeredEntryToJson,
 	validateTriggerRule,
-	type CampaignStore,
 	type ReEntryRule,
 	type SegmentChange,
 	type SegmentDefinition,
+	type SegmentStore,
 	type TriggerRule,
 } from '../../src';
 import { storeConfigFor, testCampaignStoreCredential } from '../shared/campaign-store';
@@ -215,7 +215,7 @@ async function preview(
 	context: IPollFunctions,
 	definition: SegmentDefinition,
 	api: Awaited<ReturnType<typeof salesforceApiFor>>,
-	store: CampaignStore,
+	store: SegmentStore,
 ): Promise<INodeExecutionData[][]> {
 	let sample;
 	try {

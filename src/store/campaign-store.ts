@@ -1,7 +1,9 @@
 /**
- * The one interface every step of a campaign talks to. Two backends implement it:
- * embedded SQLite (`sqlite/`) and PostgreSQL (`postgres/`); `test/store/` runs one
- * conformance suite against both. Times are epoch milliseconds (UTC) everywhere.
+ * The interface every step of a campaign talks to: events, profiles, entries, sends and the
+ * per-user schedule. Synced segments have their own interface beside it (`segment-store.ts`).
+ * Two backends implement both: embedded SQLite (`sqlite/`) and PostgreSQL (`postgres/`);
+ * `test/store/` runs one conformance suite against both. Times are epoch milliseconds (UTC)
+ * everywhere.
  */
 
 /** A behavioural event as recorded: the Segment `track` shape, normalised. */
@@ -207,111 +209,6 @@ export type SendCompletion =
 	| { state: 'failed' | 'released'; at: number; error?: string; variant?: string };
 
 /**
- * Segments synced from an outside system (Salesforce): who is in each segment now, the
- * sync's high-water mark, and the entered/exited changes each committed sync produced.
- *
- * A sync stages what it reads page by page under its own `syncId` and changes membership
- * only in {@link CampaignStore.commitSegmentSync}, in one transaction: a sync that fails
- * midway leaves membership and mark as they were.
- */
-export interface SegmentSyncState {
-	segmentId: string;
-	/** Hash of the segment definition the members were computed for. */
-	definitionHash: string;
-	/** Newest `SystemModstamp` (ms) a committed sync read; absent until one did. */
-	mark?: number;
-	/** Bumped by every commit; a commit whose `expectedVersion` differs is refused. */
-	version: number;
-	memberCount: number;
-	/** Source-system time of the last committed sync. */
-	lastSyncAt?: number;
-	/** Source-system time of the last committed full (non-incremental) sync. */
-	lastFullSyncAt?: number;
-}
-
-/** A record read by a sync that is in the segment now. */
-export interface SegmentRecordRow {
-	recordId: string;
-	/** The campaign user the record maps to. */
-	userId: string;
-	/** The record's `SystemModstamp`, ms. */
-	modstamp: number;
-}
-
-/** One page of a sync: written in one transaction. */
-export interface SegmentSyncPage {
-	segmentId: string;
-	syncId: string;
-	/** Profile upserts for the page's records (merge like {@link CampaignStore.upsertProfiles}). */
-	profiles: ProfileUpdate[];
-	/** Records that match the segment now. */
-	matched: SegmentRecordRow[];
-	/** Ids of records changed since the mark (matching or not); members among them that are not also `matched` exit (incremental syncs). */
-	touched: string[];
-	/** Ids of deleted records: members among them exit, even if also `matched`. */
-	deleted: string[];
-	now: number;
-}
-
-export interface SegmentCommitRequest {
-	segmentId: string;
-	syncId: string;
-	/**
-	 * `full`: the staged `matched` rows are the whole segment; every other member exits.
-	 * `incremental`: members exit only when staged as deleted, or touched and not matched.
-	 */
-	mode: 'full' | 'incremental';
-	/** The `version` of the state the sync started from (0 when there was none). */
-	expectedVersion: number;
-	definitionHash: string;
-	/** New high-water mark; absent keeps the previous one. */
-	mark?: number;
-	/** Source-system time of this sync. */
-	syncedAt: number;
-	/** false: update membership without recording changes (start tracking silently). */
-	recordChanges: boolean;
-	now: number;
-	/**
-	 * A last page, staged inside the commit's own transaction (not at all on a conflict): a
-	 * sync whose reads fit in one page then costs one transaction, not two.
-	 */
-	lastPage?: SegmentSyncPage;
-}
-
-export type SegmentCommitResult =
-	| {
-			outcome: 'committed';
-			state: SegmentSyncState;
-			entered: number;
-			exited: number;
-			/** Staged matched rows already members whose modstamp or user id changed. */
-			updated: number;
-	  }
-	/** Another sync committed since `expectedVersion`: nothing was changed; the staging is dropped. */
-	| { outcome: 'conflict'; state: SegmentSyncState | undefined };
-
-export interface SegmentChange {
-	/** Increasing per store; page with `afterSeq`. */
-	seq: number;
-	segmentId: string;
-	syncId: string;
-	recordId: string;
-	userId: string;
-	change: 'entered' | 'exited';
-	/** Why a member exited: 'deleted', 'no_longer_matches'. */
-	reason?: string;
-	at: number;
-}
-
-export interface SegmentMember {
-	segmentId: string;
-	recordId: string;
-	userId: string;
-	modstamp: number;
-	enteredAt: number;
-}
-
-/**
  * One user's next step of one campaign, kept in the store: n8n resumes a waiting execution
  * once for all its items, so users who should resume at different times cannot share one.
  * A step writes each user's next step here and ends; a resume trigger claims the rows that
@@ -422,41 +319,6 @@ export interface CampaignStore {
 	completeSend(idempotencyKey: string, completion: SendCompletion): Promise<SendRecord | undefined>;
 
 	getSend(idempotencyKey: string): Promise<SendRecord | undefined>;
-
-	/** Case-insensitive email → userId of existing profiles (for matching synced records). */
-	findUserIdsByEmail(emails: string[]): Promise<Map<string, string>>;
-
-	getSegmentState(segmentId: string): Promise<SegmentSyncState | undefined>;
-
-	/**
-	 * Stages one page of a running sync and upserts its profiles, in one transaction.
-	 * Staging of other syncs is untouched; staging older than a day is pruned.
-	 */
-	stageSegmentPage(page: SegmentSyncPage): Promise<void>;
-
-	/**
-	 * Applies the sync's staging to membership, records entered/exited changes (when asked),
-	 * sets the mark and bumps the version, all in one transaction; then drops the staging.
-	 */
-	commitSegmentSync(request: SegmentCommitRequest): Promise<SegmentCommitResult>;
-
-	/** Drops a sync's staging without touching membership or mark. Idempotent. */
-	abortSegmentSync(segmentId: string, syncId: string): Promise<void>;
-
-	/** Changes of one segment with seq > afterSeq, oldest first; `syncId` narrows to one sync. */
-	listSegmentChanges(query: {
-		segmentId: string;
-		syncId?: string;
-		afterSeq?: number;
-		limit?: number;
-	}): Promise<SegmentChange[]>;
-
-	/** Members ordered by recordId, after `afterRecordId`, at most `limit` (default 1,000). */
-	listSegmentMembers(query: {
-		segmentId: string;
-		afterRecordId?: string;
-		limit?: number;
-	}): Promise<SegmentMember[]>;
 
 	/**
 	 * Schedules users' next steps in ONE transaction. Idempotent per (entryId, stepId, dueAt):

@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
-import type { CampaignStore } from './campaign-store';
 import { openPostgresStore } from './postgres/postgres-store';
+import type { CampaignStoreWithSegments } from './segment-store';
 import { SqliteCampaignStore } from './sqlite/sqlite-store';
 
 /** What the Campaign Store credential configures; no credential means the default SQLite file. */
@@ -29,7 +29,7 @@ export function defaultSqlitePath(env: NodeJS.ProcessEnv = process.env): string 
 	return join(userFolder, '.n8n', DEFAULT_SQLITE_FILE_NAME);
 }
 
-export async function openCampaignStore(config: StoreConfig): Promise<CampaignStore> {
+export async function openCampaignStore(config: StoreConfig): Promise<CampaignStoreWithSegments> {
 	if (config.backend === 'sqlite') {
 		return new SqliteCampaignStore({ filePath: config.filePath || defaultSqlitePath() });
 	}
@@ -51,9 +51,9 @@ export async function openCampaignStore(config: StoreConfig): Promise<CampaignSt
  * One store per configuration per process, shared by every execution and node:
  * a pool or file handle per execution would exhaust connections under load.
  */
-const openStores = new Map<string, Promise<CampaignStore>>();
+const openStores = new Map<string, Promise<CampaignStoreWithSegments>>();
 /** The same stores once open, so that the process 'exit' handler can close them synchronously. */
-const readyStores = new Set<CampaignStore>();
+const readyStores = new Set<CampaignStoreWithSegments>();
 
 function configKey(config: StoreConfig): string {
 	const normalised =
@@ -63,7 +63,7 @@ function configKey(config: StoreConfig): string {
 	return createHash('sha256').update(JSON.stringify(normalised)).digest('hex');
 }
 
-export function getSharedCampaignStore(config: StoreConfig): Promise<CampaignStore> {
+export function getSharedCampaignStore(config: StoreConfig): Promise<CampaignStoreWithSegments> {
 	const key = configKey(config);
 	let store = openStores.get(key);
 	if (!store) {

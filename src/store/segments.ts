@@ -5,7 +5,7 @@ import type {
 	SegmentMember,
 	SegmentSyncPage,
 	SegmentSyncState,
-} from './campaign-store';
+} from './segment-store';
 import { checkTime } from './send-requests';
 
 /**

@@ -13,7 +13,7 @@ import { pollSegment } from '../../src/salesforce/sync/poll-segment';
 import { previewSegment } from '../../src/salesforce/sync/preview-segment';
 import type { SegmentDefinition } from '../../src/salesforce/sync/segment-definition';
 import { syncSegment } from '../../src/salesforce/sync/sync-segment';
-import type { CampaignStore } from '../../src/store/campaign-store';
+import type { CampaignStoreWithSegments } from '../../src/store/segment-store';
 import { SqliteCampaignStore } from '../../src/store/sqlite/sqlite-store';
 import { FakeSalesforce } from '../support/fake-salesforce';
 
@@ -29,7 +29,7 @@ const USER = { username: 'ops@acme.example', password: 'pw', securityToken: 'TOK
 
 let fake: FakeSalesforce;
 let folder: string;
-let store: CampaignStore;
+let store: CampaignStoreWithSegments;
 let api: SalesforceApi;
 
 const day = (offsetDays: number) => new Date(T0 + offsetDays * DAY).toISOString().slice(0, 10);

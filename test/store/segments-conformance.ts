@@ -2,13 +2,13 @@ import { randomUUID } from 'node:crypto';
 
 import { InvalidInputError } from '../../src/errors';
 import type {
-	CampaignStore,
+	CampaignStoreWithSegments,
 	SegmentChange,
 	SegmentCommitRequest,
 	SegmentCommitResult,
 	SegmentRecordRow,
 	SegmentSyncPage,
-} from '../../src/store/campaign-store';
+} from '../../src/store/segment-store';
 
 const T0 = Date.parse('2026-03-01T12:00:00Z');
 const MINUTE = 60_000;
@@ -30,10 +30,10 @@ const rec = (recordId: string, modstamp = T0, userId = `u-${recordId}`): Segment
  */
 export function describeSegmentConformance(
 	name: string,
-	open: (sharing?: CampaignStore) => Promise<CampaignStore>,
+	open: (sharing?: CampaignStoreWithSegments) => Promise<CampaignStoreWithSegments>,
 ): void {
 	describe(`CampaignStore segments: ${name}`, () => {
-		let store: CampaignStore;
+		let store: CampaignStoreWithSegments;
 		beforeAll(async () => {
 			store = await open();
 		});
@@ -46,7 +46,7 @@ export function describeSegmentConformance(
 			segmentId: string,
 			syncId: string,
 			parts: Partial<Omit<SegmentSyncPage, 'segmentId' | 'syncId'>> = {},
-			on: CampaignStore = store,
+			on: CampaignStoreWithSegments = store,
 		) =>
 			on.stageSegmentPage({
 				segmentId,
@@ -61,7 +61,7 @@ export function describeSegmentConformance(
 
 		const commit = (
 			request: Partial<SegmentCommitRequest> & { segmentId: string; syncId: string },
-			on: CampaignStore = store,
+			on: CampaignStoreWithSegments = store,
 		): Promise<SegmentCommitResult> =>
 			on.commitSegmentSync({
 				mode: 'full',
@@ -78,7 +78,7 @@ export function describeSegmentConformance(
 			segmentId: string,
 			records: SegmentRecordRow[],
 			request: Partial<SegmentCommitRequest> = {},
-			on: CampaignStore = store,
+			on: CampaignStoreWithSegments = store,
 		): Promise<number> {
 			const syncId = `s-${unique()}`;
 			await stage(segmentId, syncId, { matched: records }, on);
@@ -92,7 +92,11 @@ export function describeSegmentConformance(
 			(await store.listSegmentMembers({ segmentId })).map((m) => m.recordId);
 
 		/** A sync's changes as `change:recordId:reason`, by record (the order across kinds is free). */
-		async function changesOf(segmentId: string, syncId: string, on: CampaignStore = store) {
+		async function changesOf(
+			segmentId: string,
+			syncId: string,
+			on: CampaignStoreWithSegments = store,
+		) {
 			const changes = await on.listSegmentChanges({ segmentId, syncId });
 			const seqs = changes.map((c) => c.seq);
 			expect([...seqs].sort((a, b) => a - b)).toEqual(seqs);

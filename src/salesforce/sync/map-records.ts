@@ -3,7 +3,8 @@
  * profile update per record. The user id rule lives here (see {@link resolveUserId}).
  */
 import { isKnownTimeZone } from '../../time/time-zone';
-import type { CampaignStore, ProfileUpdate, SegmentRecordRow } from '../../store/campaign-store';
+import type { ProfileUpdate } from '../../store/campaign-store';
+import type { SegmentRecordRow, SegmentStore } from '../../store/segment-store';
 import type { SalesforceRecord } from '../api/types';
 import { getField, readModstamp } from '../records';
 import type { ResolvedSegment } from './segment-definition';
@@ -48,7 +49,7 @@ export function resolveUserId(
 export async function mapRecords(
 	records: readonly SalesforceRecord[],
 	segment: ResolvedSegment,
-	store: CampaignStore,
+	store: SegmentStore,
 ): Promise<MappedPage> {
 	let usersByEmail: ReadonlyMap<string, string> = new Map();
 	if (segment.matchProfilesByEmail && segment.email) {

@@ -6,7 +6,8 @@
  * like a webhook event.
  */
 import { ingestEvents, type SkippedEvent, type TriggeredEntry } from '../../ingest/ingest-events';
-import type { CampaignEvent, SegmentChange } from '../../store/campaign-store';
+import type { CampaignEvent } from '../../store/campaign-store';
+import type { CampaignStoreWithSegments, SegmentChange } from '../../store/segment-store';
 import type { TriggerRule } from '../../trigger/trigger-rule';
 import {
 	plannedSyncMode,
@@ -19,6 +20,8 @@ import { syncSegmentOnThread, type SyncThreadOptions } from './sync-thread';
 export const SEGMENT_ENTERED_EVENT = 'Salesforce Segment Entered';
 
 export interface SegmentPollOptions extends SegmentSyncOptions {
+	/** Entered users are recorded as events and enter the campaign: both interfaces. */
+	store: CampaignStoreWithSegments;
 	/** The campaign entered users join (re-entry, start/end apply); event names are ignored. */
 	rule: Omit<TriggerRule, 'eventNames'>;
 	/** Also return who exited the segment. */

@@ -2,7 +2,8 @@
  * A read-only look at a segment: its first members as they would be mapped, without touching
  * membership or the mark. The trigger's manual mode ("Fetch Test Event") uses it.
  */
-import type { CampaignStore, ProfileUpdate } from '../../store/campaign-store';
+import type { ProfileUpdate } from '../../store/campaign-store';
+import type { SegmentStore } from '../../store/segment-store';
 import { describeFieldTypes } from '../describe';
 import { runRestQuery } from '../rest-query';
 import { buildSegmentQuery } from '../soql';
@@ -23,7 +24,7 @@ export interface SegmentPreview {
 export async function previewSegment(options: {
 	api: SyncApi;
 	/** Used only to match emails to existing users; nothing is written. */
-	store: CampaignStore;
+	store: SegmentStore;
 	definition: SegmentDefinition;
 	limit?: number;
 }): Promise<SegmentPreview> {

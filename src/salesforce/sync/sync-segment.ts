@@ -10,7 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 
-import type { CampaignStore, SegmentSyncPage, SegmentSyncState } from '../../store/campaign-store';
+import type { SegmentStore, SegmentSyncPage, SegmentSyncState } from '../../store/segment-store';
 import type { SalesforceRecord, SalesforceRequester, SyncLogger } from '../api/types';
 import { silentLogger } from '../api/types';
 import { runBulkQuery } from '../bulk/bulk-query';
@@ -38,7 +38,7 @@ export interface SyncApi extends SalesforceRequester {
 
 export interface SegmentSyncOptions {
 	api: SyncApi;
-	store: CampaignStore;
+	store: SegmentStore;
 	definition: SegmentDefinition;
 	/**
 	 * On the segment's first sync: `enterAll` records every current member as entered;
@@ -96,7 +96,7 @@ const DEFAULT_BULK_STAGE_BATCH = 500;
 
 interface SyncRun {
 	api: SyncApi;
-	store: CampaignStore;
+	store: SegmentStore;
 	segment: ResolvedSegment;
 	syncId: string;
 	fieldTypes: FieldTypes;
@@ -238,7 +238,7 @@ export async function syncSegment(options: SegmentSyncOptions): Promise<SegmentS
  * the same choice `syncSegment` makes, for callers that run large reads elsewhere.
  */
 export async function plannedSyncMode(
-	store: CampaignStore,
+	store: SegmentStore,
 	definition: SegmentDefinition,
 	forceFull = false,
 ): Promise<'full' | 'incremental'> {

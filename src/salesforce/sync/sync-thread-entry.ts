@@ -4,7 +4,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 
-import type { CampaignStore } from '../../store/campaign-store';
+import type { CampaignStoreWithSegments } from '../../store/segment-store';
 import { openCampaignStore } from '../../store/open-store';
 import { SalesforceApi } from '../api/salesforce-api';
 import type { SalesforceSession, SalesforceToken, SyncLogger } from '../api/types';
@@ -58,7 +58,7 @@ const logger: SyncLogger = {
 };
 
 async function run(): Promise<void> {
-	let store: CampaignStore | undefined;
+	let store: CampaignStoreWithSegments | undefined;
 	try {
 		// A connection of its own: a pool of two is plenty for one sync's sequential queries.
 		store = await openCampaignStore(

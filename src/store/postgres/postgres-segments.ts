@@ -5,7 +5,7 @@ import type {
 	SegmentMember,
 	SegmentSyncPage,
 	SegmentSyncState,
-} from '../campaign-store';
+} from '../segment-store';
 import {
 	CHANGES_TTL_MS,
 	STAGING_TTL_MS,

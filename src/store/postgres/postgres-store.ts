@@ -19,12 +19,6 @@ import type {
 	ProfileUpdate,
 	ScheduleStepRequest,
 	ScheduleStepsResult,
-	SegmentChange,
-	SegmentCommitRequest,
-	SegmentCommitResult,
-	SegmentMember,
-	SegmentSyncPage,
-	SegmentSyncState,
 	SendCompletion,
 	SendRecord,
 	SendReservationRequest,
@@ -32,6 +26,15 @@ import type {
 	StepClaim,
 	UserProfile,
 } from '../campaign-store';
+import type {
+	SegmentChange,
+	SegmentCommitRequest,
+	SegmentCommitResult,
+	SegmentMember,
+	SegmentStore,
+	SegmentSyncPage,
+	SegmentSyncState,
+} from '../segment-store';
 import { blockingEntryRange, validCandidates } from '../re-entry';
 import {
 	entryFromRow,
@@ -144,7 +147,7 @@ function foldProfileUpdates(updates: ProfileUpdate[]): ProfileUpdate[] {
  * after another. Frequency-cap decisions serialise per user (in stripes) the same way, in
  * the schema's `reserve_sends` function (`postgres-sends.ts`).
  */
-export class PostgresCampaignStore implements CampaignStore {
+export class PostgresCampaignStore implements CampaignStore, SegmentStore {
 	readonly backend = 'postgres' as const;
 	readonly schema: string;
 	private readonly pool: PgPool;

@@ -18,12 +18,6 @@ import {
 	type ProfileUpdate,
 	type ScheduleStepRequest,
 	type ScheduleStepsResult,
-	type SegmentChange,
-	type SegmentCommitRequest,
-	type SegmentCommitResult,
-	type SegmentMember,
-	type SegmentSyncPage,
-	type SegmentSyncState,
 	type SendCompletion,
 	type SendRecord,
 	type SendReservationRequest,
@@ -31,6 +25,15 @@ import {
 	type StepClaim,
 	type UserProfile,
 } from '../campaign-store';
+import type {
+	SegmentChange,
+	SegmentCommitRequest,
+	SegmentCommitResult,
+	SegmentMember,
+	SegmentStore,
+	SegmentSyncPage,
+	SegmentSyncState,
+} from '../segment-store';
 import { blockingEntryRange, validCandidates } from '../re-entry';
 import {
 	entryFromRow,
@@ -110,7 +113,7 @@ function loadSqlite(): typeof import('node:sqlite') {
  * The default store: one SQLite file in WAL mode. Writers serialise on `BEGIN IMMEDIATE`,
  * which makes every transaction atomic across the processes sharing the file.
  */
-export class SqliteCampaignStore implements CampaignStore {
+export class SqliteCampaignStore implements CampaignStore, SegmentStore {
 	readonly backend = 'sqlite' as const;
 	private readonly db: DatabaseSync;
 	private readonly statements = new Map<string, StatementSync>();
