@@ -378,6 +378,68 @@ describe('incremental sync', () => {
 		expect(await memberIds()).toHaveLength(20);
 	});
 
+	it('a member edited between the two reads of a sync stays in: no exit, no second entry', async () => {
+		const rule = {
+			campaignId: 'trial-ending',
+			propertyFilters: [],
+			reEntry: { mode: 'everyTime' as const },
+		};
+		const ids = Array.from({ length: 3 }, (_, i) => addContact(i));
+		const poll = () =>
+			pollSegment({ api, store, definition: trialDefinition(), rule, includeExited: true });
+		const first = await poll();
+		expect(first.entered).toHaveLength(3);
+		fake.advance(10 * 60_000);
+		await poll();
+		fake.advance(10 * 60_000);
+		// Between the sync's first and second read (the second query it starts), as a Campaign
+		// Activity write-back would: the member still matches.
+		fake.whenRequested(
+			{ method: 'GET', pathIncludes: '?q=' },
+			() => {
+				fake.advance(1_000);
+				fake.update('Contact', ids[0], { Seats__c: 77 });
+			},
+			2,
+		);
+		const edited = await poll();
+		expect(edited.report).toMatchObject({ mode: 'incremental', exited: 0, entered: 0 });
+		expect(edited.exited).toEqual([]);
+		expect(await memberIds()).toEqual(['u0', 'u1', 'u2']);
+		expect((await store.getProfiles(['u0'])).get('u0')!.attributes.seats).toBe(77);
+
+		fake.advance(60_000);
+		const next = await poll();
+		expect(next.report).toMatchObject({ entered: 0, exited: 0 });
+		expect(next.entered).toEqual([]);
+		const entries = await store.listSegmentChanges({ segmentId: 'trial-users', limit: 1000 });
+		expect(entries.filter((change) => change.userId === 'u0').map((c) => c.change)).toEqual([
+			'entered',
+		]);
+	});
+
+	it('a member that stops matching between the two reads exits by the next sync', async () => {
+		const ids = Array.from({ length: 2 }, (_, i) => addContact(i));
+		await syncSegment({ api, store, definition: trialDefinition() });
+		fake.advance(10 * 60_000);
+		await syncSegment({ api, store, definition: trialDefinition() });
+		fake.advance(10 * 60_000);
+		fake.whenRequested(
+			{ method: 'GET', pathIncludes: '?q=' },
+			() => {
+				fake.advance(1_000);
+				fake.update('Contact', ids[1], { Trial_Status__c: 'Customer' });
+			},
+			2,
+		);
+		const during = await syncSegment({ api, store, definition: trialDefinition() });
+		fake.advance(60_000);
+		const after = await syncSegment({ api, store, definition: trialDefinition() });
+		expect(during.exited + after.exited).toBe(1);
+		expect(after.entered).toBe(0);
+		expect(await memberIds()).toEqual(['u0']);
+	});
+
 	it('re-reads the overlap without reporting anyone twice', async () => {
 		addContact(1);
 		await syncSegment({ api, store, definition: trialDefinition() });
@@ -447,7 +509,7 @@ describe('failures', () => {
 
 		fake.advance(60_000);
 		for (let i = 0; i < 500; i++) fake.insert('Lead', { Email: `b${i}@example.com` });
-		// The second page of the changed-records read fails for good.
+		// The second page of the read of matching records fails for good.
 		fake.failNext(
 			{ method: 'GET', pathIncludes: '/query/' },
 			{

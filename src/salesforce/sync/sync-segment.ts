@@ -2,8 +2,9 @@
  * One sync of a Salesforce segment into the campaign store.
  *
  * Full sync: read every record of the segment. Incremental sync: read only what changed since
- * the store's mark (minus an overlap): records that match now, and one queryAll of every record
- * changed or deleted (members among them that no longer match, or are deleted, exit). Pages
+ * the store's mark (minus an overlap): one queryAll of every record changed or deleted
+ * (members among them that no longer match, or are deleted, exit), then the records that
+ * match now. Pages
  * are staged one transaction each, the last one inside the commit, so a small sync is one
  * transaction; membership and mark change only at the commit, so a sync that fails midway
  * changes neither. Reads above the bulk threshold go through Bulk API 2.0.
@@ -259,23 +260,19 @@ function chooseMode(
 }
 
 /**
- * The change reads of an incremental sync, both from `since` on: records that match now, and
- * (queryAll) every record changed or deleted, so members that stopped matching or were deleted
- * exit. Without a condition every live record matches, so only deletes are read.
+ * The change reads of an incremental sync, both from `since` on: first (queryAll) every record
+ * changed or deleted, so members that stopped matching or were deleted exit; then the records
+ * that match now. In this order a record edited between the two reads cannot exit while it
+ * still matches: if the first read saw it changed, its stamp is at least as recent when the
+ * second runs, so the second sees it too when it matches. (The other order exited such a
+ * record, seen changed but not matching, and entered it again on the next sync.) An edit
+ * that makes a member stop matching between the reads is seen by the next sync, whose mark
+ * is no later than this sync's first read. Without a condition every live record matches,
+ * so only deletes are read.
  */
 async function readChanges(run: SyncRun, since: number): Promise<void> {
 	const { segment } = run;
 	const modstampSince = new Date(since);
-	await readInto(
-		run,
-		'matched',
-		buildSegmentQuery({
-			object: segment.object,
-			fields: selectedFieldPaths(segment),
-			where: segment.where,
-			modstampSince,
-		}),
-	);
 	await readInto(
 		run,
 		'changed',
@@ -287,6 +284,16 @@ async function readChanges(run: SyncRun, since: number): Promise<void> {
 			includeDeleted: true,
 		}),
 		{ all: true },
+	);
+	await readInto(
+		run,
+		'matched',
+		buildSegmentQuery({
+			object: segment.object,
+			fields: selectedFieldPaths(segment),
+			where: segment.where,
+			modstampSince,
+		}),
 	);
 }
 
