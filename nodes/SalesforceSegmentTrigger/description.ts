@@ -231,7 +231,7 @@ export const segmentTriggerProperties: INodeProperties[] = [
 				type: 'boolean',
 				default: true,
 				description:
-					'Whether a record without a user ID joins the existing profile with the same email (users known from events) instead of becoming a user named by its Salesforce ID',
+					'Whether a record without a user ID joins the existing profile with the same email (users known from events) instead of becoming a user named by its Salesforce ID. A profile another Salesforce record holds is never joined; of several records sharing an email, the first read takes it.',
 			},
 			{
 				displayName: 'Re-Entry',

@@ -31,6 +31,13 @@ export interface UserProfile {
 }
 
 /** A partial profile: given fields replace, `attributes` and `externalIds` merge key by key. */
+/** A profile found by email, for matching a synced Salesforce record to an existing user. */
+export interface EmailProfile {
+	userId: string;
+	/** The profile's external id `salesforce`: the Salesforce record it belongs to, if any. */
+	salesforceId?: string;
+}
+
 export interface ProfileUpdate {
 	userId: string;
 	email?: string;
@@ -425,6 +432,13 @@ export interface CampaignStore {
 
 	/** Case-insensitive email → userId of existing profiles (for matching synced records). */
 	findUserIdsByEmail(emails: string[]): Promise<Map<string, string>>;
+
+	/**
+	 * Every profile per lower-cased email, with the Salesforce record it belongs to (external
+	 * id `salesforce`), most recently updated first (ties: the smallest user id). Emails
+	 * without a profile are absent.
+	 */
+	findProfilesByEmail(emails: string[]): Promise<Map<string, EmailProfile[]>>;
 
 	getSegmentState(segmentId: string): Promise<SegmentSyncState | undefined>;
 

@@ -2,6 +2,7 @@
  * The segment sync end to end: the real API client and sessions against the fake Salesforce
  * (documented wire format), into a real SQLite store.
  */
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -71,16 +72,16 @@ async function newApi(): Promise<SalesforceApi> {
 	});
 }
 
-beforeEach(async () => {
-	clearSalesforceTokenCache();
-	fake = await FakeSalesforce.start({ now: T0 });
-	fake.addConnectedApp(APP);
-	fake.addUser(USER);
-	fake.defineObject({
+/** A fresh fake with Account and Contact and one Account; REST pages of `queryPageSize`. */
+async function startFake(queryPageSize?: number): Promise<FakeSalesforce> {
+	const started = await FakeSalesforce.start({ now: T0, queryPageSize });
+	started.addConnectedApp(APP);
+	started.addUser(USER);
+	started.defineObject({
 		name: 'Account',
 		fields: { Name: { type: 'string' } },
 	});
-	fake.defineObject({
+	started.defineObject({
 		name: 'Contact',
 		fields: {
 			FirstName: { type: 'string' },
@@ -95,7 +96,13 @@ beforeEach(async () => {
 			AccountId: { type: 'reference', referenceTo: 'Account', relationshipName: 'Account' },
 		},
 	});
-	accountId = fake.insert('Account', { Name: 'Acme, "Intl" 東京' });
+	accountId = started.insert('Account', { Name: 'Acme, "Intl" 東京' });
+	return started;
+}
+
+beforeEach(async () => {
+	clearSalesforceTokenCache();
+	fake = await startFake();
 	folder = mkdtempSync(join(tmpdir(), 'segment-sync-'));
 	store = new SqliteCampaignStore({ filePath: join(folder, 'store.sqlite') });
 	api = await newApi();
@@ -469,6 +476,142 @@ describe('incremental sync', () => {
 			}),
 		});
 		expect(narrowed).toMatchObject({ mode: 'full', entered: 0, exited: 1, memberCount: 1 });
+	});
+});
+
+describe('records that share an email', () => {
+	/** 500 Contacts without a user id, four to an email; some changed after, so stamp order is not id order. */
+	function addSharedEmailContacts(): void {
+		const ids: string[] = [];
+		for (let i = 0; i < 500; i++) {
+			fake.advance(1_000);
+			const email = `Person${i % 120}@Example.com`;
+			ids.push(
+				addContact(i, { App_User_Id__c: null, Email: i % 3 === 0 ? email : email.toLowerCase() }),
+			);
+		}
+		for (let i = 0; i < ids.length; i += 7) {
+			fake.advance(1_000);
+			fake.update('Contact', ids[i], { Seats__c: 1000 + i });
+		}
+		fake.advance(60_000);
+	}
+
+	/** Users who arrived through webhooks, for the first 40 emails. */
+	async function addWebUsers(target: CampaignStore): Promise<void> {
+		await target.upsertProfiles(
+			Array.from({ length: 40 }, (_, k) => ({
+				userId: `web-${k}`,
+				email: `person${k}@example.com`,
+			})),
+			T0,
+		);
+	}
+
+	async function userIdsByRecord(target: CampaignStore): Promise<Map<string, string>> {
+		const members = await target.listSegmentMembers({ segmentId: 'trial-users', limit: 10_000 });
+		return new Map(members.map((member) => [member.recordId, member.userId]));
+	}
+
+	async function withStore<T>(use: (target: CampaignStore) => Promise<T>): Promise<T> {
+		const other = new SqliteCampaignStore({ filePath: join(folder, `${randomUUID()}.sqlite`) });
+		try {
+			return await use(other);
+		} finally {
+			await other.close();
+		}
+	}
+
+	const definition = () =>
+		trialDefinition({ fields: { userId: 'App_User_Id__c', attributes: { seats: 'Seats__c' } } });
+
+	it('gives each record its own user, the same whatever the paging (REST pages of 200 or 2,000, Bulk)', async () => {
+		await fake.close();
+		fake = await startFake(200);
+		addSharedEmailContacts();
+		api = await newApi();
+		await addWebUsers(store);
+		const viaRest200 = await syncSegment({ api, store, definition: definition() });
+		expect(viaRest200).toMatchObject({ via: 'rest', entered: 500 });
+		const rest200 = await userIdsByRecord(store);
+
+		const bulk = await withStore(async (target) => {
+			await addWebUsers(target);
+			const report = await syncSegment({
+				api,
+				store: target,
+				definition: { ...definition(), bulkThreshold: 50 },
+				bulkBatchSize: 37,
+				sleep: async () => undefined,
+			});
+			expect(report).toMatchObject({ via: 'bulk', entered: 500 });
+			return await userIdsByRecord(target);
+		});
+
+		const contacts = fake.records('Contact');
+		await fake.close();
+		fake = await startFake(2000);
+		addSharedEmailContacts();
+		api = await newApi();
+		const rest2000 = await withStore(async (target) => {
+			await addWebUsers(target);
+			await syncSegment({ api, store: target, definition: definition() });
+			return await userIdsByRecord(target);
+		});
+
+		expect(bulk).toEqual(rest200);
+		expect(rest2000).toEqual(rest200);
+		// Never two records in one user.
+		expect(new Set(rest200.values()).size).toBe(500);
+		// A webhook user goes to the first record with its email in stamp order (SystemModstamp, Id).
+		const stampOrder = [...contacts].sort((a, b) =>
+			String(a.SystemModstamp) < String(b.SystemModstamp)
+				? -1
+				: String(a.SystemModstamp) > String(b.SystemModstamp)
+					? 1
+					: String(a.Id) < String(b.Id)
+						? -1
+						: 1,
+		);
+		for (let k = 0; k < 40; k++) {
+			const first = stampOrder.find(
+				(c) => String(c.Email).toLowerCase() === `person${k}@example.com`,
+			)!;
+			expect(rest200.get(String(first.Id))).toBe(`web-${k}`);
+		}
+		const web = [...rest200.values()].filter((userId) => userId.startsWith('web-'));
+		expect(web).toHaveLength(40);
+	});
+
+	it("a re-sync reassigns nobody, and no profile gets another record's fields", async () => {
+		addSharedEmailContacts();
+		await addWebUsers(store);
+		await syncSegment({ api, store, definition: definition() });
+		const before = await userIdsByRecord(store);
+
+		fake.advance(10 * 60_000);
+		const again = await syncSegment({ api, store, definition: definition(), forceFull: true });
+		expect(again).toMatchObject({ mode: 'full', entered: 0, exited: 0, updated: 0 });
+		expect(await userIdsByRecord(store)).toEqual(before);
+
+		// Every record changed: read again incrementally, in a new order.
+		fake.advance(10 * 60_000);
+		const contacts = fake.records('Contact').filter((c) => c.IsDeleted !== true);
+		for (const contact of [...contacts].reverse()) {
+			fake.advance(10);
+			fake.update('Contact', String(contact.Id), { Seats__c: Number(contact.Seats__c) + 1 });
+		}
+		const changed = await syncSegment({ api, store, definition: definition() });
+		expect(changed).toMatchObject({ mode: 'incremental', entered: 0, exited: 0 });
+		expect(await userIdsByRecord(store)).toEqual(before);
+
+		const profiles = await store.getProfiles([...before.values()]);
+		const seatsById = new Map(fake.records('Contact').map((c) => [String(c.Id), c.Seats__c]));
+		for (const [recordId, userId] of before) {
+			const profile = profiles.get(userId)!;
+			expect(profile.externalIds.salesforce).toBe(recordId);
+			expect(profile.attributes.seats).toBe(seatsById.get(recordId));
+		}
 	});
 });
 

@@ -3,7 +3,12 @@
  * profile update per record. The user id rule lives here (see {@link resolveUserId}).
  */
 import { isKnownTimeZone } from '../../time/time-zone';
-import type { CampaignStore, ProfileUpdate, SegmentRecordRow } from '../../store/campaign-store';
+import type {
+	CampaignStore,
+	EmailProfile,
+	ProfileUpdate,
+	SegmentRecordRow,
+} from '../../store/campaign-store';
 import type { SalesforceRecord } from '../api/types';
 import { getField, readModstamp } from '../records';
 import type { ResolvedSegment } from './segment-definition';
@@ -25,22 +30,41 @@ function text(value: unknown): string | undefined {
 }
 
 /**
- * The campaign user a record is: the user id field when set; else, with email matching on,
- * the user of an existing profile with the same email (someone who arrived through webhooks);
- * else the person's Salesforce id, so the same record always maps to the same user.
+ * Which person (Salesforce id) each user id of the profiles mapped but not yet written to the
+ * store belongs to, so a later record sees the claim as it would in the store. The caller
+ * keeps one per sync and clears it once the mapped profiles are staged.
+ */
+export type PendingClaims = Map<string, string>;
+
+/**
+ * The campaign user a record is:
+ * 1. the user id field, when set;
+ * 2. else, with email matching on, a profile with the same email that is this person's
+ *    already (its external id `salesforce` is the person's id), or else one that is no
+ *    Salesforce record's yet (someone who arrived through webhooks), which the record then
+ *    claims: the first record read claims it (records are read oldest change first,
+ *    `SystemModstamp, Id`, the same order through REST and Bulk, so page sizes do not matter);
+ * 3. else the person's Salesforce id, so the same record always maps to the same user.
+ * A profile that is another Salesforce record's is never matched by email: two records that
+ * share an email stay two users, and neither's fields land on the other's profile.
  */
 export function resolveUserId(
 	record: SalesforceRecord,
 	segment: ResolvedSegment,
 	personId: string,
-	usersByEmail: ReadonlyMap<string, string>,
+	profilesByEmail: ReadonlyMap<string, readonly EmailProfile[]>,
+	claims: PendingClaims = new Map(),
 ): string {
 	const fromField = segment.userId ? text(getField(record, segment.userId)) : undefined;
 	if (fromField !== undefined) return fromField;
 	if (segment.matchProfilesByEmail && segment.email) {
 		const email = text(getField(record, segment.email))?.toLowerCase();
-		const known = email === undefined ? undefined : usersByEmail.get(email);
-		if (known !== undefined) return known;
+		const profiles = email === undefined ? [] : (profilesByEmail.get(email) ?? []);
+		const owner = (profile: EmailProfile) => claims.get(profile.userId) ?? profile.salesforceId;
+		const own = profiles.find((profile) => owner(profile) === personId);
+		if (own !== undefined) return own.userId;
+		const unclaimed = profiles.find((profile) => owner(profile) === undefined);
+		if (unclaimed !== undefined) return unclaimed.userId;
 	}
 	return personId;
 }
@@ -49,17 +73,17 @@ export async function mapRecords(
 	records: readonly SalesforceRecord[],
 	segment: ResolvedSegment,
 	store: CampaignStore,
+	claims: PendingClaims = new Map(),
 ): Promise<MappedPage> {
-	let usersByEmail: ReadonlyMap<string, string> = new Map();
+	let profilesByEmail: ReadonlyMap<string, readonly EmailProfile[]> = new Map();
 	if (segment.matchProfilesByEmail && segment.email) {
 		const emails = new Set<string>();
 		for (const record of records) {
 			const email = text(getField(record, segment.email));
 			if (email !== undefined) emails.add(email.toLowerCase());
 		}
-		if (emails.size > 0) usersByEmail = await store.findUserIdsByEmail([...emails]);
+		if (emails.size > 0) profilesByEmail = await store.findProfilesByEmail([...emails]);
 	}
-
 	const page: MappedPage = { matched: [], profiles: [], invalidTimeZones: 0 };
 	for (const record of records) {
 		const recordId = text(record.Id);
@@ -72,7 +96,9 @@ export async function mapRecords(
 				break;
 			}
 		}
-		const userId = resolveUserId(record, segment, personId, usersByEmail);
+		const userId = resolveUserId(record, segment, personId, profilesByEmail, claims);
+		// The profile update below makes the user this person's (external id `salesforce`).
+		if (!claims.has(userId)) claims.set(userId, personId);
 		page.matched.push({ recordId, userId, modstamp: readModstamp(record) });
 
 		const profile: ProfileUpdate = {

@@ -19,7 +19,7 @@ import { cachedFieldTypes } from '../describe';
 import type { FieldTypes } from '../records';
 import { runRestQuery } from '../rest-query';
 import { buildSegmentQuery } from '../soql';
-import { mapRecords } from './map-records';
+import { mapRecords, type PendingClaims } from './map-records';
 import {
 	resolveSegmentDefinition,
 	selectedFieldPaths,
@@ -112,6 +112,8 @@ interface SyncRun {
 	/** Records read but not yet staged: staged when more arrive, or committed with the sync. */
 	held: SegmentSyncPage;
 	heldRecords: number;
+	/** Profiles claimed by the held records (see `mapRecords`): emptied when they are staged. */
+	claims: PendingClaims;
 	/** Salesforce's time before any read saw the data: the next mark. */
 	syncedAt: number | undefined;
 }
@@ -156,6 +158,7 @@ export async function syncSegment(options: SegmentSyncOptions): Promise<SegmentS
 		usedBulk: false,
 		held: emptyPage(segment.segmentId, syncId),
 		heldRecords: 0,
+		claims: new Map(),
 		syncedAt: described ? api.serverTime?.() : undefined,
 	};
 	logger.info(
@@ -360,7 +363,7 @@ async function stagePage(run: SyncRun, kind: ReadKind, records: SalesforceRecord
 	if (run.heldRecords > 0 && run.heldRecords + records.length > holdLimit) await stageHeld(run);
 	const held = run.held;
 	if (kind === 'matched') {
-		const mapped = await mapRecords(records, run.segment, run.store);
+		const mapped = await mapRecords(records, run.segment, run.store, run.claims);
 		for (const row of mapped.matched) held.matched.push(row);
 		for (const profile of mapped.profiles) held.profiles.push(profile);
 		if (mapped.invalidTimeZones > 0) {
@@ -390,4 +393,6 @@ async function stageHeld(run: SyncRun): Promise<void> {
 	run.held = emptyPage(run.segment.segmentId, run.syncId);
 	run.heldRecords = 0;
 	await run.store.stageSegmentPage(page);
+	// The store now holds these profiles, and with them their claims.
+	run.claims.clear();
 }

@@ -9,6 +9,7 @@ import {
 	type CampaignEntry,
 	type CampaignEvent,
 	type CampaignStore,
+	type EmailProfile,
 	type CancelStepsRequest,
 	type ClaimStepsRequest,
 	type ClaimedStep,
@@ -62,6 +63,7 @@ import { SQLITE_MIGRATIONS } from './sqlite-schema';
 import {
 	commitSqliteSegmentSync,
 	dropSqliteStaging,
+	findSqliteProfilesByEmail,
 	findSqliteUsersByEmail,
 	getSqliteSegmentState,
 	listSqliteSegmentChanges,
@@ -387,6 +389,10 @@ export class SqliteCampaignStore implements CampaignStore {
 
 	async findUserIdsByEmail(emails: string[]): Promise<Map<string, string>> {
 		return findSqliteUsersByEmail((sql) => this.statement(sql), emails);
+	}
+
+	async findProfilesByEmail(emails: string[]): Promise<Map<string, EmailProfile[]>> {
+		return findSqliteProfilesByEmail((sql) => this.statement(sql), emails);
 	}
 
 	async getSegmentState(segmentId: string): Promise<SegmentSyncState | undefined> {
