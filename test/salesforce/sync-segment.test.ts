@@ -42,10 +42,22 @@ function trialDefinition(overrides: Partial<SegmentDefinition> = {}): SegmentDef
 		fields: {
 			userId: 'App_User_Id__c',
 			timeZone: 'Time_Zone__c',
-			attributes: { trialEndsOn: 'Trial_End__c', company: 'Account.Name', seats: 'Seats__c' },
+			attributes: { trialEndsOn: 'Trial_End__c', seats: 'Seats__c' },
 		},
 		...overrides,
 	};
+}
+
+/** The trial segment with the Account's name mapped too: a related record, read whole each sync. */
+function withCompany(overrides: Partial<SegmentDefinition> = {}): SegmentDefinition {
+	return trialDefinition({
+		fields: {
+			userId: 'App_User_Id__c',
+			timeZone: 'Time_Zone__c',
+			attributes: { trialEndsOn: 'Trial_End__c', company: 'Account.Name', seats: 'Seats__c' },
+		},
+		...overrides,
+	});
 }
 
 function addContact(index: number, fields: Record<string, unknown> = {}): string {
@@ -79,7 +91,7 @@ async function startFake(queryPageSize?: number): Promise<FakeSalesforce> {
 	started.addUser(USER);
 	started.defineObject({
 		name: 'Account',
-		fields: { Name: { type: 'string' } },
+		fields: { Name: { type: 'string' }, Industry: { type: 'picklist' } },
 	});
 	started.defineObject({
 		name: 'Contact',
@@ -140,7 +152,7 @@ async function changesOf(syncId: string) {
 describe('full sync', () => {
 	it('enters every matching record, with the profile mapped from Salesforce', async () => {
 		for (let i = 0; i < 30; i++) addContact(i, i >= 20 ? { Trial_Status__c: 'Customer' } : {});
-		const report = await syncSegment({ api, store, definition: trialDefinition() });
+		const report = await syncSegment({ api, store, definition: withCompany() });
 
 		expect(report).toMatchObject({
 			outcome: 'committed',
@@ -296,7 +308,7 @@ describe('incremental sync', () => {
 		clearDescribeCache();
 		addContact(1);
 		const first = await syncSegment({ api, store, definition: trialDefinition() });
-		expect(first.apiCalls).toBe(3); // describe Contact, describe Account, one read
+		expect(first.apiCalls).toBe(2); // describe Contact, one read
 		fake.advance(10 * 60_000);
 		// A new client in the same process (n8n builds one per poll) shares the describe.
 		const nextPoll = await syncSegment({
@@ -325,7 +337,7 @@ describe('incremental sync', () => {
 			definition: trialDefinition(),
 			now: later(11),
 		});
-		expect(expired.apiCalls).toBe(4);
+		expect(expired.apiCalls).toBe(3);
 
 		fake.failNext(
 			{ method: 'GET', pathIncludes: '/queryAll' },
@@ -340,7 +352,7 @@ describe('incremental sync', () => {
 			definition: trialDefinition(),
 			now: later(12),
 		});
-		expect(afterFailure.apiCalls).toBe(4);
+		expect(afterFailure.apiCalls).toBe(3);
 	});
 
 	it('commits a small incremental sync in one store transaction, staging nothing before it', async () => {
@@ -638,6 +650,132 @@ describe('time-driven segments', () => {
 	});
 });
 
+describe('conditions and fields on related records', () => {
+	function defineCampaignMembers(): void {
+		fake.defineObject({
+			name: 'CampaignMember',
+			fields: {
+				CampaignId: { type: 'reference', referenceTo: 'Campaign' },
+				ContactId: { type: 'reference', referenceTo: 'Contact', relationshipName: 'Contact' },
+				LeadId: { type: 'reference', referenceTo: 'Lead', relationshipName: 'Lead' },
+				Status: { type: 'picklist' },
+				Email: { type: 'email' },
+				Phone: { type: 'phone' },
+			},
+		});
+	}
+
+	/** A sync, then a quiet one past the overlap, so a later incremental sync reads only changes. */
+	async function settle(definition: SegmentDefinition) {
+		const first = await syncSegment({ api, store, definition });
+		fake.advance(10 * 60_000);
+		await syncSegment({ api, store, definition });
+		fake.advance(10 * 60_000);
+		return first;
+	}
+
+	it('follows a condition on the parent (Account.Industry) when only the Account changes', async () => {
+		const tech = fake.insert('Account', { Name: 'Tech', Industry: 'Technology' });
+		const retail = fake.insert('Account', { Name: 'Shop', Industry: 'Retail' });
+		for (let i = 0; i < 20; i++) addContact(i, { AccountId: i < 10 ? tech : retail });
+		const definition = trialDefinition({
+			source: { kind: 'records', object: 'Contact', where: "Account.Industry = 'Technology'" },
+		});
+		expect((await settle(definition)).entered).toBe(10);
+
+		fake.update('Account', retail, { Industry: 'Technology' });
+		fake.update('Account', tech, { Industry: 'Retail' });
+		const report = await syncSegment({ api, store, definition });
+		expect(report).toMatchObject({ mode: 'full', entered: 10, exited: 10, memberCount: 10 });
+		expect(await memberIds()).toEqual(Array.from({ length: 10 }, (_, i) => `u${10 + i}`).sort());
+	});
+
+	it('follows a subquery (Id IN (SELECT ContactId FROM CampaignMember ...)) when only the member changes', async () => {
+		defineCampaignMembers();
+		const campaignId = '701000000000001AAA';
+		const contacts = Array.from({ length: 3 }, (_, i) => addContact(i));
+		const member = fake.insert('CampaignMember', {
+			CampaignId: campaignId,
+			ContactId: contacts[0],
+			Status: 'Sent',
+		});
+		fake.insert('CampaignMember', {
+			CampaignId: campaignId,
+			ContactId: contacts[1],
+			Status: 'Responded',
+		});
+		const definition = trialDefinition({
+			source: {
+				kind: 'records',
+				object: 'Contact',
+				where: "Id IN (SELECT ContactId FROM CampaignMember WHERE Status = 'Responded')",
+			},
+		});
+		expect((await settle(definition)).entered).toBe(1);
+
+		fake.update('CampaignMember', member, { Status: 'Responded' });
+		const report = await syncSegment({ api, store, definition });
+		expect(report).toMatchObject({ mode: 'full', entered: 1, exited: 0 });
+		expect(await memberIds()).toEqual(['u0', 'u1']);
+	});
+
+	it("refreshes a mapped parent field (a member's Contact.Email, Account.Name) when only the parent changes", async () => {
+		defineCampaignMembers();
+		const campaignId = '701000000000001AAA';
+		const contact = addContact(1);
+		fake.insert('CampaignMember', { CampaignId: campaignId, ContactId: contact, Status: 'Sent' });
+		const definition: SegmentDefinition = {
+			segmentId: 'trial-users',
+			source: { kind: 'campaignMembers', campaignId },
+			fields: {
+				userId: 'Contact.App_User_Id__c',
+				email: 'Contact.Email',
+				attributes: { company: 'Contact.Account.Name' },
+			},
+		};
+		await settle(definition);
+		expect((await store.getProfiles(['u1'])).get('u1')).toMatchObject({
+			email: 'user1@example.com',
+			attributes: { company: 'Acme, "Intl" 東京' },
+		});
+
+		fake.update('Contact', contact, { Email: 'new.address@example.com' });
+		fake.update('Account', accountId, { Name: 'Acme Renamed' });
+		const report = await syncSegment({ api, store, definition });
+		expect(report).toMatchObject({ mode: 'full', entered: 0, exited: 0 });
+		expect((await store.getProfiles(['u1'])).get('u1')).toMatchObject({
+			email: 'new.address@example.com',
+			attributes: { company: 'Acme Renamed' },
+		});
+	});
+
+	it('says in the log why every sync reads the segment whole; Changes Only reads only changes', async () => {
+		addContact(1);
+		const lines: string[] = [];
+		const logger = {
+			debug: () => undefined,
+			info: (message: string) => lines.push(message),
+			warn: (message: string) => lines.push(message),
+			error: (message: string) => lines.push(message),
+		};
+		const related = trialDefinition({
+			source: { kind: 'records', object: 'Contact', where: "Account.Industry = 'Technology'" },
+		});
+		await settle(related);
+		await syncSegment({ api, store, definition: related, logger });
+		expect(lines.join('\n')).toMatch(
+			/every sync reads it whole: the condition reads related records \(Account\.Industry\)/,
+		);
+
+		const changesOnly = { ...related, fullResync: 'changesOnly' as const };
+		await syncSegment({ api, store, definition: changesOnly });
+		fake.advance(10 * 60_000);
+		expect(await syncSegment({ api, store, definition: changesOnly })).toMatchObject({
+			mode: 'incremental',
+		});
+	});
+});
+
 describe('failures', () => {
 	it('a sync that fails midway leaves members and mark unchanged; the next one reports each change once', async () => {
 		await restartWithLeads();
@@ -791,7 +929,7 @@ describe('pollSegment and previewSegment', () => {
 		const first = await pollSegment({
 			api,
 			store,
-			definition: trialDefinition(),
+			definition: withCompany(),
 			rule,
 			includeExited: true,
 		});
@@ -803,7 +941,7 @@ describe('pollSegment and previewSegment', () => {
 		const quiet = await pollSegment({
 			api,
 			store,
-			definition: trialDefinition(),
+			definition: withCompany(),
 			rule,
 			includeExited: true,
 		});
@@ -813,7 +951,7 @@ describe('pollSegment and previewSegment', () => {
 
 	it('previews the first members without changing the store', async () => {
 		for (let i = 0; i < 8; i++) addContact(i);
-		const preview = await previewSegment({ api, store, definition: trialDefinition(), limit: 3 });
+		const preview = await previewSegment({ api, store, definition: withCompany(), limit: 3 });
 		expect(preview.totalSize).toBe(8);
 		expect(preview.members).toHaveLength(3);
 		expect(preview.members[0].profile.attributes?.company).toBe('Acme, "Intl" 東京');

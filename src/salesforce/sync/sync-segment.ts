@@ -161,8 +161,12 @@ export async function syncSegment(options: SegmentSyncOptions): Promise<SegmentS
 		claims: new Map(),
 		syncedAt: described ? api.serverTime?.() : undefined,
 	};
+	const why =
+		mode === 'full' && segment.alwaysFull && segment.fullReadReason
+			? ` (every sync reads it whole: ${segment.fullReadReason})`
+			: '';
 	logger.info(
-		`Salesforce segment "${segment.segmentId}": ${mode} sync of ${segment.object} started`,
+		`Salesforce segment "${segment.segmentId}": ${mode} sync of ${segment.object} started${why}`,
 		{
 			syncId: run.syncId,
 			mark: state?.mark === undefined ? undefined : new Date(state.mark).toISOString(),
