@@ -192,6 +192,7 @@ export {
 export { runRestQuery } from './salesforce/rest-query';
 export {
 	DEFAULT_BULK_THRESHOLD,
+	relatedRecordReferences,
 	resolveSegmentDefinition,
 	selectedFieldPaths,
 	usesRelativeDateLiteral,

@@ -762,7 +762,8 @@ describe('conditions and fields on related records', () => {
 			source: { kind: 'records', object: 'Contact', where: "Account.Industry = 'Technology'" },
 		});
 		await settle(related);
-		await syncSegment({ api, store, definition: related, logger });
+		const report = await syncSegment({ api, store, definition: related, logger });
+		expect(report.fullReadReason).toMatch(/Account\.Industry/);
 		expect(lines.join('\n')).toMatch(
 			/every sync reads it whole: the condition reads related records \(Account\.Industry\)/,
 		);

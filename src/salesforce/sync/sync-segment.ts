@@ -63,6 +63,11 @@ export interface SegmentSyncReport {
 	segmentId: string;
 	syncId: string;
 	mode: 'full' | 'incremental';
+	/**
+	 * When every sync of the segment reads it whole, why: a relative date, or a condition or
+	 * mapped field on related records (see `fullResync` of the definition).
+	 */
+	fullReadReason?: string;
 	/** How records were read: `bulk` when any read went above the bulk threshold. */
 	via: 'rest' | 'bulk';
 	/** `conflict`: another sync committed first; this one changed nothing. */
@@ -161,10 +166,8 @@ export async function syncSegment(options: SegmentSyncOptions): Promise<SegmentS
 		claims: new Map(),
 		syncedAt: described ? api.serverTime?.() : undefined,
 	};
-	const why =
-		mode === 'full' && segment.alwaysFull && segment.fullReadReason
-			? ` (every sync reads it whole: ${segment.fullReadReason})`
-			: '';
+	const fullReadReason = mode === 'full' ? segment.fullReadReason : undefined;
+	const why = fullReadReason ? ` (every sync reads it whole: ${fullReadReason})` : '';
 	logger.info(
 		`Salesforce segment "${segment.segmentId}": ${mode} sync of ${segment.object} started${why}`,
 		{
@@ -216,6 +219,7 @@ export async function syncSegment(options: SegmentSyncOptions): Promise<SegmentS
 		segmentId: segment.segmentId,
 		syncId: run.syncId,
 		mode,
+		...(fullReadReason ? { fullReadReason } : {}),
 		via: run.usedBulk ? 'bulk' : 'rest',
 		outcome: result.outcome,
 		entered: result.outcome === 'committed' ? result.entered : 0,
