@@ -437,6 +437,33 @@ describe('incremental sync', () => {
 		]);
 	});
 
+	it('through Bulk API 2.0 too: a member edited between the two query jobs is not exited', async () => {
+		const ids = Array.from({ length: 30 }, (_, i) => addContact(i));
+		const options = {
+			api,
+			store,
+			definition: trialDefinition({ bulkThreshold: 5 }),
+			bulkBatchSize: 10,
+			sleep: async () => undefined,
+		};
+		await syncSegment(options);
+		fake.advance(10 * 60_000);
+		await syncSegment(options);
+		fake.advance(10 * 60_000);
+		for (const id of ids.slice(10, 20)) fake.update('Contact', id, { Seats__c: 5 });
+		fake.whenRequested(
+			{ method: 'POST', pathIncludes: '/jobs/query' },
+			() => {
+				fake.advance(1_000);
+				fake.update('Contact', ids[0], { Seats__c: 77 });
+			},
+			2,
+		);
+		const edited = await syncSegment(options);
+		expect(edited).toMatchObject({ via: 'bulk', entered: 0, exited: 0 });
+		expect(await memberIds()).toHaveLength(30);
+	});
+
 	it('a member that stops matching between the two reads exits by the next sync', async () => {
 		const ids = Array.from({ length: 2 }, (_, i) => addContact(i));
 		await syncSegment({ api, store, definition: trialDefinition() });
