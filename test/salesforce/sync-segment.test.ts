@@ -622,6 +622,43 @@ describe('records that share an email', () => {
 		expect(web).toHaveLength(40);
 	});
 
+	it("a webhook user named in a record's user id field is that record's, even when a record sharing its email is read first", async () => {
+		await fake.close();
+		fake = await startFake(200);
+		api = await newApi();
+		await store.upsertProfiles([{ userId: 'u-web', email: 'dup@example.com' }], T0);
+		const withoutId = addContact(1, {
+			App_User_Id__c: null,
+			Email: 'DUP@example.com',
+			Seats__c: 1,
+		});
+		// Another page's worth of records between the two.
+		for (let i = 0; i < 250; i++) {
+			fake.advance(1_000);
+			addContact(100 + i);
+		}
+		fake.advance(1_000);
+		const named = addContact(2, { App_User_Id__c: 'u-web', Email: 'dup@example.com', Seats__c: 2 });
+		const report = await syncSegment({ api, store, definition: definition() });
+		expect(report.entered).toBe(252);
+		const users = await userIdsByRecord(store);
+		expect(users.get(named)).toBe('u-web');
+		expect(users.get(withoutId)).toBe(withoutId);
+		const profiles = await store.getProfiles(['u-web', withoutId]);
+		expect(profiles.get('u-web')).toMatchObject({
+			externalIds: { salesforce: named },
+			attributes: { seats: 2 },
+		});
+		expect(profiles.get(withoutId)).toMatchObject({
+			externalIds: { salesforce: withoutId },
+			attributes: { seats: 1 },
+		});
+
+		fake.advance(10 * 60_000);
+		const again = await syncSegment({ api, store, definition: definition(), forceFull: true });
+		expect(again).toMatchObject({ entered: 0, exited: 0, updated: 0 });
+	});
+
 	it("a re-sync reassigns nobody, and no profile gets another record's fields", async () => {
 		addSharedEmailContacts();
 		await addWebUsers(store);

@@ -16,9 +16,9 @@ import type { SalesforceRecord, SalesforceRequester, SyncLogger } from '../api/t
 import { silentLogger } from '../api/types';
 import { runBulkQuery } from '../bulk/bulk-query';
 import { cachedFieldTypes } from '../describe';
-import type { FieldTypes } from '../records';
+import { fieldKind, getField, type FieldTypes } from '../records';
 import { runRestQuery } from '../rest-query';
-import { buildSegmentQuery } from '../soql';
+import { buildSegmentQuery, soqlLiteral } from '../soql';
 import { mapRecords, type PendingClaims } from './map-records';
 import {
 	resolveSegmentDefinition,
@@ -371,7 +371,9 @@ async function stagePage(run: SyncRun, kind: ReadKind, records: SalesforceRecord
 	if (run.heldRecords > 0 && run.heldRecords + records.length > holdLimit) await stageHeld(run);
 	const held = run.held;
 	if (kind === 'matched') {
-		const mapped = await mapRecords(records, run.segment, run.store, run.claims);
+		const mapped = await mapRecords(records, run.segment, run.store, run.claims, (userIds) =>
+			userIdsHeldByRecords(run, userIds),
+		);
 		for (const row of mapped.matched) held.matched.push(row);
 		for (const profile of mapped.profiles) held.profiles.push(profile);
 		if (mapped.invalidTimeZones > 0) {
@@ -394,6 +396,46 @@ async function stagePage(run: SyncRun, kind: ReadKind, records: SalesforceRecord
 			`Salesforce segment "${run.segment.segmentId}": ${run.recordsRead} records read so far`,
 		);
 	}
+}
+
+/** User ids per query of {@link userIdsHeldByRecords}: keeps the statement short. */
+const HELD_CHECK_CHUNK = 200;
+
+/**
+ * Which of `userIds` a record of the segment holds in its user id field (one small REST query
+ * per 200): such a profile is that record's even before it is read, so no other record joins
+ * it by email. Asked only for profiles a record could join by email (no Salesforce record's
+ * yet), which after the first sync are the few users new from webhooks.
+ */
+async function userIdsHeldByRecords(run: SyncRun, userIds: string[]): Promise<ReadonlySet<string>> {
+	const { segment } = run;
+	const held = new Set<string>();
+	const field = segment.userId;
+	if (field === undefined) return held;
+	const kind = fieldKind(run.fieldTypes, field);
+	let literals: string[];
+	if (kind === undefined || kind === 'string') {
+		literals = userIds.map((userId) => soqlLiteral(userId, 'userId'));
+	} else if (kind === 'number') {
+		literals = userIds.filter((userId) => /^-?\d+(?:\.\d+)?$/.test(userId));
+	} else {
+		return held;
+	}
+	for (let start = 0; start < literals.length; start += HELD_CHECK_CHUNK) {
+		const condition = `${field} IN (${literals.slice(start, start + HELD_CHECK_CHUNK).join(', ')})`;
+		const soql = buildSegmentQuery({
+			object: segment.object,
+			fields: [field],
+			where: segment.where === undefined ? condition : `(${segment.where}) AND ${condition}`,
+		});
+		for await (const page of runRestQuery(run.api, soql, { fieldTypes: run.fieldTypes })) {
+			for (const record of page.records) {
+				const value = getField(record, field);
+				if (value !== null && value !== undefined) held.add(String(value).trim());
+			}
+		}
+	}
+	return held;
 }
 
 async function stageHeld(run: SyncRun): Promise<void> {
