@@ -296,7 +296,7 @@ export function resolveSegmentDefinition(definition: SegmentDefinition): Resolve
 	};
 	const reason =
 		fullResync === 'always'
-			? "Re-Read Whole Segment is 'always'"
+			? "fullResync is 'always' (Re-Read Whole Segment: Always)"
 			: fullResync === 'auto'
 				? fullReadReason(
 						object,
