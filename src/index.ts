@@ -213,6 +213,7 @@ export { runRestQuery } from './salesforce/rest-query';
 export { buildSegmentQuery, type SegmentQuerySpec } from './salesforce/soql';
 export {
 	DEFAULT_BULK_THRESHOLD,
+	relatedRecordReferences,
 	resolveSegmentDefinition,
 	selectedFieldPaths,
 	type SegmentDefinition,

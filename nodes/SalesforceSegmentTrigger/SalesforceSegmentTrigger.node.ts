@@ -172,7 +172,7 @@ export class SalesforceSegmentTrigger implements INodeType {
 		}
 		const { report } = result;
 		this.logger.info(
-			`Salesforce Segment Trigger "${definition.segmentId}": ${report.mode} sync via ${report.via}, ${report.recordsRead} records read, ${report.entered} entered, ${report.exited} exited, ${report.memberCount} members, ${report.apiCalls} API calls (${report.outcome})`,
+			`Salesforce Segment Trigger "${definition.segmentId}": ${report.mode} sync via ${report.via}, ${report.recordsRead} records read, ${report.entered} entered, ${report.exited} exited, ${report.memberCount} members, ${report.apiCalls} API calls (${report.outcome})${report.fullReadReason ? `; every poll reads the segment whole: ${report.fullReadReason}` : ''}`,
 			{ segmentId: definition.segmentId, syncId: report.syncId },
 		);
 		for (const skipped of result.skipped) {

@@ -64,7 +64,7 @@ export const segmentTriggerProperties: INodeProperties[] = [
 		placeholder: 'Trial_End__c = NEXT_N_DAYS:3 AND IsConverted__c = false',
 		description:
 			'Which records are in the segment: a SOQL WHERE clause without the word WHERE. Empty: every record of the object.',
-		hint: 'Conditions with relative dates (TODAY, NEXT_N_DAYS:3, …) re-read the whole segment on every poll, since time alone changes who is in it',
+		hint: "Conditions with relative dates (TODAY, NEXT_N_DAYS:3, …) re-read the whole segment on every poll, since time alone changes who is in it; so do conditions and mapped fields on related records (Account.Industry, Id IN (SELECT … FROM CampaignMember), a Campaign member's Email), since their changes leave the record itself unchanged",
 		displayOptions: { show: records },
 	},
 	{
@@ -231,7 +231,7 @@ export const segmentTriggerProperties: INodeProperties[] = [
 				type: 'boolean',
 				default: true,
 				description:
-					'Whether a record without a user ID joins the existing profile with the same email (users known from events) instead of becoming a user named by its Salesforce ID',
+					'Whether a record without a user ID joins the existing profile with the same email (users known from events) instead of becoming a user named by its Salesforce ID. A profile another Salesforce record holds is never joined; of several records sharing an email, the first read takes it.',
 			},
 			{
 				displayName: 'Re-Entry',
@@ -276,13 +276,14 @@ export const segmentTriggerProperties: INodeProperties[] = [
 						name: 'Auto',
 						value: 'auto',
 						description:
-							'Every poll when the condition uses a relative date (TODAY, NEXT_N_DAYS:3, …), else only changed records',
+							"Every poll when the condition uses a relative date (TODAY, NEXT_N_DAYS:3, …) or the condition or a mapped field reads related records (Account.Name, a subquery, a Campaign member's Contact fields), else only changed records",
 					},
 					{ name: 'Always', value: 'always', description: 'Every poll reads every member' },
 					{
 						name: 'Changes Only',
 						value: 'changesOnly',
-						description: 'Polls read only records changed since the previous poll',
+						description:
+							'Polls read only records changed since the previous poll; conditions and fields on related records are then read only when the record itself changes',
 					},
 				],
 				default: 'auto',

@@ -33,6 +33,13 @@ export interface UserProfile {
 }
 
 /** A partial profile: given fields replace, `attributes` and `externalIds` merge key by key. */
+/** A profile found by email, for matching a synced Salesforce record to an existing user. */
+export interface EmailProfile {
+	userId: string;
+	/** The profile's external id `salesforce`: the Salesforce record it belongs to, if any. */
+	salesforceId?: string;
+}
+
 export interface ProfileUpdate {
 	userId: string;
 	email?: string;

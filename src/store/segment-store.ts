@@ -111,9 +111,23 @@ export interface SegmentMember {
 	enteredAt: number;
 }
 
+/** A profile found by email, for matching a synced Salesforce record to an existing user. */
+export interface EmailProfile {
+	userId: string;
+	/** The profile's external id `salesforce`: the Salesforce record it belongs to, if any. */
+	salesforceId?: string;
+}
+
 export interface SegmentStore {
 	/** Case-insensitive email → userId of existing profiles (for matching synced records). */
 	findUserIdsByEmail(emails: string[]): Promise<Map<string, string>>;
+
+	/**
+	 * Every profile per lower-cased email, with the Salesforce record it belongs to (external
+	 * id `salesforce`), most recently updated first (ties: the smallest user id). Emails
+	 * without a profile are absent.
+	 */
+	findProfilesByEmail(emails: string[]): Promise<Map<string, EmailProfile[]>>;
 
 	getSegmentState(segmentId: string): Promise<SegmentSyncState | undefined>;
 

@@ -1,5 +1,6 @@
 import { InvalidInputError } from '../errors';
 import type {
+	EmailProfile,
 	SegmentChange,
 	SegmentCommitRequest,
 	SegmentMember,
@@ -159,6 +160,27 @@ export function usersByEmail(
 	for (const row of rows) {
 		const key = row.email.toLowerCase();
 		if (asked.has(key) && !found.has(key)) found.set(key, row.user_id);
+	}
+	return found;
+}
+
+/** Profiles per lower-cased email, in the rows' order (newest first). */
+export function profilesByEmail(
+	rows: Array<{ user_id: string; email: string; salesforce_id: string | null }>,
+	wanted: string[],
+): Map<string, EmailProfile[]> {
+	const asked = new Set(wanted);
+	const found = new Map<string, EmailProfile[]>();
+	for (const row of rows) {
+		const key = row.email.toLowerCase();
+		if (!asked.has(key)) continue;
+		const profile: EmailProfile = { userId: row.user_id };
+		if (typeof row.salesforce_id === 'string' && row.salesforce_id !== '') {
+			profile.salesforceId = row.salesforce_id;
+		}
+		const list = found.get(key);
+		if (list) list.push(profile);
+		else found.set(key, [profile]);
 	}
 	return found;
 }

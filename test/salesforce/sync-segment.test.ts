@@ -2,6 +2,7 @@
  * The segment sync end to end: the real API client and sessions against the fake Salesforce
  * (documented wire format), into a real SQLite store.
  */
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,10 +42,22 @@ function trialDefinition(overrides: Partial<SegmentDefinition> = {}): SegmentDef
 		fields: {
 			userId: 'App_User_Id__c',
 			timeZone: 'Time_Zone__c',
-			attributes: { trialEndsOn: 'Trial_End__c', company: 'Account.Name', seats: 'Seats__c' },
+			attributes: { trialEndsOn: 'Trial_End__c', seats: 'Seats__c' },
 		},
 		...overrides,
 	};
+}
+
+/** The trial segment with the Account's name mapped too: a related record, read whole each sync. */
+function withCompany(overrides: Partial<SegmentDefinition> = {}): SegmentDefinition {
+	return trialDefinition({
+		fields: {
+			userId: 'App_User_Id__c',
+			timeZone: 'Time_Zone__c',
+			attributes: { trialEndsOn: 'Trial_End__c', company: 'Account.Name', seats: 'Seats__c' },
+		},
+		...overrides,
+	});
 }
 
 function addContact(index: number, fields: Record<string, unknown> = {}): string {
@@ -71,16 +84,16 @@ async function newApi(): Promise<SalesforceApi> {
 	});
 }
 
-beforeEach(async () => {
-	clearSalesforceTokenCache();
-	fake = await FakeSalesforce.start({ now: T0 });
-	fake.addConnectedApp(APP);
-	fake.addUser(USER);
-	fake.defineObject({
+/** A fresh fake with Account and Contact and one Account; REST pages of `queryPageSize`. */
+async function startFake(queryPageSize?: number): Promise<FakeSalesforce> {
+	const started = await FakeSalesforce.start({ now: T0, queryPageSize });
+	started.addConnectedApp(APP);
+	started.addUser(USER);
+	started.defineObject({
 		name: 'Account',
-		fields: { Name: { type: 'string' } },
+		fields: { Name: { type: 'string' }, Industry: { type: 'picklist' } },
 	});
-	fake.defineObject({
+	started.defineObject({
 		name: 'Contact',
 		fields: {
 			FirstName: { type: 'string' },
@@ -95,7 +108,13 @@ beforeEach(async () => {
 			AccountId: { type: 'reference', referenceTo: 'Account', relationshipName: 'Account' },
 		},
 	});
-	accountId = fake.insert('Account', { Name: 'Acme, "Intl" 東京' });
+	accountId = started.insert('Account', { Name: 'Acme, "Intl" 東京' });
+	return started;
+}
+
+beforeEach(async () => {
+	clearSalesforceTokenCache();
+	fake = await startFake();
 	folder = mkdtempSync(join(tmpdir(), 'segment-sync-'));
 	store = new SqliteCampaignStore({ filePath: join(folder, 'store.sqlite') });
 	api = await newApi();
@@ -133,7 +152,7 @@ async function changesOf(syncId: string) {
 describe('full sync', () => {
 	it('enters every matching record, with the profile mapped from Salesforce', async () => {
 		for (let i = 0; i < 30; i++) addContact(i, i >= 20 ? { Trial_Status__c: 'Customer' } : {});
-		const report = await syncSegment({ api, store, definition: trialDefinition() });
+		const report = await syncSegment({ api, store, definition: withCompany() });
 
 		expect(report).toMatchObject({
 			outcome: 'committed',
@@ -289,7 +308,7 @@ describe('incremental sync', () => {
 		clearDescribeCache();
 		addContact(1);
 		const first = await syncSegment({ api, store, definition: trialDefinition() });
-		expect(first.apiCalls).toBe(3); // describe Contact, describe Account, one read
+		expect(first.apiCalls).toBe(2); // describe Contact, one read
 		fake.advance(10 * 60_000);
 		// A new client in the same process (n8n builds one per poll) shares the describe.
 		const nextPoll = await syncSegment({
@@ -318,7 +337,7 @@ describe('incremental sync', () => {
 			definition: trialDefinition(),
 			now: later(11),
 		});
-		expect(expired.apiCalls).toBe(4);
+		expect(expired.apiCalls).toBe(3);
 
 		fake.failNext(
 			{ method: 'GET', pathIncludes: '/queryAll' },
@@ -333,7 +352,7 @@ describe('incremental sync', () => {
 			definition: trialDefinition(),
 			now: later(12),
 		});
-		expect(afterFailure.apiCalls).toBe(4);
+		expect(afterFailure.apiCalls).toBe(3);
 	});
 
 	it('commits a small incremental sync in one store transaction, staging nothing before it', async () => {
@@ -378,6 +397,95 @@ describe('incremental sync', () => {
 		expect(await memberIds()).toHaveLength(20);
 	});
 
+	it('a member edited between the two reads of a sync stays in: no exit, no second entry', async () => {
+		const rule = {
+			campaignId: 'trial-ending',
+			propertyFilters: [],
+			reEntry: { mode: 'everyTime' as const },
+		};
+		const ids = Array.from({ length: 3 }, (_, i) => addContact(i));
+		const poll = () =>
+			pollSegment({ api, store, definition: trialDefinition(), rule, includeExited: true });
+		const first = await poll();
+		expect(first.entered).toHaveLength(3);
+		fake.advance(10 * 60_000);
+		await poll();
+		fake.advance(10 * 60_000);
+		// Between the sync's first and second read (the second query it starts), as a Campaign
+		// Activity write-back would: the member still matches.
+		fake.whenRequested(
+			{ method: 'GET', pathIncludes: '?q=' },
+			() => {
+				fake.advance(1_000);
+				fake.update('Contact', ids[0], { Seats__c: 77 });
+			},
+			2,
+		);
+		const edited = await poll();
+		expect(edited.report).toMatchObject({ mode: 'incremental', exited: 0, entered: 0 });
+		expect(edited.exited).toEqual([]);
+		expect(await memberIds()).toEqual(['u0', 'u1', 'u2']);
+		expect((await store.getProfiles(['u0'])).get('u0')!.attributes.seats).toBe(77);
+
+		fake.advance(60_000);
+		const next = await poll();
+		expect(next.report).toMatchObject({ entered: 0, exited: 0 });
+		expect(next.entered).toEqual([]);
+		const entries = await store.listSegmentChanges({ segmentId: 'trial-users', limit: 1000 });
+		expect(entries.filter((change) => change.userId === 'u0').map((c) => c.change)).toEqual([
+			'entered',
+		]);
+	});
+
+	it('through Bulk API 2.0 too: a member edited between the two query jobs is not exited', async () => {
+		const ids = Array.from({ length: 30 }, (_, i) => addContact(i));
+		const options = {
+			api,
+			store,
+			definition: trialDefinition({ bulkThreshold: 5 }),
+			bulkBatchSize: 10,
+			sleep: async () => undefined,
+		};
+		await syncSegment(options);
+		fake.advance(10 * 60_000);
+		await syncSegment(options);
+		fake.advance(10 * 60_000);
+		for (const id of ids.slice(10, 20)) fake.update('Contact', id, { Seats__c: 5 });
+		fake.whenRequested(
+			{ method: 'POST', pathIncludes: '/jobs/query' },
+			() => {
+				fake.advance(1_000);
+				fake.update('Contact', ids[0], { Seats__c: 77 });
+			},
+			2,
+		);
+		const edited = await syncSegment(options);
+		expect(edited).toMatchObject({ via: 'bulk', entered: 0, exited: 0 });
+		expect(await memberIds()).toHaveLength(30);
+	});
+
+	it('a member that stops matching between the two reads exits by the next sync', async () => {
+		const ids = Array.from({ length: 2 }, (_, i) => addContact(i));
+		await syncSegment({ api, store, definition: trialDefinition() });
+		fake.advance(10 * 60_000);
+		await syncSegment({ api, store, definition: trialDefinition() });
+		fake.advance(10 * 60_000);
+		fake.whenRequested(
+			{ method: 'GET', pathIncludes: '?q=' },
+			() => {
+				fake.advance(1_000);
+				fake.update('Contact', ids[1], { Trial_Status__c: 'Customer' });
+			},
+			2,
+		);
+		const during = await syncSegment({ api, store, definition: trialDefinition() });
+		fake.advance(60_000);
+		const after = await syncSegment({ api, store, definition: trialDefinition() });
+		expect(during.exited + after.exited).toBe(1);
+		expect(after.entered).toBe(0);
+		expect(await memberIds()).toEqual(['u0']);
+	});
+
 	it('re-reads the overlap without reporting anyone twice', async () => {
 		addContact(1);
 		await syncSegment({ api, store, definition: trialDefinition() });
@@ -410,6 +518,179 @@ describe('incremental sync', () => {
 	});
 });
 
+describe('records that share an email', () => {
+	/** 500 Contacts without a user id, four to an email; some changed after, so stamp order is not id order. */
+	function addSharedEmailContacts(): void {
+		const ids: string[] = [];
+		for (let i = 0; i < 500; i++) {
+			fake.advance(1_000);
+			const email = `Person${i % 120}@Example.com`;
+			ids.push(
+				addContact(i, { App_User_Id__c: null, Email: i % 3 === 0 ? email : email.toLowerCase() }),
+			);
+		}
+		for (let i = 0; i < ids.length; i += 7) {
+			fake.advance(1_000);
+			fake.update('Contact', ids[i], { Seats__c: 1000 + i });
+		}
+		fake.advance(60_000);
+	}
+
+	/** Users who arrived through webhooks, for the first 40 emails. */
+	async function addWebUsers(target: CampaignStoreWithSegments): Promise<void> {
+		await target.upsertProfiles(
+			Array.from({ length: 40 }, (_, k) => ({
+				userId: `web-${k}`,
+				email: `person${k}@example.com`,
+			})),
+			T0,
+		);
+	}
+
+	async function userIdsByRecord(target: CampaignStoreWithSegments): Promise<Map<string, string>> {
+		const members = await target.listSegmentMembers({ segmentId: 'trial-users', limit: 10_000 });
+		return new Map(members.map((member) => [member.recordId, member.userId]));
+	}
+
+	async function withStore<T>(use: (target: CampaignStoreWithSegments) => Promise<T>): Promise<T> {
+		const other = new SqliteCampaignStore({ filePath: join(folder, `${randomUUID()}.sqlite`) });
+		try {
+			return await use(other);
+		} finally {
+			await other.close();
+		}
+	}
+
+	const definition = () =>
+		trialDefinition({ fields: { userId: 'App_User_Id__c', attributes: { seats: 'Seats__c' } } });
+
+	it('gives each record its own user, the same whatever the paging (REST pages of 200 or 2,000, Bulk)', async () => {
+		await fake.close();
+		fake = await startFake(200);
+		addSharedEmailContacts();
+		api = await newApi();
+		await addWebUsers(store);
+		const viaRest200 = await syncSegment({ api, store, definition: definition() });
+		expect(viaRest200).toMatchObject({ via: 'rest', entered: 500 });
+		const rest200 = await userIdsByRecord(store);
+
+		const bulk = await withStore(async (target) => {
+			await addWebUsers(target);
+			const report = await syncSegment({
+				api,
+				store: target,
+				definition: { ...definition(), bulkThreshold: 50 },
+				bulkBatchSize: 37,
+				sleep: async () => undefined,
+			});
+			expect(report).toMatchObject({ via: 'bulk', entered: 500 });
+			return await userIdsByRecord(target);
+		});
+
+		const contacts = fake.records('Contact');
+		await fake.close();
+		fake = await startFake(2000);
+		addSharedEmailContacts();
+		api = await newApi();
+		const rest2000 = await withStore(async (target) => {
+			await addWebUsers(target);
+			await syncSegment({ api, store: target, definition: definition() });
+			return await userIdsByRecord(target);
+		});
+
+		expect(bulk).toEqual(rest200);
+		expect(rest2000).toEqual(rest200);
+		// Never two records in one user.
+		expect(new Set(rest200.values()).size).toBe(500);
+		// A webhook user goes to the first record with its email in stamp order (SystemModstamp, Id).
+		const stampOrder = [...contacts].sort((a, b) =>
+			String(a.SystemModstamp) < String(b.SystemModstamp)
+				? -1
+				: String(a.SystemModstamp) > String(b.SystemModstamp)
+					? 1
+					: String(a.Id) < String(b.Id)
+						? -1
+						: 1,
+		);
+		for (let k = 0; k < 40; k++) {
+			const first = stampOrder.find(
+				(c) => String(c.Email).toLowerCase() === `person${k}@example.com`,
+			)!;
+			expect(rest200.get(String(first.Id))).toBe(`web-${k}`);
+		}
+		const web = [...rest200.values()].filter((userId) => userId.startsWith('web-'));
+		expect(web).toHaveLength(40);
+	});
+
+	it("a webhook user named in a record's user id field is that record's, even when a record sharing its email is read first", async () => {
+		await fake.close();
+		fake = await startFake(200);
+		api = await newApi();
+		await store.upsertProfiles([{ userId: 'u-web', email: 'dup@example.com' }], T0);
+		const withoutId = addContact(1, {
+			App_User_Id__c: null,
+			Email: 'DUP@example.com',
+			Seats__c: 1,
+		});
+		// Another page's worth of records between the two.
+		for (let i = 0; i < 250; i++) {
+			fake.advance(1_000);
+			addContact(100 + i);
+		}
+		fake.advance(1_000);
+		const named = addContact(2, { App_User_Id__c: 'u-web', Email: 'dup@example.com', Seats__c: 2 });
+		const report = await syncSegment({ api, store, definition: definition() });
+		expect(report.entered).toBe(252);
+		const users = await userIdsByRecord(store);
+		expect(users.get(named)).toBe('u-web');
+		expect(users.get(withoutId)).toBe(withoutId);
+		const profiles = await store.getProfiles(['u-web', withoutId]);
+		expect(profiles.get('u-web')).toMatchObject({
+			externalIds: { salesforce: named },
+			attributes: { seats: 2 },
+		});
+		expect(profiles.get(withoutId)).toMatchObject({
+			externalIds: { salesforce: withoutId },
+			attributes: { seats: 1 },
+		});
+
+		fake.advance(10 * 60_000);
+		const again = await syncSegment({ api, store, definition: definition(), forceFull: true });
+		expect(again).toMatchObject({ entered: 0, exited: 0, updated: 0 });
+	});
+
+	it("a re-sync reassigns nobody, and no profile gets another record's fields", async () => {
+		addSharedEmailContacts();
+		await addWebUsers(store);
+		await syncSegment({ api, store, definition: definition() });
+		const before = await userIdsByRecord(store);
+
+		fake.advance(10 * 60_000);
+		const again = await syncSegment({ api, store, definition: definition(), forceFull: true });
+		expect(again).toMatchObject({ mode: 'full', entered: 0, exited: 0, updated: 0 });
+		expect(await userIdsByRecord(store)).toEqual(before);
+
+		// Every record changed: read again incrementally, in a new order.
+		fake.advance(10 * 60_000);
+		const contacts = fake.records('Contact').filter((c) => c.IsDeleted !== true);
+		for (const contact of [...contacts].reverse()) {
+			fake.advance(10);
+			fake.update('Contact', String(contact.Id), { Seats__c: Number(contact.Seats__c) + 1 });
+		}
+		const changed = await syncSegment({ api, store, definition: definition() });
+		expect(changed).toMatchObject({ mode: 'incremental', entered: 0, exited: 0 });
+		expect(await userIdsByRecord(store)).toEqual(before);
+
+		const profiles = await store.getProfiles([...before.values()]);
+		const seatsById = new Map(fake.records('Contact').map((c) => [String(c.Id), c.Seats__c]));
+		for (const [recordId, userId] of before) {
+			const profile = profiles.get(userId)!;
+			expect(profile.externalIds.salesforce).toBe(recordId);
+			expect(profile.attributes.seats).toBe(seatsById.get(recordId));
+		}
+	});
+});
+
 describe('time-driven segments', () => {
 	it('re-evaluates "trial ends within 3 days" as the days pass, without any record changing', async () => {
 		const definition = trialDefinition({
@@ -433,6 +714,133 @@ describe('time-driven segments', () => {
 	});
 });
 
+describe('conditions and fields on related records', () => {
+	function defineCampaignMembers(): void {
+		fake.defineObject({
+			name: 'CampaignMember',
+			fields: {
+				CampaignId: { type: 'reference', referenceTo: 'Campaign' },
+				ContactId: { type: 'reference', referenceTo: 'Contact', relationshipName: 'Contact' },
+				LeadId: { type: 'reference', referenceTo: 'Lead', relationshipName: 'Lead' },
+				Status: { type: 'picklist' },
+				Email: { type: 'email' },
+				Phone: { type: 'phone' },
+			},
+		});
+	}
+
+	/** A sync, then a quiet one past the overlap, so a later incremental sync reads only changes. */
+	async function settle(definition: SegmentDefinition) {
+		const first = await syncSegment({ api, store, definition });
+		fake.advance(10 * 60_000);
+		await syncSegment({ api, store, definition });
+		fake.advance(10 * 60_000);
+		return first;
+	}
+
+	it('follows a condition on the parent (Account.Industry) when only the Account changes', async () => {
+		const tech = fake.insert('Account', { Name: 'Tech', Industry: 'Technology' });
+		const retail = fake.insert('Account', { Name: 'Shop', Industry: 'Retail' });
+		for (let i = 0; i < 20; i++) addContact(i, { AccountId: i < 10 ? tech : retail });
+		const definition = trialDefinition({
+			source: { kind: 'records', object: 'Contact', where: "Account.Industry = 'Technology'" },
+		});
+		expect((await settle(definition)).entered).toBe(10);
+
+		fake.update('Account', retail, { Industry: 'Technology' });
+		fake.update('Account', tech, { Industry: 'Retail' });
+		const report = await syncSegment({ api, store, definition });
+		expect(report).toMatchObject({ mode: 'full', entered: 10, exited: 10, memberCount: 10 });
+		expect(await memberIds()).toEqual(Array.from({ length: 10 }, (_, i) => `u${10 + i}`).sort());
+	});
+
+	it('follows a subquery (Id IN (SELECT ContactId FROM CampaignMember ...)) when only the member changes', async () => {
+		defineCampaignMembers();
+		const campaignId = '701000000000001AAA';
+		const contacts = Array.from({ length: 3 }, (_, i) => addContact(i));
+		const member = fake.insert('CampaignMember', {
+			CampaignId: campaignId,
+			ContactId: contacts[0],
+			Status: 'Sent',
+		});
+		fake.insert('CampaignMember', {
+			CampaignId: campaignId,
+			ContactId: contacts[1],
+			Status: 'Responded',
+		});
+		const definition = trialDefinition({
+			source: {
+				kind: 'records',
+				object: 'Contact',
+				where: "Id IN (SELECT ContactId FROM CampaignMember WHERE Status = 'Responded')",
+			},
+		});
+		expect((await settle(definition)).entered).toBe(1);
+
+		fake.update('CampaignMember', member, { Status: 'Responded' });
+		const report = await syncSegment({ api, store, definition });
+		expect(report).toMatchObject({ mode: 'full', entered: 1, exited: 0 });
+		expect(await memberIds()).toEqual(['u0', 'u1']);
+	});
+
+	it("refreshes a mapped parent field (a member's Contact.Email, Account.Name) when only the parent changes", async () => {
+		defineCampaignMembers();
+		const campaignId = '701000000000001AAA';
+		const contact = addContact(1);
+		fake.insert('CampaignMember', { CampaignId: campaignId, ContactId: contact, Status: 'Sent' });
+		const definition: SegmentDefinition = {
+			segmentId: 'trial-users',
+			source: { kind: 'campaignMembers', campaignId },
+			fields: {
+				userId: 'Contact.App_User_Id__c',
+				email: 'Contact.Email',
+				attributes: { company: 'Contact.Account.Name' },
+			},
+		};
+		await settle(definition);
+		expect((await store.getProfiles(['u1'])).get('u1')).toMatchObject({
+			email: 'user1@example.com',
+			attributes: { company: 'Acme, "Intl" 東京' },
+		});
+
+		fake.update('Contact', contact, { Email: 'new.address@example.com' });
+		fake.update('Account', accountId, { Name: 'Acme Renamed' });
+		const report = await syncSegment({ api, store, definition });
+		expect(report).toMatchObject({ mode: 'full', entered: 0, exited: 0 });
+		expect((await store.getProfiles(['u1'])).get('u1')).toMatchObject({
+			email: 'new.address@example.com',
+			attributes: { company: 'Acme Renamed' },
+		});
+	});
+
+	it('says in the log why every sync reads the segment whole; Changes Only reads only changes', async () => {
+		addContact(1);
+		const lines: string[] = [];
+		const logger = {
+			debug: () => undefined,
+			info: (message: string) => lines.push(message),
+			warn: (message: string) => lines.push(message),
+			error: (message: string) => lines.push(message),
+		};
+		const related = trialDefinition({
+			source: { kind: 'records', object: 'Contact', where: "Account.Industry = 'Technology'" },
+		});
+		await settle(related);
+		const report = await syncSegment({ api, store, definition: related, logger });
+		expect(report.fullReadReason).toMatch(/Account\.Industry/);
+		expect(lines.join('\n')).toMatch(
+			/every sync reads it whole: the condition reads related records \(Account\.Industry\)/,
+		);
+
+		const changesOnly = { ...related, fullResync: 'changesOnly' as const };
+		await syncSegment({ api, store, definition: changesOnly });
+		fake.advance(10 * 60_000);
+		expect(await syncSegment({ api, store, definition: changesOnly })).toMatchObject({
+			mode: 'incremental',
+		});
+	});
+});
+
 describe('failures', () => {
 	it('a sync that fails midway leaves members and mark unchanged; the next one reports each change once', async () => {
 		await restartWithLeads();
@@ -447,7 +855,7 @@ describe('failures', () => {
 
 		fake.advance(60_000);
 		for (let i = 0; i < 500; i++) fake.insert('Lead', { Email: `b${i}@example.com` });
-		// The second page of the changed-records read fails for good.
+		// The second page of the read of matching records fails for good.
 		fake.failNext(
 			{ method: 'GET', pathIncludes: '/query/' },
 			{
@@ -586,7 +994,7 @@ describe('pollSegment and previewSegment', () => {
 		const first = await pollSegment({
 			api,
 			store,
-			definition: trialDefinition(),
+			definition: withCompany(),
 			rule,
 			includeExited: true,
 		});
@@ -598,7 +1006,7 @@ describe('pollSegment and previewSegment', () => {
 		const quiet = await pollSegment({
 			api,
 			store,
-			definition: trialDefinition(),
+			definition: withCompany(),
 			rule,
 			includeExited: true,
 		});
@@ -608,7 +1016,7 @@ describe('pollSegment and previewSegment', () => {
 
 	it('previews the first members without changing the store', async () => {
 		for (let i = 0; i < 8; i++) addContact(i);
-		const preview = await previewSegment({ api, store, definition: trialDefinition(), limit: 3 });
+		const preview = await previewSegment({ api, store, definition: withCompany(), limit: 3 });
 		expect(preview.totalSize).toBe(8);
 		expect(preview.members).toHaveLength(3);
 		expect(preview.members[0].profile.attributes?.company).toBe('Acme, "Intl" 東京');

@@ -683,6 +683,47 @@ export function describeSegmentConformance(
 				expect(await store.findUserIdsByEmail([])).toEqual(new Map());
 			});
 
+			it('lists every profile of an email with the Salesforce record it belongs to, newest first', async () => {
+				const tag = unique();
+				const email = `Shared.${tag}@x.io`;
+				await store.upsertProfiles([{ userId: `web-${tag}`, email }], T0);
+				await store.upsertProfiles(
+					[
+						{
+							userId: `sf-${tag}`,
+							email: email.toUpperCase(),
+							externalIds: { salesforce: `003${tag}` },
+						},
+					],
+					T0 + 1,
+				);
+				await store.upsertProfiles(
+					[
+						{
+							userId: `other-${tag}`,
+							email: `other.${tag}@x.io`,
+							externalIds: { intercom: 'i-1' },
+						},
+					],
+					T0,
+				);
+				const found = await store.findProfilesByEmail([
+					`shared.${tag}@X.io`,
+					`OTHER.${tag}@x.io`,
+					`nobody.${tag}@x.io`,
+				]);
+				expect(found).toEqual(
+					new Map([
+						[
+							`shared.${tag}@x.io`,
+							[{ userId: `sf-${tag}`, salesforceId: `003${tag}` }, { userId: `web-${tag}` }],
+						],
+						[`other.${tag}@x.io`, [{ userId: `other-${tag}` }]],
+					]),
+				);
+				expect(await store.findProfilesByEmail([])).toEqual(new Map());
+			});
+
 			it('finds a profile by its new email after a change, and keeps the email an update leaves out', async () => {
 				const tag = unique();
 				const user = `u-${tag}`;

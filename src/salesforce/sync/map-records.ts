@@ -4,7 +4,7 @@
  */
 import { isKnownTimeZone } from '../../time/time-zone';
 import type { ProfileUpdate } from '../../store/campaign-store';
-import type { SegmentRecordRow, SegmentStore } from '../../store/segment-store';
+import type { EmailProfile, SegmentRecordRow, SegmentStore } from '../../store/segment-store';
 import type { SalesforceRecord } from '../api/types';
 import { getField, readModstamp } from '../records';
 import type { ResolvedSegment } from './segment-definition';
@@ -26,22 +26,55 @@ function text(value: unknown): string | undefined {
 }
 
 /**
- * The campaign user a record is: the user id field when set; else, with email matching on,
- * the user of an existing profile with the same email (someone who arrived through webhooks);
- * else the person's Salesforce id, so the same record always maps to the same user.
+ * Which person (Salesforce id) each user id of the profiles mapped but not yet written to the
+ * store belongs to, so a later record sees the claim as it would in the store. The caller
+ * keeps one per sync and clears it once the mapped profiles are staged.
+ */
+export type PendingClaims = Map<string, string>;
+
+/**
+ * Which of these user ids a record of the segment holds in its user id field: such a profile
+ * is that record's, and no other record joins it by email.
+ */
+export type HeldUserIds = (userIds: string[]) => Promise<ReadonlySet<string>>;
+
+/** Owner of a profile held through a user id field by a record not read yet. */
+const HELD_BY_USER_ID_FIELD = Symbol('held by a user id field');
+
+/**
+ * The campaign user a record is:
+ * 1. the user id field, when set;
+ * 2. else, with email matching on, a profile with the same email that is this person's
+ *    already (its external id `salesforce` is the person's id), or else one that is no
+ *    Salesforce record's yet (someone who arrived through webhooks), which the record then
+ *    claims: the first record read claims it (records are read oldest change first,
+ *    `SystemModstamp, Id`, the same order through REST and Bulk, so page sizes do not matter);
+ * 3. else the person's Salesforce id, so the same record always maps to the same user.
+ * A profile that is another Salesforce record's is never matched by email, nor one a record
+ * of the segment names in its user id field (`held`): two records that share an email stay
+ * two users, and neither's fields land on the other's profile.
  */
 export function resolveUserId(
 	record: SalesforceRecord,
 	segment: ResolvedSegment,
 	personId: string,
-	usersByEmail: ReadonlyMap<string, string>,
+	profilesByEmail: ReadonlyMap<string, readonly EmailProfile[]>,
+	claims: PendingClaims = new Map(),
+	held: ReadonlySet<string> = new Set(),
 ): string {
 	const fromField = segment.userId ? text(getField(record, segment.userId)) : undefined;
 	if (fromField !== undefined) return fromField;
 	if (segment.matchProfilesByEmail && segment.email) {
 		const email = text(getField(record, segment.email))?.toLowerCase();
-		const known = email === undefined ? undefined : usersByEmail.get(email);
-		if (known !== undefined) return known;
+		const profiles = email === undefined ? [] : (profilesByEmail.get(email) ?? []);
+		const owner = (profile: EmailProfile) =>
+			claims.get(profile.userId) ??
+			profile.salesforceId ??
+			(held.has(profile.userId) ? HELD_BY_USER_ID_FIELD : undefined);
+		const own = profiles.find((profile) => owner(profile) === personId);
+		if (own !== undefined) return own.userId;
+		const unclaimed = profiles.find((profile) => owner(profile) === undefined);
+		if (unclaimed !== undefined) return unclaimed.userId;
 	}
 	return personId;
 }
@@ -50,17 +83,34 @@ export async function mapRecords(
 	records: readonly SalesforceRecord[],
 	segment: ResolvedSegment,
 	store: SegmentStore,
+	claims: PendingClaims = new Map(),
+	heldUserIds?: HeldUserIds,
 ): Promise<MappedPage> {
-	let usersByEmail: ReadonlyMap<string, string> = new Map();
+	let profilesByEmail: ReadonlyMap<string, readonly EmailProfile[]> = new Map();
+	let held: ReadonlySet<string> = new Set();
 	if (segment.matchProfilesByEmail && segment.email) {
 		const emails = new Set<string>();
 		for (const record of records) {
+			if (segment.userId && text(getField(record, segment.userId)) !== undefined) continue;
 			const email = text(getField(record, segment.email));
 			if (email !== undefined) emails.add(email.toLowerCase());
 		}
-		if (emails.size > 0) usersByEmail = await store.findUserIdsByEmail([...emails]);
+		if (emails.size > 0) profilesByEmail = await store.findProfilesByEmail([...emails]);
+		// Profiles a record could join by email: ask whether a record of the segment (maybe one
+		// read later) names one of them in its user id field, so the outcome is the same
+		// whichever of the two is read first.
+		const unclaimed = new Set<string>();
+		for (const profiles of profilesByEmail.values()) {
+			for (const profile of profiles) {
+				if (profile.salesforceId === undefined && !claims.has(profile.userId)) {
+					unclaimed.add(profile.userId);
+				}
+			}
+		}
+		if (segment.userId && heldUserIds && unclaimed.size > 0) {
+			held = await heldUserIds([...unclaimed]);
+		}
 	}
-
 	const page: MappedPage = { matched: [], profiles: [], invalidTimeZones: 0 };
 	for (const record of records) {
 		const recordId = text(record.Id);
@@ -73,7 +123,9 @@ export async function mapRecords(
 				break;
 			}
 		}
-		const userId = resolveUserId(record, segment, personId, usersByEmail);
+		const userId = resolveUserId(record, segment, personId, profilesByEmail, claims, held);
+		// The profile update below makes the user this person's (external id `salesforce`).
+		if (!claims.has(userId)) claims.set(userId, personId);
 		page.matched.push({ recordId, userId, modstamp: readModstamp(record) });
 
 		const profile: ProfileUpdate = {

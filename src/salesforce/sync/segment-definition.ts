@@ -44,8 +44,12 @@ export interface SegmentDefinition {
 	overlapMs?: number;
 	/**
 	 * `auto` (default): re-read the whole segment on each sync when its condition uses a relative
-	 * date literal (TODAY, NEXT_N_DAYS:3, …), since time alone changes who is in it; otherwise
-	 * read only what changed. `always`: every sync is a full read. `changesOnly`: never re-read.
+	 * date literal (TODAY, NEXT_N_DAYS:3, …), since time alone changes who is in it, or when the
+	 * condition or a mapped field reads related records (`Account.Industry`, a subquery such as
+	 * `Id IN (SELECT ContactId FROM CampaignMember)`, a Campaign member's Contact or Lead fields),
+	 * since their changes leave the record's own SystemModstamp alone; otherwise read only what
+	 * changed. `always`: every sync is a full read. `changesOnly`: never re-read (conditions and
+	 * fields on related records then stay as they were until the record itself changes).
 	 */
 	fullResync?: 'auto' | 'always' | 'changesOnly';
 }
@@ -71,6 +75,8 @@ export interface ResolvedSegment {
 	overlapMs: number;
 	/** True when every sync must re-read the whole segment. */
 	alwaysFull: boolean;
+	/** Why every sync re-reads the whole segment, for the log; set when `alwaysFull`. */
+	fullReadReason?: string;
 	/** Changes when anything that decides membership or profile content changes. */
 	definitionHash: string;
 }
@@ -90,6 +96,91 @@ export function usesRelativeDateLiteral(condition: string | undefined): boolean 
 	if (!condition) return false;
 	const withoutLiterals = condition.replace(/'(?:\\.|[^'\\])*'/g, "''");
 	return RELATIVE_DATE_LITERAL.test(withoutLiterals);
+}
+
+/**
+ * Fields of CampaignMember that Salesforce derives from the member's Contact or Lead (read-only
+ * there): an edit of the person changes them without touching the member's SystemModstamp.
+ */
+const CAMPAIGN_MEMBER_PERSON_FIELDS = new Set(
+	[
+		'City',
+		'CompanyOrAccount',
+		'Country',
+		'Description',
+		'DoNotCall',
+		'Email',
+		'Fax',
+		'FirstName',
+		'HasOptedOutOfEmail',
+		'HasOptedOutOfFax',
+		'LastName',
+		'LeadSource',
+		'MobilePhone',
+		'Name',
+		'Phone',
+		'PostalCode',
+		'Salutation',
+		'State',
+		'Street',
+		'Title',
+	].map((name) => name.toLowerCase()),
+);
+
+/** A relationship path (`Account.Industry`, `Owner.Manager.Email`), not part of a number or date. */
+const RELATIONSHIP_PATH = /(?<![A-Za-z0-9_.:-])[A-Za-z][A-Za-z0-9_]*(?:\.[A-Za-z][A-Za-z0-9_]*)+/g;
+/** A subquery (semi-join or anti-join) and the object it reads. */
+const SUBQUERY = /\(\s*SELECT\b[^()]*?\bFROM\s+([A-Za-z][A-Za-z0-9_]*)/gi;
+const WORD_TOKEN = /(?<![A-Za-z0-9_.])[A-Za-z][A-Za-z0-9_]*(?![A-Za-z0-9_.])/g;
+
+/**
+ * What in a condition (outside string literals) reads records other than the segment's own:
+ * relationship paths (`Account.Industry`), subqueries (`Id IN (SELECT ContactId FROM
+ * CampaignMember …)`, as "a subquery on CampaignMember"), and on CampaignMember the fields it
+ * takes from the Contact or Lead. Changes of those records leave the record's SystemModstamp
+ * alone, so a sync that reads only changed records would miss them. Empty when none.
+ */
+export function relatedRecordReferences(condition: string | undefined, object?: string): string[] {
+	if (!condition) return [];
+	const withoutLiterals = condition.replace(/'(?:\\.|[^'\\])*'/g, "''");
+	const found = new Set<string>();
+	for (const match of withoutLiterals.matchAll(SUBQUERY)) found.add(`a subquery on ${match[1]}`);
+	for (const match of withoutLiterals.matchAll(RELATIONSHIP_PATH)) found.add(match[0]);
+	if (object?.toLowerCase() === 'campaignmember') {
+		for (const match of withoutLiterals.matchAll(WORD_TOKEN)) {
+			if (CAMPAIGN_MEMBER_PERSON_FIELDS.has(match[0].toLowerCase())) found.add(match[0]);
+		}
+	}
+	return [...found];
+}
+
+/** Mapped field paths that read related records (see {@link relatedRecordReferences}). */
+function relatedFieldPaths(object: string, paths: readonly string[]): string[] {
+	const personFields = object.toLowerCase() === 'campaignmember';
+	return paths.filter(
+		(path) =>
+			path.includes('.') || (personFields && CAMPAIGN_MEMBER_PERSON_FIELDS.has(path.toLowerCase())),
+	);
+}
+
+/** Why every sync of a segment must read it whole under `fullResync: 'auto'`, if it must. */
+function fullReadReason(
+	object: string,
+	userCondition: string | undefined,
+	mappedPaths: readonly string[],
+): string | undefined {
+	if (usesRelativeDateLiteral(userCondition)) {
+		return 'the condition uses a relative date literal (TODAY, NEXT_N_DAYS:n, …), so time alone changes who is in it';
+	}
+	const inCondition = relatedRecordReferences(userCondition, object);
+	if (inCondition.length > 0) {
+		return `the condition reads related records (${inCondition.join(', ')}), whose changes leave the ${object}'s SystemModstamp alone`;
+	}
+	const inFields = relatedFieldPaths(object, mappedPaths);
+	if (inFields.length > 0) {
+		return `mapped fields read related records (${inFields.join(', ')}), whose changes leave the ${object}'s SystemModstamp alone`;
+	}
+	return undefined;
 }
 
 function mapped(
@@ -185,7 +276,7 @@ export function resolveSegmentDefinition(definition: SegmentDefinition): Resolve
 	if (!['auto', 'always', 'changesOnly'].includes(fullResync)) {
 		throw new InvalidInputError('fullResync', "must be 'auto', 'always' or 'changesOnly'.");
 	}
-	const resolved: Omit<ResolvedSegment, 'definitionHash'> = {
+	const resolved: Omit<ResolvedSegment, 'definitionHash' | 'alwaysFull'> = {
 		segmentId: definition.segmentId.trim(),
 		object,
 		where,
@@ -202,9 +293,17 @@ export function resolveSegmentDefinition(definition: SegmentDefinition): Resolve
 			DEFAULT_BULK_THRESHOLD,
 		),
 		overlapMs: positiveInteger(definition.overlapMs, 'overlapMs', DEFAULT_OVERLAP_MS),
-		alwaysFull:
-			fullResync === 'always' || (fullResync === 'auto' && usesRelativeDateLiteral(userCondition)),
 	};
+	const reason =
+		fullResync === 'always'
+			? "fullResync is 'always' (Re-Read Whole Segment: Always)"
+			: fullResync === 'auto'
+				? fullReadReason(
+						object,
+						userCondition,
+						selectedFieldPaths({ ...resolved, alwaysFull: false, definitionHash: '' }),
+					)
+				: undefined;
 	const definitionHash = createHash('sha256')
 		.update(
 			JSON.stringify([
@@ -221,7 +320,12 @@ export function resolveSegmentDefinition(definition: SegmentDefinition): Resolve
 		)
 		.digest('hex')
 		.slice(0, 32);
-	return { ...resolved, definitionHash };
+	return {
+		...resolved,
+		alwaysFull: reason !== undefined,
+		...(reason === undefined ? {} : { fullReadReason: reason }),
+		definitionHash,
+	};
 }
 
 /** Every field path a sync selects (besides Id and SystemModstamp, which the query adds). */

@@ -2,8 +2,9 @@
  * One sync of a Salesforce segment into the campaign store.
  *
  * Full sync: read every record of the segment. Incremental sync: read only what changed since
- * the store's mark (minus an overlap): records that match now, and one queryAll of every record
- * changed or deleted (members among them that no longer match, or are deleted, exit). Pages
+ * the store's mark (minus an overlap): one queryAll of every record changed or deleted
+ * (members among them that no longer match, or are deleted, exit), then the records that
+ * match now. Pages
  * are staged one transaction each, the last one inside the commit, so a small sync is one
  * transaction; membership and mark change only at the commit, so a sync that fails midway
  * changes neither. Reads above the bulk threshold go through Bulk API 2.0.
@@ -15,10 +16,10 @@ import type { SalesforceRecord, SalesforceRequester, SyncLogger } from '../api/t
 import { silentLogger } from '../api/types';
 import { runBulkQuery } from '../bulk/bulk-query';
 import { cachedFieldTypes } from '../describe';
-import type { FieldTypes } from '../records';
+import { fieldKind, getField, type FieldTypes } from '../records';
 import { runRestQuery } from '../rest-query';
-import { buildSegmentQuery } from '../soql';
-import { mapRecords } from './map-records';
+import { buildSegmentQuery, soqlLiteral } from '../soql';
+import { mapRecords, type PendingClaims } from './map-records';
 import {
 	resolveSegmentDefinition,
 	selectedFieldPaths,
@@ -62,6 +63,11 @@ export interface SegmentSyncReport {
 	segmentId: string;
 	syncId: string;
 	mode: 'full' | 'incremental';
+	/**
+	 * When every sync of the segment reads it whole, why: a relative date, or a condition or
+	 * mapped field on related records (see `fullResync` of the definition).
+	 */
+	fullReadReason?: string;
 	/** How records were read: `bulk` when any read went above the bulk threshold. */
 	via: 'rest' | 'bulk';
 	/** `conflict`: another sync committed first; this one changed nothing. */
@@ -111,6 +117,8 @@ interface SyncRun {
 	/** Records read but not yet staged: staged when more arrive, or committed with the sync. */
 	held: SegmentSyncPage;
 	heldRecords: number;
+	/** Profiles claimed by the held records (see `mapRecords`): emptied when they are staged. */
+	claims: PendingClaims;
 	/** Salesforce's time before any read saw the data: the next mark. */
 	syncedAt: number | undefined;
 }
@@ -155,10 +163,13 @@ export async function syncSegment(options: SegmentSyncOptions): Promise<SegmentS
 		usedBulk: false,
 		held: emptyPage(segment.segmentId, syncId),
 		heldRecords: 0,
+		claims: new Map(),
 		syncedAt: described ? api.serverTime?.() : undefined,
 	};
+	const fullReadReason = mode === 'full' ? segment.fullReadReason : undefined;
+	const why = fullReadReason ? ` (every sync reads it whole: ${fullReadReason})` : '';
 	logger.info(
-		`Salesforce segment "${segment.segmentId}": ${mode} sync of ${segment.object} started`,
+		`Salesforce segment "${segment.segmentId}": ${mode} sync of ${segment.object} started${why}`,
 		{
 			syncId: run.syncId,
 			mark: state?.mark === undefined ? undefined : new Date(state.mark).toISOString(),
@@ -208,6 +219,7 @@ export async function syncSegment(options: SegmentSyncOptions): Promise<SegmentS
 		segmentId: segment.segmentId,
 		syncId: run.syncId,
 		mode,
+		...(fullReadReason ? { fullReadReason } : {}),
 		via: run.usedBulk ? 'bulk' : 'rest',
 		outcome: result.outcome,
 		entered: result.outcome === 'committed' ? result.entered : 0,
@@ -259,23 +271,19 @@ function chooseMode(
 }
 
 /**
- * The change reads of an incremental sync, both from `since` on: records that match now, and
- * (queryAll) every record changed or deleted, so members that stopped matching or were deleted
- * exit. Without a condition every live record matches, so only deletes are read.
+ * The change reads of an incremental sync, both from `since` on: first (queryAll) every record
+ * changed or deleted, so members that stopped matching or were deleted exit; then the records
+ * that match now. In this order a record edited between the two reads cannot exit while it
+ * still matches: if the first read saw it changed, its stamp is at least as recent when the
+ * second runs, so the second sees it too when it matches. (The other order exited such a
+ * record, seen changed but not matching, and entered it again on the next sync.) An edit
+ * that makes a member stop matching between the reads is seen by the next sync, whose mark
+ * is no later than this sync's first read. Without a condition every live record matches,
+ * so only deletes are read.
  */
 async function readChanges(run: SyncRun, since: number): Promise<void> {
 	const { segment } = run;
 	const modstampSince = new Date(since);
-	await readInto(
-		run,
-		'matched',
-		buildSegmentQuery({
-			object: segment.object,
-			fields: selectedFieldPaths(segment),
-			where: segment.where,
-			modstampSince,
-		}),
-	);
 	await readInto(
 		run,
 		'changed',
@@ -287,6 +295,16 @@ async function readChanges(run: SyncRun, since: number): Promise<void> {
 			includeDeleted: true,
 		}),
 		{ all: true },
+	);
+	await readInto(
+		run,
+		'matched',
+		buildSegmentQuery({
+			object: segment.object,
+			fields: selectedFieldPaths(segment),
+			where: segment.where,
+			modstampSince,
+		}),
 	);
 }
 
@@ -353,7 +371,9 @@ async function stagePage(run: SyncRun, kind: ReadKind, records: SalesforceRecord
 	if (run.heldRecords > 0 && run.heldRecords + records.length > holdLimit) await stageHeld(run);
 	const held = run.held;
 	if (kind === 'matched') {
-		const mapped = await mapRecords(records, run.segment, run.store);
+		const mapped = await mapRecords(records, run.segment, run.store, run.claims, (userIds) =>
+			userIdsHeldByRecords(run, userIds),
+		);
 		for (const row of mapped.matched) held.matched.push(row);
 		for (const profile of mapped.profiles) held.profiles.push(profile);
 		if (mapped.invalidTimeZones > 0) {
@@ -378,9 +398,51 @@ async function stagePage(run: SyncRun, kind: ReadKind, records: SalesforceRecord
 	}
 }
 
+/** User ids per query of {@link userIdsHeldByRecords}: keeps the statement short. */
+const HELD_CHECK_CHUNK = 200;
+
+/**
+ * Which of `userIds` a record of the segment holds in its user id field (one small REST query
+ * per 200): such a profile is that record's even before it is read, so no other record joins
+ * it by email. Asked only for profiles a record could join by email (no Salesforce record's
+ * yet), which after the first sync are the few users new from webhooks.
+ */
+async function userIdsHeldByRecords(run: SyncRun, userIds: string[]): Promise<ReadonlySet<string>> {
+	const { segment } = run;
+	const held = new Set<string>();
+	const field = segment.userId;
+	if (field === undefined) return held;
+	const kind = fieldKind(run.fieldTypes, field);
+	let literals: string[];
+	if (kind === undefined || kind === 'string') {
+		literals = userIds.map((userId) => soqlLiteral(userId, 'userId'));
+	} else if (kind === 'number') {
+		literals = userIds.filter((userId) => /^-?\d+(?:\.\d+)?$/.test(userId));
+	} else {
+		return held;
+	}
+	for (let start = 0; start < literals.length; start += HELD_CHECK_CHUNK) {
+		const condition = `${field} IN (${literals.slice(start, start + HELD_CHECK_CHUNK).join(', ')})`;
+		const soql = buildSegmentQuery({
+			object: segment.object,
+			fields: [field],
+			where: segment.where === undefined ? condition : `(${segment.where}) AND ${condition}`,
+		});
+		for await (const page of runRestQuery(run.api, soql, { fieldTypes: run.fieldTypes })) {
+			for (const record of page.records) {
+				const value = getField(record, field);
+				if (value !== null && value !== undefined) held.add(String(value).trim());
+			}
+		}
+	}
+	return held;
+}
+
 async function stageHeld(run: SyncRun): Promise<void> {
 	const page = { ...run.held, now: run.now() };
 	run.held = emptyPage(run.segment.segmentId, run.syncId);
 	run.heldRecords = 0;
 	await run.store.stageSegmentPage(page);
+	// The store now holds these profiles, and with them their claims.
+	run.claims.clear();
 }

@@ -1,4 +1,5 @@
 import type {
+	EmailProfile,
 	SegmentChange,
 	SegmentCommitRequest,
 	SegmentCommitResult,
@@ -13,6 +14,7 @@ import {
 	foldSegmentPage,
 	nextSegmentState,
 	pageLimit,
+	profilesByEmail,
 	segmentChangeFromRow,
 	segmentMemberFromRow,
 	segmentStateFromRow,
@@ -141,6 +143,10 @@ export function postgresSegmentStatements(schema: string) {
 		/** Uses the expression index `profiles_email_lower`. */
 		findByEmail: `SELECT user_id, email FROM ${s}.profiles WHERE lower(email) = ANY($1::text[])
 			ORDER BY updated_at DESC, user_id COLLATE "C"`,
+
+		findProfilesByEmail: `SELECT user_id, email, external_ids->>'salesforce' AS salesforce_id
+			FROM ${s}.profiles WHERE lower(email) = ANY($1::text[])
+			ORDER BY updated_at DESC, user_id COLLATE "C"`,
 	};
 }
 
@@ -155,6 +161,20 @@ export async function findPostgresUsersByEmail(
 	if (wanted.length === 0) return new Map();
 	const { rows } = await db.query<{ user_id: string; email: string }>(sql.findByEmail, [wanted]);
 	return usersByEmail(rows, wanted);
+}
+
+export async function findPostgresProfilesByEmail(
+	db: PgQueryable,
+	sql: PostgresSegmentStatements,
+	emails: string[],
+): Promise<Map<string, EmailProfile[]>> {
+	const wanted = emailKeys(emails);
+	if (wanted.length === 0) return new Map();
+	const { rows } = await db.query<{ user_id: string; email: string; salesforce_id: string | null }>(
+		sql.findProfilesByEmail,
+		[wanted],
+	);
+	return profilesByEmail(rows, wanted);
 }
 
 export async function getPostgresSegmentState(

@@ -10,6 +10,7 @@ import type {
 	CampaignEntry,
 	CampaignEvent,
 	CampaignStore,
+	EmailProfile,
 	CancelStepsRequest,
 	ClaimStepsRequest,
 	ClaimedStep,
@@ -77,6 +78,7 @@ import {
 import { migratePostgresSchema } from './postgres-schema';
 import {
 	commitPostgresSegmentSync,
+	findPostgresProfilesByEmail,
 	findPostgresUsersByEmail,
 	getPostgresSegmentState,
 	listPostgresSegmentChanges,
@@ -533,6 +535,13 @@ export class PostgresCampaignStore implements CampaignStore, SegmentStore {
 	async findUserIdsByEmail(emails: string[]): Promise<Map<string, string>> {
 		await this.open();
 		return this.withClient((client) => findPostgresUsersByEmail(client, this.segmentSql, emails));
+	}
+
+	async findProfilesByEmail(emails: string[]): Promise<Map<string, EmailProfile[]>> {
+		await this.open();
+		return this.withClient((client) =>
+			findPostgresProfilesByEmail(client, this.segmentSql, emails),
+		);
 	}
 
 	async getSegmentState(segmentId: string): Promise<SegmentSyncState | undefined> {

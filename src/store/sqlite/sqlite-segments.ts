@@ -1,6 +1,7 @@
 import type { StatementSync } from 'node:sqlite';
 
 import type {
+	EmailProfile,
 	SegmentChange,
 	SegmentCommitRequest,
 	SegmentCommitResult,
@@ -15,6 +16,7 @@ import {
 	foldSegmentPage,
 	nextSegmentState,
 	pageLimit,
+	profilesByEmail,
 	segmentChangeFromRow,
 	segmentMemberFromRow,
 	segmentStateFromRow,
@@ -100,6 +102,9 @@ const SQL = {
 	findByEmail: `SELECT user_id, email FROM profiles
 		WHERE lower(email) IN (SELECT value FROM json_each(?))
 		ORDER BY updated_at DESC, user_id`,
+	findProfilesByEmail: `SELECT user_id, email, json_extract(external_ids, '$.salesforce') AS salesforce_id
+		FROM profiles WHERE lower(email) IN (SELECT value FROM json_each(?))
+		ORDER BY updated_at DESC, user_id`,
 };
 
 export function findSqliteUsersByEmail(
@@ -113,6 +118,20 @@ export function findSqliteUsersByEmail(
 		email: string;
 	}>;
 	return usersByEmail(rows, wanted);
+}
+
+export function findSqliteProfilesByEmail(
+	statement: Statements,
+	emails: string[],
+): Map<string, EmailProfile[]> {
+	const wanted = emailKeys(emails);
+	if (wanted.length === 0) return new Map();
+	const rows = statement(SQL.findProfilesByEmail).all(JSON.stringify(wanted)) as Array<{
+		user_id: string;
+		email: string;
+		salesforce_id: string | null;
+	}>;
+	return profilesByEmail(rows, wanted);
 }
 
 export function getSqliteSegmentState(

@@ -9,6 +9,7 @@ import {
 	type CampaignEntry,
 	type CampaignEvent,
 	type CampaignStore,
+	type EmailProfile,
 	type CancelStepsRequest,
 	type ClaimStepsRequest,
 	type ClaimedStep,
@@ -65,6 +66,7 @@ import { SQLITE_MIGRATIONS } from './sqlite-schema';
 import {
 	commitSqliteSegmentSync,
 	dropSqliteStaging,
+	findSqliteProfilesByEmail,
 	findSqliteUsersByEmail,
 	getSqliteSegmentState,
 	listSqliteSegmentChanges,
@@ -390,6 +392,10 @@ export class SqliteCampaignStore implements CampaignStore, SegmentStore {
 
 	async findUserIdsByEmail(emails: string[]): Promise<Map<string, string>> {
 		return findSqliteUsersByEmail((sql) => this.statement(sql), emails);
+	}
+
+	async findProfilesByEmail(emails: string[]): Promise<Map<string, EmailProfile[]>> {
+		return findSqliteProfilesByEmail((sql) => this.statement(sql), emails);
 	}
 
 	async getSegmentState(segmentId: string): Promise<SegmentSyncState | undefined> {

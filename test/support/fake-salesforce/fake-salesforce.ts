@@ -93,6 +93,8 @@ export class FakeSalesforce {
 		response: InjectedResponse;
 		remaining: number;
 	}> = [];
+	private readonly requestHooks: Array<{ match: FailureMatch; before: number; action: () => void }> =
+		[];
 
 	private constructor(options: FakeSalesforceOptions) {
 		this.clock = options.now ?? Date.now();
@@ -240,6 +242,14 @@ export class FakeSalesforce {
 		this.failures.push({ match, response, remaining: times });
 	}
 
+	/**
+	 * Runs `action` (e.g. an edit of a record) just before the `nth` request matching `match` is
+	 * answered (default the first), once: it lands between two reads of a sync.
+	 */
+	whenRequested(match: FailureMatch, action: () => void, nth = 1): void {
+		this.requestHooks.push({ match, before: nth, action });
+	}
+
 	failBulkJob(errorMessage: string): void {
 		this.bulk.failNextJob(errorMessage);
 	}
@@ -285,6 +295,7 @@ export class FakeSalesforce {
 		if (url.pathname === '/services/oauth2/token' || url.pathname.startsWith('/services/Soap/u/')) {
 			this.tokenRequests++;
 		}
+		this.runRequestHooks(method, url);
 		if (this.injectFailure(method, url, res)) return;
 		try {
 			await this.route(request, isApi);
@@ -294,13 +305,18 @@ export class FakeSalesforce {
 		}
 	}
 
+	private runRequestHooks(method: string, url: URL): void {
+		const path = url.pathname + url.search;
+		for (const hook of [...this.requestHooks]) {
+			if (!matches(hook.match, method, path) || --hook.before > 0) continue;
+			this.requestHooks.splice(this.requestHooks.indexOf(hook), 1);
+			hook.action();
+		}
+	}
+
 	private injectFailure(method: string, url: URL, res: ServerResponse): boolean {
 		const path = url.pathname + url.search;
-		const failure = this.failures.find(
-			({ match }) =>
-				(!match.method || match.method.toUpperCase() === method) &&
-				(!match.pathIncludes || path.includes(match.pathIncludes)),
-		);
+		const failure = this.failures.find(({ match }) => matches(match, method, path));
 		if (!failure) return false;
 		if (--failure.remaining <= 0) this.failures.splice(this.failures.indexOf(failure), 1);
 		const { status, body, headers = {} } = failure.response;
@@ -565,6 +581,13 @@ export class FakeSalesforce {
 		}
 		throw notFound();
 	}
+}
+
+function matches(match: FailureMatch, method: string, path: string): boolean {
+	return (
+		(!match.method || match.method.toUpperCase() === method) &&
+		(!match.pathIncludes || path.includes(match.pathIncludes))
+	);
 }
 
 function describe(
