@@ -160,6 +160,13 @@ export {
 	SalesforceLimitError,
 } from './salesforce/api/errors';
 export {
+	fetchTransport,
+	streamText,
+	type SalesforceHttpRequest,
+	type SalesforceHttpResponse,
+	type SalesforceTransport,
+} from './salesforce/api/transport';
+export {
 	DEFAULT_API_VERSION,
 	type SalesforceRecord,
 	type SalesforceRequester,
@@ -182,6 +189,7 @@ export {
 export {
 	PRODUCTION_LOGIN_URL,
 	SANDBOX_LOGIN_URL,
+	jwtAudience,
 	resolveLoginUrl,
 } from './salesforce/auth/login-url';
 export {

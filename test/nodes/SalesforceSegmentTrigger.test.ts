@@ -14,6 +14,7 @@ import { closeSharedCampaignStores, SqliteCampaignStore } from '../../src';
 import { clearSalesforceTokenCache } from '../../src/salesforce/auth/sessions';
 import { FakeSalesforce } from '../support/fake-salesforce';
 import { APP, credentialsFor, salesforceContext, setUpOrg, USER } from './SalesforceContext';
+import { fakeLegacyRequest, type HelperRequest } from './fake-context';
 
 delete process.env.HTTP_PROXY;
 delete process.env.HTTPS_PROXY;
@@ -464,7 +465,11 @@ describe('Salesforce Segment Trigger: credentials', () => {
 		const node = new SalesforceSegmentTrigger();
 		const test = node.methods.credentialTest.testSalesforceCredential;
 		const credentials = credentialsFor(fake);
-		const context = {} as ICredentialTestFunctions;
+		const sent: HelperRequest[] = [];
+		// A credential test gets only n8n's legacy request helper: the test goes through it.
+		const context = {
+			helpers: { request: fakeLegacyRequest(sent) },
+		} as unknown as ICredentialTestFunctions;
 		const wrong = await test.call(context, {
 			id: '2',
 			name: 'wrong',
@@ -485,5 +490,13 @@ describe('Salesforce Segment Trigger: credentials', () => {
 				message: expect.stringMatching(/^Connected: [\d,]+ of 15,000 daily API requests used$/),
 			});
 		}
+		expect(sent.map((request) => `${request.method} ${new URL(request.url).pathname}`)).toEqual([
+			'POST /services/oauth2/token',
+			'POST /services/oauth2/token',
+			'GET /services/data/v62.0/limits',
+			'POST /services/oauth2/token',
+			'GET /services/data/v62.0/limits',
+		]);
+		expect(fake.requests).toHaveLength(sent.length);
 	});
 });
