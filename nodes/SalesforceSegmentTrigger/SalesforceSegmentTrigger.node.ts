@@ -131,7 +131,7 @@ export class SalesforceSegmentTrigger implements INodeType {
 				firstSync: this.getNodeParameter('firstPoll', 'trackOnly') as 'enterAll' | 'trackOnly',
 				logger: syncLoggerFor(this),
 				// A full read runs on a thread of its own: a capped heap, and n8n's event loop free.
-				thread: { storeConfig, session: api.session },
+				thread: { storeConfig, session: api.session, transport: api.transport },
 			});
 		} catch (error) {
 			throw salesforceNodeError(this, error as Error, {

@@ -461,6 +461,36 @@ describe('Salesforce Segment Trigger: credentials', () => {
 		});
 	}
 
+	it("sends every Salesforce request of its polls, the sync thread's too, with n8n's httpRequest", async () => {
+		for (let i = 1; i <= 3; i++) addContact(i);
+		const node = new SalesforceSegmentTrigger();
+		const sentViaHelper: string[] = [];
+		const poll = async () => {
+			const { poll: context, helperRequests } = salesforceContext({
+				nodeType: new SalesforceSegmentTrigger(),
+				parameters: { ...baseParameters, authentication: 'campaignJwt' },
+				credentials: {
+					campaignSalesforceJwtApi: credentialsFor(fake).campaignSalesforceJwtApi,
+					...storeCredential,
+				},
+				workflowId: 'wf-helper',
+				nodeId: 'trigger-node',
+			});
+			const result = await node.poll.call(context);
+			for (const request of helperRequests) {
+				expect(request.helper).toBe('httpRequest');
+				sentViaHelper.push(`${request.method} ${new URL(request.url).pathname}`);
+			}
+			return result;
+		};
+		expect(userIdsOf(await poll())).toEqual(['entered:u1', 'entered:u2', 'entered:u3']);
+		addContact(4);
+		fake.advance(60_000);
+		expect(userIdsOf(await poll())).toEqual(['entered:u4']);
+		expect(sentViaHelper[0]).toBe('POST /services/oauth2/token');
+		expect(sentViaHelper).toEqual(fake.requests.map((r) => `${r.method} ${r.path.split('?')[0]}`));
+	});
+
 	it('tests the password and JWT credentials by reading the API limits', async () => {
 		const node = new SalesforceSegmentTrigger();
 		const test = node.methods.credentialTest.testSalesforceCredential;
