@@ -186,6 +186,13 @@ export {
 	SalesforceLimitError,
 } from './salesforce/api/errors';
 export {
+	fetchTransport,
+	streamText,
+	type SalesforceHttpRequest,
+	type SalesforceHttpResponse,
+	type SalesforceTransport,
+} from './salesforce/api/transport';
+export {
 	DEFAULT_API_VERSION,
 	type SalesforceRecord,
 	type SalesforceRequester,

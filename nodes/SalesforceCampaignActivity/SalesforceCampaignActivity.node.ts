@@ -18,6 +18,7 @@ import {
 import { itemError } from '../shared/campaign-items';
 import {
 	salesforceApiFor,
+	salesforceCredentialDeclarations,
 	salesforceNodeError,
 	syncLoggerFor,
 	testSalesforceCredential,
@@ -53,45 +54,7 @@ export class SalesforceCampaignActivity implements INodeType {
 		outputs: [NodeConnectionTypes.Main, NodeConnectionTypes.Main],
 		outputNames: ['Logged', 'Failed'],
 		usableAsTool: true,
-		credentials: [
-			{
-				name: 'campaignSalesforceOAuth2Api',
-				displayName: 'Salesforce Account (OAuth2)',
-				required: true,
-				displayOptions: { show: { authentication: ['campaignOAuth2'] } },
-			},
-			{
-				name: 'campaignSalesforceJwtApi',
-				displayName: 'Salesforce Account (JWT)',
-				required: true,
-				testedBy: 'testSalesforceCredential',
-				displayOptions: { show: { authentication: ['campaignJwt'] } },
-			},
-			{
-				name: 'campaignSalesforcePasswordApi',
-				displayName: 'Salesforce Account (Username and Password)',
-				required: true,
-				testedBy: 'testSalesforceCredential',
-				displayOptions: { show: { authentication: ['campaignPassword'] } },
-			},
-			{
-				// n8n's own Salesforce credential: this package is self-hosted only, and an admin
-				// should not have to enter the same org twice.
-				// eslint-disable-next-line @n8n/community-nodes/no-credential-reuse, @n8n/community-nodes/valid-credential-references
-				name: 'salesforceOAuth2Api',
-				displayName: 'Salesforce Account (n8n OAuth2)',
-				required: true,
-				displayOptions: { show: { authentication: ['salesforceOAuth2'] } },
-			},
-			{
-				// See above: n8n's own Salesforce JWT credential.
-				// eslint-disable-next-line @n8n/community-nodes/no-credential-reuse, @n8n/community-nodes/valid-credential-references
-				name: 'salesforceJwtApi',
-				displayName: 'Salesforce Account (n8n JWT)',
-				required: true,
-				displayOptions: { show: { authentication: ['salesforceJwt'] } },
-			},
-		],
+		credentials: salesforceCredentialDeclarations,
 		properties: campaignActivityProperties,
 	};
 

@@ -2,6 +2,7 @@ import {
 	NodeConnectionTypes,
 	NodeOperationError,
 	type IDataObject,
+	type INodeCredentialDescription,
 	type INodeExecutionData,
 	type INodeType,
 	type INodeTypeDescription,
@@ -26,6 +27,7 @@ import { storeConfigFor, testCampaignStoreCredential } from '../shared/campaign-
 import { parseDateParameter, splitList } from '../shared/parameters';
 import {
 	salesforceApiFor,
+	salesforceCredentialDeclarations,
 	salesforceNodeError,
 	syncLoggerFor,
 	testSalesforceCredential,
@@ -62,6 +64,17 @@ const FIELD_LABELS: Record<string, string> = {
 	'Campaign Ends At': 'Campaign Ends At',
 };
 
+/** The Salesforce credentials (one list for both Salesforce nodes), and the store. */
+const segmentTriggerCredentials: INodeCredentialDescription[] = [
+	...salesforceCredentialDeclarations,
+	{
+		name: 'campaignStoreApi',
+		displayName: 'Campaign Store',
+		required: false,
+		testedBy: 'testCampaignStoreCredential',
+	},
+];
+
 export class SalesforceSegmentTrigger implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'Salesforce Segment Trigger',
@@ -79,51 +92,7 @@ export class SalesforceSegmentTrigger implements INodeType {
 		polling: true,
 		inputs: [],
 		outputs: [NodeConnectionTypes.Main],
-		credentials: [
-			{
-				name: 'campaignSalesforceOAuth2Api',
-				displayName: 'Salesforce Account (OAuth2)',
-				required: true,
-				displayOptions: { show: { authentication: ['campaignOAuth2'] } },
-			},
-			{
-				name: 'campaignSalesforceJwtApi',
-				displayName: 'Salesforce Account (JWT)',
-				required: true,
-				testedBy: 'testSalesforceCredential',
-				displayOptions: { show: { authentication: ['campaignJwt'] } },
-			},
-			{
-				name: 'campaignSalesforcePasswordApi',
-				displayName: 'Salesforce Account (Username and Password)',
-				required: true,
-				testedBy: 'testSalesforceCredential',
-				displayOptions: { show: { authentication: ['campaignPassword'] } },
-			},
-			{
-				// n8n's own Salesforce credential: this package is self-hosted only, and an admin
-				// should not have to enter the same org twice.
-				// eslint-disable-next-line @n8n/community-nodes/no-credential-reuse, @n8n/community-nodes/valid-credential-references
-				name: 'salesforceOAuth2Api',
-				displayName: 'Salesforce Account (n8n OAuth2)',
-				required: true,
-				displayOptions: { show: { authentication: ['salesforceOAuth2'] } },
-			},
-			{
-				// See above: n8n's own Salesforce JWT credential.
-				// eslint-disable-next-line @n8n/community-nodes/no-credential-reuse, @n8n/community-nodes/valid-credential-references
-				name: 'salesforceJwtApi',
-				displayName: 'Salesforce Account (n8n JWT)',
-				required: true,
-				displayOptions: { show: { authentication: ['salesforceJwt'] } },
-			},
-			{
-				name: 'campaignStoreApi',
-				displayName: 'Campaign Store',
-				required: false,
-				testedBy: 'testCampaignStoreCredential',
-			},
-		],
+		credentials: segmentTriggerCredentials,
 		properties: segmentTriggerProperties,
 	};
 
@@ -162,7 +131,7 @@ export class SalesforceSegmentTrigger implements INodeType {
 				firstSync: this.getNodeParameter('firstPoll', 'trackOnly') as 'enterAll' | 'trackOnly',
 				logger: syncLoggerFor(this),
 				// A full read runs on a thread of its own: a capped heap, and n8n's event loop free.
-				thread: { storeConfig, session: api.session },
+				thread: { storeConfig, session: api.session, transport: api.transport },
 			});
 		} catch (error) {
 			throw salesforceNodeError(this, error as Error, {

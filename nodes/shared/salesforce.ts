@@ -6,6 +6,7 @@ import {
 	type ICredentialTestFunctions,
 	type IDataObject,
 	type IExecuteFunctions,
+	type INodeCredentialDescription,
 	type INodeCredentialTestResult,
 	type INodeProperties,
 	type IPollFunctions,
@@ -23,30 +24,82 @@ import {
 	staticTokenSession,
 	type SalesforceSession,
 	type SalesforceToken,
+	type SalesforceTransport,
 	type SyncLogger,
 } from '../../src';
+import { n8nLegacySalesforceTransport, n8nSalesforceTransport } from './transport';
 
 /** Contexts the Salesforce nodes run in. */
 export type SalesforceContext = IExecuteFunctions | IPollFunctions;
 
-export type SalesforceAuthentication =
-	| 'campaignOAuth2'
-	| 'campaignJwt'
-	| 'campaignPassword'
-	| 'salesforceOAuth2'
-	| 'salesforceJwt';
+/**
+ * Every Salesforce credential the Salesforce nodes accept, in one list: the "Authentication"
+ * options, the nodes' credential declarations and the choice of login flow all come from it.
+ * Ordered by recommendation: this package's credentials first.
+ */
+const SALESFORCE_CREDENTIALS = [
+	{
+		choice: 'campaignOAuth2',
+		type: 'campaignSalesforceOAuth2Api',
+		displayName: 'Salesforce Account (OAuth2)',
+		option: 'OAuth2 (Connected App Login)',
+		description: 'Sign in to Salesforce in the browser once; n8n keeps the token fresh',
+		oauth2: true,
+		testedHere: false,
+	},
+	{
+		choice: 'campaignJwt',
+		type: 'campaignSalesforceJwtApi',
+		displayName: 'Salesforce Account (JWT)',
+		option: 'JWT Bearer (Certificate)',
+		description: 'An integration user authorised with a certificate; no password',
+		oauth2: false,
+		testedHere: true,
+	},
+	{
+		choice: 'campaignPassword',
+		type: 'campaignSalesforcePasswordApi',
+		displayName: 'Salesforce Account (Username and Password)',
+		option: 'Username and Password',
+		description: 'An integration user with password and security token',
+		oauth2: false,
+		testedHere: true,
+	},
+	{
+		// n8n's own Salesforce credentials: this package is self-hosted only, and an admin
+		// should not have to enter the same org twice.
+		choice: 'salesforceOAuth2',
+		type: 'salesforceOAuth2Api',
+		displayName: 'Salesforce Account (n8n OAuth2)',
+		option: "N8n's Salesforce OAuth2 Credential",
+		description: "Reuse the credential n8n's own Salesforce node uses",
+		oauth2: true,
+		testedHere: false,
+	},
+	{
+		choice: 'salesforceJwt',
+		type: 'salesforceJwtApi',
+		displayName: 'Salesforce Account (n8n JWT)',
+		option: "N8n's Salesforce JWT Credential",
+		description: "Reuse the credential n8n's own Salesforce node uses",
+		oauth2: false,
+		testedHere: false,
+	},
+] as const;
 
-/** The credential type each "Authentication" choice of the Salesforce nodes uses. */
-const CREDENTIAL_TYPE_BY_CHOICE = new Map<string, string>([
-	['campaignOAuth2', 'campaignSalesforceOAuth2Api'],
-	['campaignJwt', 'campaignSalesforceJwtApi'],
-	['campaignPassword', 'campaignSalesforcePasswordApi'],
-	['salesforceOAuth2', 'salesforceOAuth2Api'],
-	['salesforceJwt', 'salesforceJwtApi'],
-]);
+export type SalesforceAuthentication = (typeof SALESFORCE_CREDENTIALS)[number]['choice'];
 
-const OAUTH2_TYPES = new Set(['campaignSalesforceOAuth2Api', 'salesforceOAuth2Api']);
-const PASSWORD_TYPE = 'campaignSalesforcePasswordApi';
+const PASSWORD_TYPE: string = SALESFORCE_CREDENTIALS[2].type;
+
+/** The credential declarations of a Salesforce node's description, one per Authentication choice. */
+export const salesforceCredentialDeclarations: INodeCredentialDescription[] =
+	SALESFORCE_CREDENTIALS.map((credential) => ({
+		name: credential.type,
+		displayName: credential.displayName,
+		required: true,
+		...(credential.testedHere ? { testedBy: 'testSalesforceCredential' } : {}),
+		displayOptions: { show: { authentication: [credential.choice] } },
+	}));
 
 export const salesforceAuthenticationProperty: INodeProperties = {
 	displayName: 'Authentication',
@@ -54,34 +107,11 @@ export const salesforceAuthenticationProperty: INodeProperties = {
 	type: 'options',
 	noDataExpression: true,
 	// Ordered by recommendation, not alphabetically: this package's credentials first.
-	// eslint-disable-next-line n8n-nodes-base/node-param-options-type-unsorted-items
-	options: [
-		{
-			name: 'OAuth2 (Connected App Login)',
-			value: 'campaignOAuth2',
-			description: 'Sign in to Salesforce in the browser once; n8n keeps the token fresh',
-		},
-		{
-			name: 'JWT Bearer (Certificate)',
-			value: 'campaignJwt',
-			description: 'An integration user authorised with a certificate; no password',
-		},
-		{
-			name: 'Username and Password',
-			value: 'campaignPassword',
-			description: 'An integration user with password and security token',
-		},
-		{
-			name: "N8n's Salesforce OAuth2 Credential",
-			value: 'salesforceOAuth2',
-			description: "Reuse the credential n8n's own Salesforce node uses",
-		},
-		{
-			name: "N8n's Salesforce JWT Credential",
-			value: 'salesforceJwt',
-			description: "Reuse the credential n8n's own Salesforce node uses",
-		},
-	],
+	options: SALESFORCE_CREDENTIALS.map((credential) => ({
+		name: credential.option,
+		value: credential.choice,
+		description: credential.description,
+	})),
 	default: 'campaignOAuth2',
 	description: 'How to connect to the Salesforce org',
 };
@@ -117,11 +147,13 @@ function apiVersionOf(credentials: ICredentialDataDecryptedObject): string {
 export function sessionForLoginCredential(
 	type: string,
 	credentials: ICredentialDataDecryptedObject,
+	transport?: SalesforceTransport,
 ): SalesforceSession {
 	const loginUrl = loginUrlOf(type, credentials);
 	if (type === PASSWORD_TYPE) {
 		const login = {
 			loginUrl,
+			transport,
 			username: String(credentials.username ?? ''),
 			password: String(credentials.password ?? ''),
 			securityToken: String(credentials.securityToken ?? '') || undefined,
@@ -140,6 +172,7 @@ export function sessionForLoginCredential(
 		consumerKey: String(credentials.consumerKey ?? credentials.clientId ?? ''),
 		username: String(credentials.username ?? ''),
 		privateKey: String(credentials.privateKey ?? ''),
+		transport,
 	});
 }
 
@@ -199,27 +232,28 @@ export async function salesforceApiFor(
 	context: SalesforceContext,
 	authentication: SalesforceAuthentication,
 ): Promise<SalesforceApi> {
-	const type = CREDENTIAL_TYPE_BY_CHOICE.get(authentication);
-	if (!type) {
+	const credential = SALESFORCE_CREDENTIALS.find(({ choice }) => choice === authentication);
+	if (!credential) {
 		throw new NodeOperationError(
 			context.getNode(),
 			`Unknown authentication "${String(authentication)}"; choose one in the node's Authentication field.`,
 		);
 	}
+	const type = credential.type;
 	const logger = syncLoggerFor(context);
+	// n8n's HTTP helper, so n8n's proxy and outbound settings apply to Salesforce too.
+	const transport = n8nSalesforceTransport(
+		async (options) => await context.helpers.httpRequest(options),
+	);
 	try {
 		const credentials = await context.getCredentials(type);
-		if (OAUTH2_TYPES.has(type)) {
-			return new SalesforceApi({
-				session: await oauth2Session(context, type),
-				apiVersion: apiVersionOf(credentials),
-				logger,
-			});
-		}
 		return new SalesforceApi({
-			session: sessionForLoginCredential(type, credentials),
+			session: credential.oauth2
+				? await oauth2Session(context, type)
+				: sessionForLoginCredential(type, credentials, transport),
 			apiVersion: apiVersionOf(credentials),
 			logger,
+			transport,
 		});
 	} catch (error) {
 		throw salesforceNodeError(context, error as Error, {
@@ -256,9 +290,15 @@ export async function testSalesforceCredential(
 ): Promise<INodeCredentialTestResult> {
 	try {
 		const data = credential.data ?? {};
+		// A credential test gets only n8n's legacy request helper; it applies the proxy too.
+		const transport = n8nLegacySalesforceTransport(
+			// eslint-disable-next-line @n8n/community-nodes/no-deprecated-workflow-functions
+			async (options) => (await this.helpers.request(options)) as unknown,
+		);
 		const api = new SalesforceApi({
-			session: sessionForLoginCredential(credential.type, data),
+			session: sessionForLoginCredential(credential.type, data, transport),
 			apiVersion: apiVersionOf(data),
+			transport,
 		});
 		const limits = await api.getJson(`/limits`);
 		return { status: 'OK', message: describeApiUsage(limits) };

@@ -1,11 +1,20 @@
-import type { IExecuteFunctions, IHttpRequestMethods, IHttpRequestOptions } from 'n8n-workflow';
+import type {
+	IExecuteFunctions,
+	IHttpRequestMethods,
+	IHttpRequestOptions,
+	IN8nHttpFullResponse,
+} from 'n8n-workflow';
+import { Readable } from 'node:stream';
 
 import {
 	NoAnswerError,
 	noAnswerKind,
+	streamText,
 	type HttpRequest,
 	type HttpResponse,
 	type HttpTransport,
+	type SalesforceHttpResponse,
+	type SalesforceTransport,
 } from '../../src';
 
 /**
@@ -38,12 +47,81 @@ export function n8nTransport(context: IExecuteFunctions, credentialType?: string
 				cause: error,
 			});
 		}
-		const headers: Record<string, string> = {};
-		for (const [name, value] of Object.entries(
-			(response.headers ?? {}) as Record<string, unknown>,
-		)) {
-			headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : String(value);
+		return {
+			status: Number(response.statusCode),
+			headers: lowerCaseHeaders(response.headers),
+			body: response.body,
+		};
+	};
+}
+
+function lowerCaseHeaders(raw: unknown): Record<string, string> {
+	const headers: Record<string, string> = {};
+	for (const [name, value] of Object.entries((raw ?? {}) as Record<string, unknown>)) {
+		if (value === undefined || value === null) continue;
+		headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : String(value);
+	}
+	return headers;
+}
+
+function bodyText(body: unknown): string {
+	if (body === undefined || body === null) return '';
+	if (typeof body === 'string') return body;
+	if (Buffer.isBuffer(body)) return body.toString('utf8');
+	return JSON.stringify(body);
+}
+
+/** n8n's `helpers.httpRequest` as the nodes' contexts have it. */
+type N8nHttpRequest = (options: IHttpRequestOptions) => Promise<unknown>;
+
+/**
+ * Salesforce's requests through n8n's `helpers.httpRequest`, so n8n's proxy and outbound
+ * settings apply: bodies go as the engine wrote them, answers come back as text (never parsed
+ * by n8n, so errors keep Salesforce's wording) or, for Bulk results, as a stream.
+ */
+export function n8nSalesforceTransport(httpRequest: N8nHttpRequest): SalesforceTransport {
+	return async (request): Promise<SalesforceHttpResponse> => {
+		const stream = request.responseType === 'stream';
+		const response = (await httpRequest({
+			method: request.method as IHttpRequestMethods,
+			url: request.url,
+			headers: request.headers,
+			body: request.body,
+			json: false,
+			encoding: stream ? 'stream' : 'text',
+			returnFullResponse: true,
+			ignoreHttpStatusErrors: true,
+		})) as IN8nHttpFullResponse;
+		const status = Number(response.statusCode);
+		const headers = lowerCaseHeaders(response.headers);
+		const body = response.body as unknown;
+		if (stream && body instanceof Readable) {
+			if (status >= 200 && status < 300) return { status, headers, stream: body };
+			return { status, headers, text: await streamText(body) };
 		}
-		return { status: Number(response.statusCode), headers, body: response.body };
+		return { status, headers, text: bodyText(body) };
+	};
+}
+
+/** n8n's legacy `helpers.request`, the only HTTP helper a credential test gets. */
+type N8nLegacyRequest = (options: object) => Promise<unknown>;
+
+/** Salesforce's requests of a credential test, through n8n's legacy request helper. */
+export function n8nLegacySalesforceTransport(request: N8nLegacyRequest): SalesforceTransport {
+	return async (outgoing): Promise<SalesforceHttpResponse> => {
+		const response = (await request({
+			method: outgoing.method,
+			uri: outgoing.url,
+			headers: outgoing.headers,
+			body: outgoing.body,
+			json: false,
+			simple: false,
+			resolveWithFullResponse: true,
+		})) as { statusCode?: unknown; headers?: unknown; body?: unknown };
+		return {
+			status: Number(response.statusCode),
+			headers: lowerCaseHeaders(response.headers),
+			text: bodyText(response.body),
+		};
 	};
 }

@@ -31,11 +31,22 @@ interface QueryResponse {
 const MIN_BATCH_SIZE = 200;
 const MAX_BATCH_SIZE = 2_000;
 
-export async function* runRestQuery(
+/** One page as Salesforce sent it: records unflattened (relationships nested). */
+export interface RawQueryPage {
+	records: Array<Record<string, unknown>>;
+	/** The query's total row count, as Salesforce reports it on every page. */
+	totalSize: number;
+}
+
+/**
+ * The REST query pager: `/query` (or `/queryAll`), then each `nextRecordsUrl` until `done`,
+ * one page in memory at a time. Every paged SOQL read of the code base goes through it.
+ */
+export async function* restQueryPages(
 	api: SalesforceRequester,
 	soql: string,
-	options: RestQueryOptions = {},
-): AsyncGenerator<RestQueryPage> {
+	options: Pick<RestQueryOptions, 'all' | 'batchSize'> = {},
+): AsyncGenerator<RawQueryPage> {
 	const headers: Record<string, string> = {};
 	if (options.batchSize !== undefined) {
 		const size = Math.max(
@@ -52,13 +63,29 @@ export async function* runRestQuery(
 		soql,
 	});
 	for (;;) {
-		const page = (response.json ?? {}) as QueryResponse;
-		const records = (page.records ?? []).map((record) =>
-			flattenRestRecord(record, options.fieldTypes),
-		);
+		const page = (isObject(response.json) ? response.json : {}) as QueryResponse;
+		const records = (Array.isArray(page.records) ? page.records : []).filter(isObject);
 		yield { records, totalSize: page.totalSize ?? records.length };
-		if (page.done !== false || !page.nextRecordsUrl) return;
+		if (page.done !== false || typeof page.nextRecordsUrl !== 'string') return;
 		// nextRecordsUrl is a path from the instance root (/services/data/vXX.X/query/01g…-2000).
 		response = await api.request({ method: 'GET', path: page.nextRecordsUrl, headers, soql });
 	}
+}
+
+/** A REST query's pages with each record flattened to one level (see `records.ts`). */
+export async function* runRestQuery(
+	api: SalesforceRequester,
+	soql: string,
+	options: RestQueryOptions = {},
+): AsyncGenerator<RestQueryPage> {
+	for await (const page of restQueryPages(api, soql, options)) {
+		yield {
+			records: page.records.map((record) => flattenRestRecord(record, options.fieldTypes)),
+			totalSize: page.totalSize,
+		};
+	}
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+	return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -128,6 +128,35 @@ async function execute(
 
 const activityOf = (item: INodeExecutionData) => item.json.salesforceActivity as Json;
 
+describe("Salesforce requests go through n8n's HTTP helper (n8n's proxy settings apply)", () => {
+	it.each(['campaignSalesforcePasswordApi', 'campaignSalesforceJwtApi'] as const)(
+		'%s: the login and every API call are sent with helpers.httpRequest',
+		async (type) => {
+			const items = sentItems(2);
+			const { execute: context, helperRequests } = salesforceContext({
+				nodeType: new SalesforceCampaignActivity(),
+				parameters: parametersFor(items, {
+					authentication: type === 'campaignSalesforceJwtApi' ? 'campaignJwt' : 'campaignPassword',
+				}),
+				credentials: { [type]: credentialsFor(fake)[type] },
+				items,
+			});
+			const before = fake.requests.length;
+			const [logged] = await new SalesforceCampaignActivity().execute.call(context);
+			expect(logged).toHaveLength(2);
+			const reached = fake.requests.slice(before).map((r) => `${r.method} ${r.path}`);
+			const viaHelper = helperRequests.map((r) => {
+				const url = new URL(r.url);
+				return `${r.method} ${url.pathname}${url.search}`;
+			});
+			expect(helperRequests.every((r) => r.helper === 'httpRequest')).toBe(true);
+			expect(viaHelper).toEqual(reached);
+			expect(reached[0]).toBe('POST /services/oauth2/token');
+			expect(reached.length).toBeGreaterThan(1);
+		},
+	);
+});
+
 /** The error a promise rejects with; fails the test when it resolves. */
 async function failure(promise: Promise<unknown>): Promise<Error & { description?: string }> {
 	try {

@@ -80,7 +80,7 @@ export interface SalesforceContextOptions extends FakeContextOptions {
 
 /** A context for poll() or execute(), with the fake's helpers plus n8n's OAuth2 behaviour. */
 export function salesforceContext(options: SalesforceContextOptions) {
-	const { context, response } = fakeContext(options);
+	const { context, response, helperRequests } = fakeContext(options);
 	const credentials = options.credentials ?? {};
 	const oauth2: OAuth2Imitation = { refreshes: 0 };
 	const plainRequest = context.helpers.httpRequestWithAuthentication;
@@ -134,5 +134,7 @@ export function salesforceContext(options: SalesforceContextOptions) {
 		execute: extended as unknown as IExecuteFunctions,
 		response,
 		oauth2,
+		/** What the node sent through n8n's HTTP helpers. */
+		helperRequests,
 	};
 }

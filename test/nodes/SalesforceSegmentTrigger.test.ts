@@ -14,6 +14,7 @@ import { closeSharedCampaignStores, SqliteCampaignStore } from '../../src';
 import { clearSalesforceTokenCache } from '../../src/salesforce/auth/sessions';
 import { FakeSalesforce } from '../support/fake-salesforce';
 import { APP, credentialsFor, salesforceContext, setUpOrg, USER } from './SalesforceContext';
+import { fakeLegacyRequest, type HelperRequest } from './fake-context';
 
 delete process.env.HTTP_PROXY;
 delete process.env.HTTPS_PROXY;
@@ -460,11 +461,45 @@ describe('Salesforce Segment Trigger: credentials', () => {
 		});
 	}
 
+	it("sends every Salesforce request of its polls, the sync thread's too, with n8n's httpRequest", async () => {
+		for (let i = 1; i <= 3; i++) addContact(i);
+		const node = new SalesforceSegmentTrigger();
+		const sentViaHelper: string[] = [];
+		const poll = async () => {
+			const { poll: context, helperRequests } = salesforceContext({
+				nodeType: new SalesforceSegmentTrigger(),
+				parameters: { ...baseParameters, authentication: 'campaignJwt' },
+				credentials: {
+					campaignSalesforceJwtApi: credentialsFor(fake).campaignSalesforceJwtApi,
+					...storeCredential,
+				},
+				workflowId: 'wf-helper',
+				nodeId: 'trigger-node',
+			});
+			const result = await node.poll.call(context);
+			for (const request of helperRequests) {
+				expect(request.helper).toBe('httpRequest');
+				sentViaHelper.push(`${request.method} ${new URL(request.url).pathname}`);
+			}
+			return result;
+		};
+		expect(userIdsOf(await poll())).toEqual(['entered:u1', 'entered:u2', 'entered:u3']);
+		addContact(4);
+		fake.advance(60_000);
+		expect(userIdsOf(await poll())).toEqual(['entered:u4']);
+		expect(sentViaHelper[0]).toBe('POST /services/oauth2/token');
+		expect(sentViaHelper).toEqual(fake.requests.map((r) => `${r.method} ${r.path.split('?')[0]}`));
+	});
+
 	it('tests the password and JWT credentials by reading the API limits', async () => {
 		const node = new SalesforceSegmentTrigger();
 		const test = node.methods.credentialTest.testSalesforceCredential;
 		const credentials = credentialsFor(fake);
-		const context = {} as ICredentialTestFunctions;
+		const sent: HelperRequest[] = [];
+		// A credential test gets only n8n's legacy request helper: the test goes through it.
+		const context = {
+			helpers: { request: fakeLegacyRequest(sent) },
+		} as unknown as ICredentialTestFunctions;
 		const wrong = await test.call(context, {
 			id: '2',
 			name: 'wrong',
@@ -485,5 +520,13 @@ describe('Salesforce Segment Trigger: credentials', () => {
 				message: expect.stringMatching(/^Connected: [\d,]+ of 15,000 daily API requests used$/),
 			});
 		}
+		expect(sent.map((request) => `${request.method} ${new URL(request.url).pathname}`)).toEqual([
+			'POST /services/oauth2/token',
+			'POST /services/oauth2/token',
+			'GET /services/data/v62.0/limits',
+			'POST /services/oauth2/token',
+			'GET /services/data/v62.0/limits',
+		]);
+		expect(fake.requests).toHaveLength(sent.length);
 	});
 });

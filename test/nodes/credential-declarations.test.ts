@@ -142,3 +142,37 @@ describe('every credential a node asks n8n for is declared in its description', 
 		expect(packageCredentials.filter((name) => !declaredAnywhere.has(name))).toEqual([]);
 	});
 });
+
+describe('the Salesforce credentials come from one list', () => {
+	it('both Salesforce nodes declare one credential per Authentication option, tested where this package can', async () => {
+		const { salesforceAuthenticationProperty, salesforceCredentialDeclarations } = await import(
+			'../../nodes/shared/salesforce'
+		);
+		const choices = (salesforceAuthenticationProperty.options ?? []).map(
+			(option) => (option as { value: string }).value,
+		);
+		expect(choices).toEqual([
+			'campaignOAuth2',
+			'campaignJwt',
+			'campaignPassword',
+			'salesforceOAuth2',
+			'salesforceJwt',
+		]);
+		for (const file of manifest.n8n.nodes.filter((node) => node.includes('/Salesforce'))) {
+			const node = await loadNode(file);
+			const salesforce = (node.description.credentials ?? []).filter(
+				(credential) => credential.name !== 'campaignStoreApi',
+			);
+			expect(salesforce).toEqual(salesforceCredentialDeclarations);
+			expect(
+				salesforce.map((credential) => credential.displayOptions?.show?.authentication),
+			).toEqual(choices.map((choice) => [choice]));
+			const tested = salesforce.filter((credential) => credential.testedBy !== undefined);
+			expect(tested.map((credential) => credential.name)).toEqual([
+				'campaignSalesforceJwtApi',
+				'campaignSalesforcePasswordApi',
+			]);
+			expect(typeof node.methods?.credentialTest?.testSalesforceCredential).toBe('function');
+		}
+	});
+});

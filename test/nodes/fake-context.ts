@@ -1,3 +1,6 @@
+import { Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+
 import { NodeHelpers, type INode, type INodeType, type INodeParameters } from 'n8n-workflow';
 
 /**
@@ -33,22 +36,74 @@ interface FakeHttpOptions {
 	url: string;
 	headers?: Record<string, string>;
 	body?: unknown;
+	/** n8n: `json: false` leaves the answer unparsed. */
+	json?: boolean;
+	/** n8n (axios responseType): `text` answers a string, `stream` a Readable. */
+	encoding?: 'text' | 'stream' | 'json' | 'arraybuffer';
 }
 
+/** A request a node sent through one of n8n's HTTP helpers (the fake's log). */
+export interface HelperRequest {
+	helper: 'httpRequest' | 'httpRequestWithAuthentication' | 'request';
+	method: string;
+	url: string;
+}
+
+/**
+ * n8n's httpRequest with returnFullResponse and ignoreHttpStatusErrors, on fetch: a string
+ * body goes as is and any other body as JSON (axios); `encoding` picks text, a stream or
+ * (default) JSON parsed when it parses.
+ */
 async function fakeHttp(request: FakeHttpOptions) {
 	const response = await fetch(request.url, {
 		method: request.method,
 		headers: request.headers,
-		body: request.body === undefined ? undefined : JSON.stringify(request.body),
+		body:
+			request.body === undefined || typeof request.body === 'string'
+				? (request.body as string | undefined)
+				: JSON.stringify(request.body),
 	});
+	const headers = Object.fromEntries(response.headers);
+	if (request.encoding === 'stream') {
+		const body = response.body
+			? Readable.fromWeb(response.body as unknown as WebReadableStream<Uint8Array>)
+			: Readable.from([]);
+		return { statusCode: response.status, headers, body };
+	}
 	const text = await response.text();
+	if (request.encoding === 'text') return { statusCode: response.status, headers, body: text };
 	let body: unknown = text;
 	try {
 		body = text ? JSON.parse(text) : '';
 	} catch {
 		// not JSON: keep the text
 	}
-	return { statusCode: response.status, headers: Object.fromEntries(response.headers), body };
+	return { statusCode: response.status, headers, body };
+}
+
+/**
+ * n8n's legacy `request` helper (what a credential test gets) with `simple: false` and
+ * `resolveWithFullResponse: true`: every status answers, the body as text.
+ */
+export function fakeLegacyRequest(log: HelperRequest[] = []) {
+	return async (options: {
+		method?: string;
+		uri: string;
+		headers?: Record<string, string>;
+		body?: string;
+	}) => {
+		log.push({ helper: 'request', method: options.method ?? 'GET', url: options.uri });
+		const response = await fetch(options.uri, {
+			method: options.method ?? 'GET',
+			headers: options.headers,
+			body: options.body,
+		});
+		return {
+			statusCode: response.status,
+			headers: Object.fromEntries(response.headers),
+			body: await response.text(),
+		};
+	};
 }
 
 /** One id per credential object, as n8n has one per saved credential (the nodes cache by id). */
@@ -63,6 +118,8 @@ function credentialId(type: string, data: Record<string, unknown> | undefined): 
 
 export function fakeContext(options: FakeContextOptions) {
 	const response: FakeResponse = {};
+	/** Every request the node sent through n8n's HTTP helpers. */
+	const helperRequests: HelperRequest[] = [];
 	const node: INode = {
 		id: options.nodeId ?? 'node-1',
 		name: 'Node',
@@ -130,8 +187,16 @@ export function fakeContext(options: FakeContextOptions) {
 		helpers: {
 			// n8n's HTTP helpers with returnFullResponse and ignoreHttpStatusErrors, on fetch;
 			// the credential's header is applied as n8n's generic authenticate would.
-			httpRequest: async (request: FakeHttpOptions) => await fakeHttp(request),
+			httpRequest: async (request: FakeHttpOptions) => {
+				helperRequests.push({ helper: 'httpRequest', method: request.method, url: request.url });
+				return await fakeHttp(request);
+			},
 			httpRequestWithAuthentication: async (credentialType: string, request: FakeHttpOptions) => {
+				helperRequests.push({
+					helper: 'httpRequestWithAuthentication',
+					method: request.method,
+					url: request.url,
+				});
 				const credentials = options.credentials?.[credentialType] ?? {};
 				const headers = { ...request.headers };
 				if (credentials.headerName)
@@ -142,7 +207,7 @@ export function fakeContext(options: FakeContextOptions) {
 				(Array.isArray(data) ? data : [data]).map((json) => ({ json })),
 		},
 	};
-	return { context, response };
+	return { context, response, helperRequests };
 }
 
 /**

@@ -37,6 +37,11 @@ import {
 } from '../../src/salesforce/auth/sessions';
 import { loginFailure, readLoginError } from '../../src/salesforce/auth/login-errors';
 import {
+	fetchTransport,
+	type SalesforceHttpRequest,
+	type SalesforceTransport,
+} from '../../src/salesforce/api/transport';
+import {
 	cachedToken,
 	loginCountOf,
 	renewedToken,
@@ -248,6 +253,58 @@ describe('signJwtAssertion', () => {
 	});
 });
 
+describe('JWT bearer audience', () => {
+	// Salesforce's documentation: aud is https://login.salesforce.com or
+	// https://test.salesforce.com, or an Experience Cloud site's URL; the token request itself
+	// goes to the login URL (My Domain).
+	beforeEach(() => clearSalesforceTokenCache());
+
+	it.each([
+		['production', 'https://login.salesforce.com', 'https://login.salesforce.com'],
+		['sandbox', 'https://test.salesforce.com', 'https://test.salesforce.com'],
+		[
+			'https://acme.my.salesforce.com',
+			'https://acme.my.salesforce.com',
+			'https://login.salesforce.com',
+		],
+		[
+			'https://acme--uat.sandbox.my.salesforce.com/',
+			'https://acme--uat.sandbox.my.salesforce.com',
+			'https://test.salesforce.com',
+		],
+		[
+			'https://acme.my.site.com/customers',
+			'https://acme.my.site.com/customers',
+			'https://acme.my.site.com/customers',
+		],
+	])('login URL %s: token requested at %s, aud %s', async (loginUrl, requestedAt, audience) => {
+		const sent: SalesforceHttpRequest[] = [];
+		const transport: SalesforceTransport = async (request) => {
+			sent.push(request);
+			return {
+				status: 200,
+				headers: { 'content-type': 'application/json' },
+				text: JSON.stringify({
+					access_token: 'tok',
+					instance_url: 'https://acme.my.salesforce.com',
+				}),
+			};
+		};
+		const session = jwtBearerSession({
+			loginUrl,
+			consumerKey: 'consumer-key',
+			username: 'ops@acme.example',
+			privateKey: keys.privateKey,
+			transport,
+		});
+		await session.getToken();
+		expect(sent).toHaveLength(1);
+		expect(sent[0].url).toBe(`${requestedAt}/services/oauth2/token`);
+		const assertion = new URLSearchParams(sent[0].body).get('assertion')!;
+		expect(decodePart(assertion.split('.')[1]).aud).toBe(audience);
+	});
+});
+
 describe('login flows against the fake Salesforce', () => {
 	let fake: FakeSalesforce;
 
@@ -325,6 +382,47 @@ describe('login flows against the fake Salesforce', () => {
 		expect(error.message).toContain('SOAP API login is enabled');
 		expect(error.message).toContain('retiring SOAP login');
 		expect(error.message).not.toMatch(/\.\./);
+	});
+
+	it('every login flow sends its requests through the injected transport', async () => {
+		const sent: string[] = [];
+		const viaFetch = fetchTransport();
+		const transport: SalesforceTransport = async (request) => {
+			sent.push(`${request.method} ${new URL(request.url).pathname}`);
+			return await viaFetch(request);
+		};
+		const password = { loginUrl: fake.url, username: USER.username, password: USER.password };
+		await passwordSession({
+			...password,
+			...APP,
+			securityToken: USER.securityToken,
+			transport,
+		}).getToken();
+		await soapPasswordSession({
+			...password,
+			securityToken: USER.securityToken,
+			transport,
+		}).getToken();
+		await jwtBearerSession({
+			loginUrl: fake.url,
+			consumerKey: APP.clientId,
+			username: USER.username,
+			privateKey: keys.privateKey,
+			transport,
+		}).getToken();
+		await refreshTokenSession({
+			loginUrl: fake.url,
+			...APP,
+			refreshToken: fake.issueRefreshToken(APP.clientId, USER.username),
+			transport,
+		}).getToken();
+		expect(sent).toEqual([
+			'POST /services/oauth2/token',
+			'POST /services/Soap/u/62.0',
+			'POST /services/oauth2/token',
+			'POST /services/oauth2/token',
+		]);
+		expect(fake.tokenRequestCount()).toBe(4);
 	});
 
 	it('JWT bearer: the fake verifies the signature and issues a token', async () => {

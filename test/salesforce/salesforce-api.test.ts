@@ -22,6 +22,7 @@ import {
 	SalesforceApi,
 	type SalesforceApiOptions,
 } from '../../src/salesforce/api/salesforce-api';
+import { fetchTransport, type SalesforceTransport } from '../../src/salesforce/api/transport';
 import type { SalesforceSession, SyncLogger } from '../../src/salesforce/api/types';
 import {
 	clearSalesforceTokenCache,
@@ -198,23 +199,34 @@ describe('error messages', () => {
 	});
 
 	it('a limit error says which limit, how often it was tried and when to retry', () => {
-		const orgLimit = new SalesforceLimitError(
+		const concurrent = new SalesforceLimitError(
+			'REQUEST_LIMIT_EXCEEDED',
+			'ConcurrentPerOrgLongTxn Limit exceeded.',
+			5,
+			{ status: 403, request: 'GET /query', retryAfterMs: 30_000 },
+		);
+		expect(concurrent.code).toBe('salesforce_limit');
+		expect(concurrent.daily).toBe(false);
+		expect(concurrent.message).toContain(
+			"Salesforce's request limit for the org was reached (REQUEST_LIMIT_EXCEEDED) on GET /query: ConcurrentPerOrgLongTxn Limit exceeded.",
+		);
+		expect(concurrent.message).toContain('Still refused after 5 attempts with backoff.');
+		expect(concurrent.message).toContain('Salesforce asked to wait 30 s.');
+		expect(concurrent.message).toContain('frees within minutes');
+		const daily = new SalesforceLimitError(
 			'REQUEST_LIMIT_EXCEEDED',
 			'TotalRequests Limit exceeded.',
-			5,
-			{
-				status: 403,
-				request: 'GET /query',
-				retryAfterMs: 30_000,
-			},
+			1,
+			{ status: 403, request: 'GET /query', usage: { used: 15_000, limit: 15_000 } },
 		);
-		expect(orgLimit.code).toBe('salesforce_limit');
-		expect(orgLimit.message).toContain(
-			"Salesforce's API request limit for the org is used up (REQUEST_LIMIT_EXCEEDED) on GET /query: TotalRequests Limit exceeded.",
+		expect(daily.daily).toBe(true);
+		expect(daily.message).toContain(
+			"Salesforce's daily API request limit for the org is used up (15,000 of 15,000 used) (REQUEST_LIMIT_EXCEEDED) on GET /query: TotalRequests Limit exceeded.",
 		);
-		expect(orgLimit.message).toContain('Still refused after 5 attempts with backoff.');
-		expect(orgLimit.message).toContain('Salesforce asked to wait 30 s.');
-		expect(orgLimit.message).toContain('retry in an hour or later');
+		expect(daily.message).toContain(
+			'Not retried: the limit counts the requests of the last 24 hours',
+		);
+		expect(daily.message).toContain('Setup → Company Information → API Requests, Last 24 Hours');
 		const throttled = new SalesforceLimitError('HTTP_429', '', 3, { status: 429 });
 		expect(throttled.message).toContain('Salesforce is throttling requests (429 HTTP_429)');
 		expect(throttled.message).toContain('Retry in a few minutes');
@@ -500,13 +512,18 @@ describe('SalesforceApi against the fake Salesforce', () => {
 		]);
 	});
 
-	it('403 REQUEST_LIMIT_EXCEEDED until attempts run out is a SalesforceLimitError, with warnings', async () => {
+	it('403 REQUEST_LIMIT_EXCEEDED (concurrent limit) until attempts run out is a SalesforceLimitError, with warnings', async () => {
 		const api = newApi({ maxAttempts: 3 });
 		fake.failNext(
 			{ pathIncludes: '/query' },
 			{
 				status: 403,
-				body: [{ errorCode: 'REQUEST_LIMIT_EXCEEDED', message: 'TotalRequests Limit exceeded.' }],
+				body: [
+					{
+						errorCode: 'REQUEST_LIMIT_EXCEEDED',
+						message: 'ConcurrentPerOrgLongTxn Limit exceeded.',
+					},
+				],
 				headers: { 'Retry-After': '30' },
 			},
 			10,
@@ -518,6 +535,7 @@ describe('SalesforceApi against the fake Salesforce', () => {
 			status: 403,
 			attempts: 3,
 			retryAfterMs: 30_000,
+			daily: false,
 		});
 		expect(error.message).toContain('Still refused after 3 attempts with backoff');
 		expect(waits).toEqual([30_000, 30_000]);
@@ -526,6 +544,31 @@ describe('SalesforceApi against the fake Salesforce', () => {
 			'Salesforce API limit reached (REQUEST_LIMIT_EXCEEDED); waiting 30 s before retry 3/3 (GET /query)',
 		]);
 		expect(api.callCount).toBe(3);
+	});
+
+	it('the daily API limit (TotalRequests) fails at once, without waiting, saying when it frees', async () => {
+		const api = newApi();
+		const requestsBefore = fake.requests.length;
+		fake.failNext(
+			{ pathIncludes: '/query' },
+			{
+				status: 403,
+				body: [{ errorCode: 'REQUEST_LIMIT_EXCEEDED', message: 'TotalRequests Limit exceeded.' }],
+				headers: { 'Sforce-Limit-Info': 'api-usage=15003/15000' },
+			},
+			10,
+		);
+		const error = await caught(api.getJson('/query', { q: 'SELECT Id FROM Contact' }));
+		expect(error).toBeInstanceOf(SalesforceLimitError);
+		expect(error).toMatchObject({ status: 403, attempts: 1, daily: true });
+		expect(error.message).toContain('daily API request limit for the org is used up');
+		expect(error.message).toContain('last 24 hours');
+		expect(error.message).toContain('Setup → Company Information');
+		expect(waits).toEqual([]);
+		expect(api.callCount).toBe(1);
+		expect(
+			fake.requests.slice(requestsBefore).filter((r) => r.path.includes('/query')),
+		).toHaveLength(1);
 	});
 
 	it('does not repeat a POST on 429 unless the caller marks it retrySafe', async () => {
@@ -651,6 +694,46 @@ describe('SalesforceApi against the fake Salesforce', () => {
 			records: Array<{ LastName: string }>;
 		};
 		expect(page.records.map((record) => record.LastName)).toEqual(['Kim', 'Lee']);
+	});
+
+	it('sends every request, logins and streamed ones too, through the injected transport', async () => {
+		const sent: string[] = [];
+		const viaFetch = fetchTransport();
+		const transport: SalesforceTransport = async (request) => {
+			sent.push(
+				`${request.method} ${new URL(request.url).pathname} ${request.responseType ?? 'text'}`,
+			);
+			return await viaFetch(request);
+		};
+		const api = newApi({
+			session: passwordSession({ loginUrl: fake.url, ...APP, ...USER, transport }),
+			transport,
+		});
+		await api.getJson('/query', { q: 'SELECT Id FROM Contact' });
+		const job = await api.request({
+			method: 'POST',
+			path: '/jobs/query',
+			body: { operation: 'query', query: 'SELECT Id FROM Contact' },
+		});
+		const id = (job.json as { id: string }).id;
+		await api.getJson(`/jobs/query/${id}`);
+		await api.getJson(`/jobs/query/${id}`);
+		const results = await api.request({
+			method: 'GET',
+			path: `/jobs/query/${id}/results`,
+			headers: { Accept: 'text/csv' },
+			stream: true,
+		});
+		expect((await readAll(results.stream!)).split('\n')[0]).toBe('"Id"');
+		expect(sent).toEqual([
+			'POST /services/oauth2/token text',
+			'GET /services/data/v62.0/query text',
+			'POST /services/data/v62.0/jobs/query text',
+			`GET /services/data/v62.0/jobs/query/${id} text`,
+			`GET /services/data/v62.0/jobs/query/${id} text`,
+			`GET /services/data/v62.0/jobs/query/${id}/results stream`,
+		]);
+		expect(fake.requests).toHaveLength(sent.length);
 	});
 
 	it('a 404 is a SalesforceApiError with the status', async () => {

@@ -226,6 +226,26 @@ describe('full sync', () => {
 		}
 	});
 
+	it('a segment known to be above the threshold goes to Bulk with no REST query before the job', async () => {
+		for (let i = 0; i < 120; i++) addContact(i);
+		const definition = trialDefinition({ segmentId: 'known-large', bulkThreshold: 50 });
+		const options = { api, store, definition, sleep: async () => undefined };
+		expect(await syncSegment(options)).toMatchObject({ via: 'bulk', entered: 120 });
+		addContact(500);
+		fake.advance(60_000);
+		const before = fake.requests.length;
+		const again = await syncSegment({ ...options, forceFull: true });
+		expect(again).toMatchObject({ mode: 'full', via: 'bulk', entered: 1, recordsRead: 121 });
+		const sent = fake.requests.slice(before).map((r) => `${r.method} ${r.path.split('?')[0]}`);
+		const jobCreated = sent.indexOf('POST /services/data/v62.0/jobs/query');
+		expect(jobCreated).toBeGreaterThanOrEqual(0);
+		// Nothing was read over REST: no /query before (or after) the job.
+		expect(sent.filter((line) => /\/v62\.0\/query(All)?(\/|$)/.test(line))).toEqual([]);
+		expect(again.apiCalls).toBe(sent.length);
+		// The mark is no later than Salesforce's time when the job was created.
+		expect(Date.parse(again.syncedAt)).toBeLessThanOrEqual(fake.now());
+	});
+
 	it('maps a record to the existing user with the same email when it has no user id', async () => {
 		await store.upsertProfiles([{ userId: 'web-42', email: 'Mixed.Case@Example.com' }], T0);
 		addContact(1, { App_User_Id__c: null, Email: 'mixed.case@example.com' });

@@ -20,6 +20,7 @@ import type { UserProfile } from '../../src/store/campaign-store';
 import type { StoreConfig } from '../../src/store/open-store';
 import { SqliteCampaignStore } from '../../src/store/sqlite/sqlite-store';
 import { FakeSalesforce } from '../support/fake-salesforce';
+import { fetchTransport, type SalesforceTransport } from '../../src/salesforce/api/transport';
 
 const T0 = Date.parse('2026-11-23T09:00:00Z');
 const APP = { clientId: 'thread-test-app', clientSecret: 'thread-test-secret' };
@@ -116,6 +117,39 @@ describe('syncSegmentOnThread', () => {
 		} finally {
 			await inline.close();
 		}
+	});
+
+	it("sends the thread's requests, Bulk results streamed, through the caller's transport", async () => {
+		const viaFetch = fetchTransport();
+		const sent: string[] = [];
+		let chunksRead = 0;
+		const transport: SalesforceTransport = async (request) => {
+			sent.push(
+				`${request.method} ${new URL(request.url).pathname} ${request.responseType ?? 'text'}`,
+			);
+			const response = await viaFetch(request);
+			if (!response.stream) return response;
+			// Count the chunks the thread pulls through this side.
+			const counted = response.stream.map((chunk: Buffer) => {
+				chunksRead++;
+				return chunk;
+			});
+			return { ...response, stream: counted };
+		};
+		const callerSession = passwordSession({ loginUrl: fake.url, ...APP, ...USER, transport });
+		const report = await syncSegmentOnThread({
+			storeConfig,
+			session: callerSession,
+			transport,
+			definition: { ...DEFINITION, bulkThreshold: 100 },
+			bulkPollIntervalMs: 1,
+		});
+		expect(report).toMatchObject({ via: 'bulk', entered: 300, memberCount: 300 });
+		expect(sent).toContain('POST /services/data/v62.0/jobs/query text');
+		expect(sent.filter((line) => line.endsWith(' stream'))).toHaveLength(1);
+		expect(chunksRead).toBeGreaterThan(0);
+		// Every request that reached Salesforce, the login and the thread's, went through it.
+		expect(sent).toHaveLength(fake.requests.length);
 	});
 
 	it('renews an expired session through the caller and completes', async () => {

@@ -7,7 +7,7 @@ import { InvalidInputError } from '../../errors';
 import { assertSoqlIdentifier } from '../soql';
 import type { RecordError } from './collections';
 import { isRecordId, personObjectFromId, recordIdKey } from './salesforce-ids';
-import type { ActivityWriteOptions } from './write-activities';
+import type { ActivityWriteOptions } from './activity-types';
 
 /** A value Salesforce accepts in a JSON record body. */
 export type FieldValue = string | number | boolean | null;

@@ -4,6 +4,7 @@
  * into per-record errors.
  */
 import type { ApiRequest, ApiResponse, HttpMethod, SalesforceRequester } from '../api/types';
+import { restQueryPages } from '../rest-query';
 
 /** Salesforce's limit for one sObject Collections request. */
 export const MAX_COLLECTION_RECORDS = 200;
@@ -110,22 +111,16 @@ function readSalesforceError(raw: unknown): RecordError {
 	return error;
 }
 
-/** Runs `soql` and returns every record, following `nextRecordsUrl` page by page. */
+/** Runs `soql` and returns every record (the REST pager's pages, joined). */
 export async function queryAllPages(
 	api: SalesforceRequester,
 	soql: string,
 ): Promise<Array<Record<string, unknown>>> {
 	const records: Array<Record<string, unknown>> = [];
-	let request: ApiRequest = { method: 'GET', path: '/query', query: { q: soql }, soql };
-	for (;;) {
-		const response = await api.request(request);
-		const page = isObject(response.json) ? response.json : {};
-		if (Array.isArray(page.records)) {
-			for (const record of page.records) if (isObject(record)) records.push(record);
-		}
-		if (page.done !== false || typeof page.nextRecordsUrl !== 'string') return records;
-		request = { method: 'GET', path: page.nextRecordsUrl, soql };
+	for await (const page of restQueryPages(api, soql)) {
+		for (const record of page.records) records.push(record);
 	}
+	return records;
 }
 
 /**

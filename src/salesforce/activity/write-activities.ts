@@ -11,6 +11,7 @@
 import { InvalidInputError } from '../../errors';
 import type { SalesforceRequester, SyncLogger } from '../api/types';
 import { silentLogger } from '../api/types';
+import type { ActivityItem, ActivityResult, ActivityWriteOptions } from './activity-types';
 import { soqlLiteral } from '../soql';
 import {
 	prepareActivity,
@@ -18,6 +19,7 @@ import {
 	resolveActivityOptions,
 	type FieldValue,
 	type PreparedActivity,
+	type PreparedOutcome,
 } from './activity-input';
 import {
 	chunk,
@@ -30,67 +32,7 @@ import {
 } from './collections';
 import { recordIdKey } from './salesforce-ids';
 
-export interface ActivityItem {
-	/** Contact or Lead id (15/18 chars) the Task is about (Task.WhoId). */
-	whoId: string;
-	/** Task.Subject, at most 255 characters. */
-	subject: string;
-	description?: string;
-	/** Task.ActivityDate, YYYY-MM-DD. */
-	activityDate?: string;
-	/** Default `Completed`. */
-	status?: string;
-	/** Default `Normal`. */
-	priority?: string;
-	whatId?: string;
-	/** Extra Task fields, API name → value (names validated with assertSoqlIdentifier). */
-	taskFields?: Record<string, unknown>;
-	/** Unique per message (e.g. the send's idempotency key); a retried write never creates a second Task. */
-	idempotencyKey: string;
-	/** Optionally also set a field on the person's record, e.g. { Last_Message_Date__c: '2026-11-23' }. */
-	recordUpdate?: Record<string, unknown>;
-	/** Optionally set the person's CampaignMember status in this Campaign. */
-	campaignMemberStatus?: { campaignId: string; status: string };
-}
-
-export interface ActivityWriteOptions {
-	api: SalesforceRequester;
-	/**
-	 * How a retried write is recognised:
-	 * - `{ mode: 'externalIdField', field: 'Campaign_Message_Key__c' }` (recommended: a Text
-	 *   field on Task marked External ID + Unique): Tasks are upserted by that field via
-	 *   `PATCH /composite/sobjects/Task/{field}` (retried safely), so a repeat updates the same
-	 *   Task and is reported as a duplicate.
-	 * - `{ mode: 'descriptionKey' }` (no org set-up): the key is written as the last line of the
-	 *   Task's Description (`[campaign-message-key: <key>]`); before creating, the Tasks of the
-	 *   same WhoIds created in the last 30 days are read and items whose key is found are
-	 *   reported as duplicates with the existing Task id. The create is not retried
-	 *   automatically, because a lost response could have created it: the next run's check
-	 *   catches that.
-	 */
-	idempotency: { mode: 'externalIdField'; field: string } | { mode: 'descriptionKey' };
-	/** sObject type of the person records for recordUpdate: default by id prefix (003 → Contact, 00Q → Lead); else required. */
-	personObject?: string;
-	logger?: SyncLogger;
-}
-
-export interface ActivityResult {
-	idempotencyKey: string;
-	whoId: string;
-	outcome: 'created' | 'duplicate' | 'failed';
-	taskId?: string;
-	/**
-	 * What went wrong, e.g. `[{ code: 'INVALID_FIELD', message: '...', fields: [...] }]`: the
-	 * Task's errors when `outcome` is `failed` (`INVALID_INPUT` for input that was never sent);
-	 * otherwise the errors of a failed record update or CampaignMember update, their messages
-	 * starting with `Record update` / `CampaignMember status`.
-	 */
-	errors?: Array<{ code: string; message: string; fields?: string[] }>;
-	/** Absent when not asked for; `skipped` when the Task failed. */
-	recordUpdate?: 'updated' | 'failed' | 'skipped';
-	/** Absent when not asked for; `skipped` when the Task failed. */
-	campaignMemberStatus?: 'updated' | 'notAMember' | 'failed' | 'skipped';
-}
+export type { ActivityItem, ActivityResult, ActivityWriteOptions } from './activity-types';
 
 /** A later item with the key of an earlier one: written once, reported as the leader's duplicate. */
 interface RepeatedKey {
@@ -98,11 +40,26 @@ interface RepeatedKey {
 	leader: PreparedActivity;
 }
 
+/** What became of an item's Task. */
+type TaskOutcome =
+	| { outcome: 'created' | 'duplicate'; taskId: string }
+	| { outcome: 'failed'; errors: RecordError[] };
+
+/** What became of a follow-up (record update, CampaignMember status) of an item. */
+interface FollowUp<Status extends string> {
+	status: Status;
+	/** Already prefixed with what they are about. */
+	errors: RecordError[];
+}
+
 /**
  * Writes one Task per item (see the module comment) and returns one result per item, in the
  * order of `items`. Throws {@link InvalidInputError} for wrong options before any call; a wrong
  * item, or one Salesforce rejects, fails alone. Requests that fail as a whole fail the items
  * they carried; the call itself does not throw for them.
+ *
+ * Each step returns the outcomes of the items it handled, by item index; the results are
+ * built from them once, at the end.
  */
 export async function writeActivities(
 	items: ActivityItem[],
@@ -116,48 +73,100 @@ export async function writeActivities(
 	const api = new CountingRequester(options.api);
 	const callsBefore = apiCallCount(options.api);
 
-	const results: ActivityResult[] = items.map(initialResult);
-	const activities: PreparedActivity[] = [];
-	items.forEach((item, index) => {
-		const prepared = prepareActivity(item, index, settings);
-		if (prepared.ok) activities.push(prepared.activity);
-		else results[index].errors = prepared.errors;
-	});
+	const prepared = items.map((item, index) => prepareActivity(item, index, settings));
+	const activities = prepared.flatMap((outcome) => (outcome.ok ? [outcome.activity] : []));
 
-	const { leaders, repeats } = splitRepeatedKeys(activities, results);
-	if (settings.idempotency.mode === 'externalIdField') {
-		await upsertTasks(api, leaders, settings.idempotency.field, results, logger);
-	} else {
-		await createTasksOnce(api, leaders, results, logger);
-	}
-	settleRepeats(repeats, results);
+	const { leaders, repeats, conflicts } = splitRepeatedKeys(activities);
+	const leaderOutcomes =
+		settings.idempotency.mode === 'externalIdField'
+			? await upsertTasks(api, leaders, settings.idempotency.field, logger)
+			: await createTasksOnce(api, leaders, logger);
+	const taskOutcomes = new Map<number, TaskOutcome>([
+		...conflicts,
+		...leaderOutcomes,
+		...repeatOutcomes(repeats, leaderOutcomes),
+	]);
 
-	const written = activities.filter((activity) => results[activity.index].outcome !== 'failed');
-	await updatePersonRecords(api, written, results, logger);
-	await updateCampaignMembers(api, written, results, logger);
-	markSkippedFollowUps(items, results);
+	const written = activities.filter(
+		(activity) => taskOutcomes.get(activity.index)?.outcome !== 'failed',
+	);
+	const recordUpdates = await updatePersonRecords(api, written, logger);
+	const memberUpdates = await updateCampaignMembers(api, written, logger);
 
+	const results = items.map((item, index) =>
+		mergeResult(item, {
+			prepared: prepared[index],
+			task: taskOutcomes.get(index),
+			recordUpdate: recordUpdates.get(index),
+			campaignMember: memberUpdates.get(index),
+		}),
+	);
 	logSummary(logger, results, apiCallCount(options.api, callsBefore) ?? api.calls);
 	return results;
 }
 
-function initialResult(item: unknown): ActivityResult {
+/**
+ * One item's result from what each step reported for it. Errors come in step order: the
+ * Task's (or the input's), then the record update's, then the CampaignMember status's.
+ * Follow-ups asked for on an item whose Task failed were not attempted: `skipped`.
+ */
+function mergeResult(
+	item: unknown,
+	parts: {
+		prepared: PreparedOutcome;
+		task: TaskOutcome | undefined;
+		recordUpdate: FollowUp<'updated' | 'failed'> | undefined;
+		campaignMember: FollowUp<'updated' | 'notAMember' | 'failed'> | undefined;
+	},
+): ActivityResult {
 	const fields = typeof item === 'object' && item !== null ? (item as Record<string, unknown>) : {};
-	return {
+	const result: ActivityResult = {
 		idempotencyKey: typeof fields.idempotencyKey === 'string' ? fields.idempotencyKey : '',
 		whoId: typeof fields.whoId === 'string' ? fields.whoId : '',
 		outcome: 'failed',
 	};
+	const errors: RecordError[] = [];
+	const { prepared, task } = parts;
+	if (!prepared.ok) errors.push(...prepared.errors);
+	else if (task?.outcome === 'failed') errors.push(...task.errors);
+	else if (task !== undefined) {
+		result.outcome = task.outcome;
+		result.taskId = task.taskId;
+	}
+	if (result.outcome === 'failed') {
+		if (fields.recordUpdate !== undefined && fields.recordUpdate !== null) {
+			result.recordUpdate = 'skipped';
+		}
+		if (fields.campaignMemberStatus !== undefined && fields.campaignMemberStatus !== null) {
+			result.campaignMemberStatus = 'skipped';
+		}
+	} else {
+		if (parts.recordUpdate) {
+			result.recordUpdate = parts.recordUpdate.status;
+			errors.push(...parts.recordUpdate.errors);
+		}
+		if (parts.campaignMember) {
+			result.campaignMemberStatus = parts.campaignMember.status;
+			errors.push(...parts.campaignMember.errors);
+		}
+	}
+	if (errors.length > 0) result.errors = errors;
+	return result;
 }
 
-/** The first item with a key is written; later ones for the same person repeat it. */
-function splitRepeatedKeys(
-	activities: PreparedActivity[],
-	results: ActivityResult[],
-): { leaders: PreparedActivity[]; repeats: RepeatedKey[] } {
+/**
+ * The first item with a key is written; later ones for the same person repeat it. The same key
+ * for another person fails (`conflicts`).
+ */
+function splitRepeatedKeys(activities: PreparedActivity[]): {
+	leaders: PreparedActivity[];
+	repeats: RepeatedKey[];
+	conflicts: Map<number, TaskOutcome>;
+} {
 	const leaderByKey = new Map<string, PreparedActivity>();
 	const leaders: PreparedActivity[] = [];
 	const repeats: RepeatedKey[] = [];
+	const conflicts = new Map<number, TaskOutcome>();
 	for (const activity of activities) {
 		const leader = leaderByKey.get(activity.idempotencyKey);
 		if (leader === undefined) {
@@ -165,52 +174,53 @@ function splitRepeatedKeys(
 			leaders.push(activity);
 		} else if (leader.whoKey !== activity.whoKey) {
 			// One message has one recipient: the same key for another person is an input mistake.
-			results[activity.index].errors = [
-				{
-					code: 'INVALID_INPUT',
-					message: `idempotencyKey: item ${leader.index} uses the same key for another person (${leader.whoId}); each message needs its own key.`,
-					fields: ['idempotencyKey'],
-				},
-			];
+			conflicts.set(activity.index, {
+				outcome: 'failed',
+				errors: [
+					{
+						code: 'INVALID_INPUT',
+						message: `idempotencyKey: item ${leader.index} uses the same key for another person (${leader.whoId}); each message needs its own key.`,
+						fields: ['idempotencyKey'],
+					},
+				],
+			});
 		} else {
 			repeats.push({ activity, leader });
 		}
 	}
-	return { leaders, repeats };
+	return { leaders, repeats, conflicts };
 }
 
-function settleRepeats(repeats: RepeatedKey[], results: ActivityResult[]): void {
-	for (const { activity, leader } of repeats) {
-		const leaderResult = results[leader.index];
-		const result = results[activity.index];
-		if (leaderResult.outcome === 'failed') {
-			result.errors = leaderResult.errors;
-		} else {
-			result.outcome = 'duplicate';
-			result.taskId = leaderResult.taskId;
+/** A repeat shares its leader's fate: the leader's errors, or a duplicate of its Task. */
+function repeatOutcomes(
+	repeats: RepeatedKey[],
+	leaderOutcomes: Map<number, TaskOutcome>,
+): Array<[number, TaskOutcome]> {
+	return repeats.map(({ activity, leader }) => {
+		const outcome = leaderOutcomes.get(leader.index);
+		if (outcome === undefined || outcome.outcome === 'failed') {
+			return [activity.index, { outcome: 'failed', errors: outcome?.errors ?? [] }];
 		}
-	}
+		return [activity.index, { outcome: 'duplicate', taskId: outcome.taskId }];
+	});
 }
 
 function taskRecord(activity: PreparedActivity): Record<string, unknown> {
 	return { attributes: { type: 'Task' }, ...activity.task };
 }
 
-function applyTaskOutcome(result: ActivityResult, outcome: CollectionRecordResult): void {
+function taskOutcome(outcome: CollectionRecordResult): TaskOutcome {
 	if (outcome.success && outcome.id !== undefined) {
 		// `created: false` means the upsert found the Task a previous run wrote.
-		result.outcome = outcome.created === false ? 'duplicate' : 'created';
-		result.taskId = outcome.id;
-	} else {
-		result.errors = outcome.errors;
+		return { outcome: outcome.created === false ? 'duplicate' : 'created', taskId: outcome.id };
 	}
+	return { outcome: 'failed', errors: outcome.errors };
 }
 
 /** Writes Tasks 200 per call; a failed call fails its items with `failure` and the rest go on. */
 async function writeTaskBatches(
 	api: SalesforceRequester,
 	activities: PreparedActivity[],
-	results: ActivityResult[],
 	logger: SyncLogger,
 	write: {
 		method: 'POST' | 'PATCH';
@@ -219,11 +229,12 @@ async function writeTaskBatches(
 		action: string;
 		failure: string;
 	},
-): Promise<void> {
+): Promise<Map<number, TaskOutcome>> {
+	const outcomes = new Map<number, TaskOutcome>();
 	for (const batch of chunk(activities)) {
-		let outcomes: CollectionRecordResult[];
+		let answers: CollectionRecordResult[];
 		try {
-			outcomes = await sendCollection(api, {
+			answers = await sendCollection(api, {
 				method: write.method,
 				path: write.path,
 				records: batch.map(taskRecord),
@@ -235,13 +246,14 @@ async function writeTaskBatches(
 				items: batch.length,
 				error: errors[0].message,
 			});
-			for (const activity of batch) results[activity.index].errors = errors;
+			for (const activity of batch) outcomes.set(activity.index, { outcome: 'failed', errors });
 			continue;
 		}
 		batch.forEach((activity, position) =>
-			applyTaskOutcome(results[activity.index], outcomes[position]),
+			outcomes.set(activity.index, taskOutcome(answers[position])),
 		);
 	}
+	return outcomes;
 }
 
 /** `externalIdField` mode: upserts are safe to repeat, so the API layer may retry them. */
@@ -249,10 +261,9 @@ async function upsertTasks(
 	api: SalesforceRequester,
 	activities: PreparedActivity[],
 	field: string,
-	results: ActivityResult[],
 	logger: SyncLogger,
-): Promise<void> {
-	await writeTaskBatches(api, activities, results, logger, {
+): Promise<Map<number, TaskOutcome>> {
+	return await writeTaskBatches(api, activities, logger, {
 		method: 'PATCH',
 		path: `/composite/sobjects/Task/${field}`,
 		retrySafe: true,
@@ -269,11 +280,10 @@ async function upsertTasks(
 async function createTasksOnce(
 	api: SalesforceRequester,
 	activities: PreparedActivity[],
-	results: ActivityResult[],
 	logger: SyncLogger,
-): Promise<void> {
-	const pending = await findLoggedTasks(api, activities, results, logger);
-	await writeTaskBatches(api, pending, results, logger, {
+): Promise<Map<number, TaskOutcome>> {
+	const { found, pending } = await findLoggedTasks(api, activities, logger);
+	const created = await writeTaskBatches(api, pending, logger, {
 		method: 'POST',
 		path: '/composite/sobjects',
 		retrySafe: false,
@@ -281,20 +291,21 @@ async function createTasksOnce(
 		failure:
 			'Task create request failed (if Salesforce received it, the next run finds these Tasks and reports them as duplicates)',
 	});
+	return new Map([...found, ...created]);
 }
 
 /**
- * Marks activities whose key is in a Task of the same person created in the last 30 days as
- * duplicates, and returns the others (in item order). Description is not filterable in SOQL,
- * so the keys are matched here.
+ * The activities whose key is in a Task of the same person created in the last 30 days
+ * (duplicates) or whose check failed (`found`), and the others (`pending`, in item order).
+ * Description is not filterable in SOQL, so the keys are matched here.
  */
 async function findLoggedTasks(
 	api: SalesforceRequester,
 	activities: PreparedActivity[],
-	results: ActivityResult[],
 	logger: SyncLogger,
-): Promise<PreparedActivity[]> {
+): Promise<{ found: Map<number, TaskOutcome>; pending: PreparedActivity[] }> {
 	const byPerson = groupBy(activities, (activity) => activity.whoKey);
+	const found = new Map<number, TaskOutcome>();
 	const pending: PreparedActivity[] = [];
 	for (const people of chunk([...byPerson.values()])) {
 		const ids = people.map((group) => soqlLiteral(group[0].whoId, 'whoId'));
@@ -313,7 +324,7 @@ async function findLoggedTasks(
 				items: batch.length,
 				error: errors[0].message,
 			});
-			for (const activity of batch) results[activity.index].errors = errors;
+			for (const activity of batch) found.set(activity.index, { outcome: 'failed', errors });
 			continue;
 		}
 		const loggedTaskIds = new Map<string, string>();
@@ -326,15 +337,11 @@ async function findLoggedTasks(
 		}
 		for (const activity of batch) {
 			const taskId = loggedTaskIds.get(personKey(activity.whoKey, activity.idempotencyKey));
-			if (taskId === undefined) {
-				pending.push(activity);
-			} else {
-				results[activity.index].outcome = 'duplicate';
-				results[activity.index].taskId = taskId;
-			}
+			if (taskId === undefined) pending.push(activity);
+			else found.set(activity.index, { outcome: 'duplicate', taskId });
 		}
 	}
-	return pending.sort((a, b) => a.index - b.index);
+	return { found, pending: pending.sort((a, b) => a.index - b.index) };
 }
 
 function personKey(whoKey: string, key: string): string {
@@ -345,9 +352,8 @@ function personKey(whoKey: string, key: string): string {
 async function updatePersonRecords(
 	api: SalesforceRequester,
 	written: PreparedActivity[],
-	results: ActivityResult[],
 	logger: SyncLogger,
-): Promise<void> {
+): Promise<Map<number, FollowUp<'updated' | 'failed'>>> {
 	const updates = new Map<string, PersonUpdate>();
 	for (const activity of written) {
 		const recordUpdate = activity.recordUpdate;
@@ -363,25 +369,26 @@ async function updatePersonRecords(
 		update.activities.push(activity);
 		updates.set(updateKey, update);
 	}
+	const outcomes = new Map<number, FollowUp<'updated' | 'failed'>>();
 	const byObject = groupBy([...updates.values()], (update) => update.object);
 	for (const [object, objectUpdates] of byObject) {
-		await patchRecords(
+		const patched = await patchRecords(
 			api,
 			objectUpdates.map((update) => ({
 				record: { attributes: { type: object }, Id: update.id, ...update.fields },
 				activities: update.activities,
 			})),
-			(activity, outcome, errors) => {
-				const result = results[activity.index];
-				result.recordUpdate = outcome;
-				if (errors.length > 0) {
-					addErrors(result, errors, `Record update of ${object} ${activity.whoId}`);
-				}
-			},
 			logger,
 			`${object} record update`,
 		);
+		for (const { activity, status, errors } of patched) {
+			outcomes.set(activity.index, {
+				status,
+				errors: withContext(errors, `Record update of ${object} ${activity.whoId}`),
+			});
+		}
 	}
+	return outcomes;
 }
 
 interface PersonUpdate {
@@ -408,9 +415,9 @@ function mergeFields(target: Record<string, FieldValue>, source: Record<string, 
 async function updateCampaignMembers(
 	api: SalesforceRequester,
 	written: PreparedActivity[],
-	results: ActivityResult[],
 	logger: SyncLogger,
-): Promise<void> {
+): Promise<Map<number, FollowUp<'updated' | 'notAMember' | 'failed'>>> {
+	const outcomes = new Map<number, FollowUp<'updated' | 'notAMember' | 'failed'>>();
 	const requested = written.filter((activity) => activity.campaignMember !== undefined);
 	const byCampaign = groupBy(requested, (activity) => activity.campaignMember?.campaignKey ?? '');
 	const memberUpdates = new Map<string, MemberUpdate>();
@@ -433,8 +440,7 @@ async function updateCampaignMembers(
 					error: errors[0].message,
 				});
 				for (const activity of people.flat()) {
-					results[activity.index].campaignMemberStatus = 'failed';
-					addErrors(results[activity.index], errors);
+					outcomes.set(activity.index, { status: 'failed', errors });
 				}
 				continue;
 			}
@@ -448,7 +454,7 @@ async function updateCampaignMembers(
 			for (const activity of people.flat()) {
 				const memberId = memberIdByPerson.get(activity.whoKey);
 				if (memberId === undefined) {
-					results[activity.index].campaignMemberStatus = 'notAMember';
+					outcomes.set(activity.index, { status: 'notAMember', errors: [] });
 					continue;
 				}
 				// Several messages to one member: the last item's status is the one that stays.
@@ -459,7 +465,7 @@ async function updateCampaignMembers(
 			}
 		}
 	}
-	await patchRecords(
+	const patched = await patchRecords(
 		api,
 		[...memberUpdates.values()].map((update) => ({
 			record: {
@@ -469,20 +475,19 @@ async function updateCampaignMembers(
 			},
 			activities: update.activities,
 		})),
-		(activity, outcome, errors) => {
-			const result = results[activity.index];
-			result.campaignMemberStatus = outcome;
-			if (errors.length > 0) {
-				addErrors(
-					result,
-					errors,
-					`CampaignMember status in Campaign ${activity.campaignMember?.campaignId ?? ''}`,
-				);
-			}
-		},
 		logger,
 		'CampaignMember status update',
 	);
+	for (const { activity, status, errors } of patched) {
+		outcomes.set(activity.index, {
+			status,
+			errors: withContext(
+				errors,
+				`CampaignMember status in Campaign ${activity.campaignMember?.campaignId ?? ''}`,
+			),
+		});
+	}
+	return outcomes;
 }
 
 interface MemberUpdate {
@@ -493,23 +498,25 @@ interface MemberUpdate {
 
 /**
  * Updates records by id, 200 per call. Setting the same values again is harmless, so the API
- * layer may retry these. `report` is called for every activity behind every record.
+ * layer may retry these. Returns the outcome for every activity behind every record.
  */
 async function patchRecords(
 	api: SalesforceRequester,
 	updates: Array<{ record: Record<string, unknown>; activities: PreparedActivity[] }>,
-	report: (
-		activity: PreparedActivity,
-		outcome: 'updated' | 'failed',
-		errors: RecordError[],
-	) => void,
 	logger: SyncLogger,
 	what: string,
-): Promise<void> {
+): Promise<
+	Array<{ activity: PreparedActivity; status: 'updated' | 'failed'; errors: RecordError[] }>
+> {
+	const outcomes: Array<{
+		activity: PreparedActivity;
+		status: 'updated' | 'failed';
+		errors: RecordError[];
+	}> = [];
 	for (const batch of chunk(updates)) {
-		let outcomes: CollectionRecordResult[];
+		let answers: CollectionRecordResult[];
 		try {
-			outcomes = await sendCollection(api, {
+			answers = await sendCollection(api, {
 				method: 'PATCH',
 				path: '/composite/sobjects',
 				records: batch.map((update) => update.record),
@@ -522,44 +529,28 @@ async function patchRecords(
 				error: errors[0].message,
 			});
 			for (const update of batch) {
-				for (const activity of update.activities) report(activity, 'failed', errors);
+				for (const activity of update.activities) {
+					outcomes.push({ activity, status: 'failed', errors });
+				}
 			}
 			continue;
 		}
 		batch.forEach((update, position) => {
-			const outcome = outcomes[position];
+			const answer = answers[position];
 			for (const activity of update.activities) {
-				report(
+				outcomes.push({
 					activity,
-					outcome.success ? 'updated' : 'failed',
-					outcome.success ? [] : outcome.errors,
-				);
+					status: answer.success ? 'updated' : 'failed',
+					errors: answer.success ? [] : answer.errors,
+				});
 			}
 		});
 	}
+	return outcomes;
 }
 
-function addErrors(result: ActivityResult, errors: RecordError[], context?: string): void {
-	const added = errors.map((error) =>
-		context === undefined ? error : { ...error, message: `${context}: ${error.message}` },
-	);
-	result.errors = [...(result.errors ?? []), ...added];
-}
-
-/** Record and CampaignMember updates asked for on items whose Task failed were not attempted. */
-function markSkippedFollowUps(items: unknown[], results: ActivityResult[]): void {
-	results.forEach((result, index) => {
-		if (result.outcome !== 'failed') return;
-		const item = items[index];
-		if (typeof item !== 'object' || item === null) return;
-		const fields = item as Record<string, unknown>;
-		if (fields.recordUpdate !== undefined && fields.recordUpdate !== null) {
-			result.recordUpdate = 'skipped';
-		}
-		if (fields.campaignMemberStatus !== undefined && fields.campaignMemberStatus !== null) {
-			result.campaignMemberStatus = 'skipped';
-		}
-	});
+function withContext(errors: RecordError[], context: string): RecordError[] {
+	return errors.map((error) => ({ ...error, message: `${context}: ${error.message}` }));
 }
 
 function logSummary(logger: SyncLogger, results: ActivityResult[], apiCalls: number): void {

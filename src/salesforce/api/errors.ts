@@ -65,15 +65,26 @@ export class SalesforceAuthError extends CampaignError {
 }
 
 /**
- * Salesforce's limits outlasted the backoff: the org's API request limit
- * (403 REQUEST_LIMIT_EXCEEDED) or throttling (429, 503). Also thrown at once for a write that
- * is not safe to repeat.
+ * `REQUEST_LIMIT_EXCEEDED` for the org's daily allowance ("TotalRequests Limit exceeded"), as
+ * opposed to the concurrent long-request limit, which frees within seconds.
+ */
+export function isDailyApiLimit(errorCode: string, message: string): boolean {
+	return errorCode === 'REQUEST_LIMIT_EXCEEDED' && /TotalRequests/i.test(message);
+}
+
+/**
+ * Salesforce's limits outlasted the backoff: the org's concurrent request limit
+ * (403 REQUEST_LIMIT_EXCEEDED) or throttling (429, 503). Thrown at once for the org's daily
+ * API allowance, which frees only as the last 24 hours' requests age out, and for a write
+ * that is not safe to repeat.
  */
 export class SalesforceLimitError extends CampaignError {
 	/** HTTP status of the last answer (403, 429 or 503). */
 	readonly status: number | undefined;
 	/** How long Salesforce asked to wait (Retry-After), ms. */
 	readonly retryAfterMs: number | undefined;
+	/** The org's daily API allowance is used up: no retry in this run can succeed. */
+	readonly daily: boolean;
 
 	constructor(
 		readonly errorCode: string,
@@ -88,6 +99,8 @@ export class SalesforceLimitError extends CampaignError {
 			retryAfterMs?: number;
 			/** Set when the request was not retried, and why. */
 			notRetried?: string;
+			/** The latest `Sforce-Limit-Info` usage, shown with a daily limit. */
+			usage?: { used: number; limit: number };
 		} = {},
 	) {
 		super(
@@ -96,20 +109,33 @@ export class SalesforceLimitError extends CampaignError {
 		);
 		this.status = options.status;
 		this.retryAfterMs = options.retryAfterMs;
+		this.daily = isDailyApiLimit(errorCode, salesforceMessage);
 	}
 
 	private static describe(
 		errorCode: string,
 		message: string,
 		attempts: number,
-		options: { status?: number; request?: string; retryAfterMs?: number; notRetried?: string },
+		options: {
+			status?: number;
+			request?: string;
+			retryAfterMs?: number;
+			notRetried?: string;
+			usage?: { used: number; limit: number };
+		},
 	): string {
+		const on = options.request ? ` on ${options.request}` : '';
+		if (isDailyApiLimit(errorCode, message)) {
+			const usage = options.usage
+				? ` (${options.usage.used.toLocaleString('en-US')} of ${options.usage.limit.toLocaleString('en-US')} used)`
+				: '';
+			return `Salesforce's daily API request limit for the org is used up${usage} (${errorCode})${on}: ${message}. Not retried: the limit counts the requests of the last 24 hours, so requests free up only as those of 24 hours ago leave that window, which retries within minutes cannot wait for. Check Setup → Company Information → API Requests, Last 24 Hours (and which integrations use them); the next poll tries again, or poll segments less often.`;
+		}
 		const orgLimit = errorCode === 'REQUEST_LIMIT_EXCEEDED';
 		const status = options.status ? `${options.status} ` : '';
 		const what = orgLimit
-			? `Salesforce's API request limit for the org is used up (${errorCode})`
+			? `Salesforce's request limit for the org was reached (${errorCode})`
 			: `Salesforce is throttling requests (${status}${errorCode})`;
-		const on = options.request ? ` on ${options.request}` : '';
 		const tried = options.notRetried
 			? `Not retried: ${options.notRetried}.`
 			: `Still refused after ${attempts} attempts with backoff.`;
@@ -118,7 +144,7 @@ export class SalesforceLimitError extends CampaignError {
 				? ` Salesforce asked to wait ${Math.ceil(options.retryAfterMs / 1000)} s.`
 				: '';
 		const when = orgLimit
-			? ' The limit counts the last 24 hours (Setup → Company Information → API Requests, Last 24 Hours): retry in an hour or later, or reduce how often segments are polled.'
+			? " This limit (e.g. concurrent long-running requests) frees within minutes: the next poll retries by itself; if it persists, check the org's other integrations."
 			: ' Retry in a few minutes; the next poll does so by itself.';
 		return `${what}${on}: ${message || 'no message'}. ${tried}${wait}${when}`;
 	}

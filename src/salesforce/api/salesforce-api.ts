@@ -1,13 +1,22 @@
 /**
- * Requests to one Salesforce org with a session's token, over Node's fetch. It owns the
- * failure rules every caller needs: one refresh on an expired session, backoff on limits
- * (honouring Retry-After), Salesforce's error messages with the SOQL, API usage in the log.
+ * Requests to one Salesforce org with a session's token, over an injected transport (n8n's
+ * HTTP helper in the nodes, Node's fetch by default). It owns the failure rules every caller
+ * needs: one refresh on an expired session, backoff on limits (honouring Retry-After),
+ * Salesforce's error messages with the SOQL, API usage in the log.
  */
-import { Readable } from 'node:stream';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-
 import { InvalidInputError } from '../../errors';
-import { SalesforceApiError, SalesforceAuthError, SalesforceLimitError } from './errors';
+import {
+	isDailyApiLimit,
+	SalesforceApiError,
+	SalesforceAuthError,
+	SalesforceLimitError,
+} from './errors';
+import {
+	fetchTransport,
+	streamText,
+	type SalesforceHttpResponse,
+	type SalesforceTransport,
+} from './transport';
 import {
 	DEFAULT_API_VERSION,
 	silentLogger,
@@ -24,6 +33,9 @@ export interface SalesforceApiOptions {
 	/** e.g. `62.0` (default `DEFAULT_API_VERSION`). */
 	apiVersion?: string;
 	logger?: SyncLogger;
+	/** How requests are sent (n8n's HTTP helper in the nodes); default `fetchTransport(fetch)`. */
+	transport?: SalesforceTransport;
+	/** With no `transport`: the fetch the default transport uses (tests stub it). */
 	fetch?: typeof fetch;
 	sleep?: (ms: number) => Promise<void>;
 	/** Attempts per request on limits, throttling and connection failures (default 5). */
@@ -123,7 +135,8 @@ export class SalesforceApi implements SalesforceRequester {
 	/** Where tokens come from; a sync thread asks this session for them. */
 	readonly session: SalesforceSession;
 	private readonly logger: SyncLogger;
-	private readonly fetchImpl: typeof fetch;
+	/** How this client's requests are sent; sessions of the nodes use the same one. */
+	readonly transport: SalesforceTransport;
 	private readonly sleep: (ms: number) => Promise<void>;
 	private readonly maxAttempts: number;
 	private readonly maxBackoffMs: number;
@@ -139,7 +152,7 @@ export class SalesforceApi implements SalesforceRequester {
 			);
 		}
 		this.logger = options.logger ?? silentLogger;
-		this.fetchImpl = options.fetch ?? ((input, init) => fetch(input, init));
+		this.transport = options.transport ?? fetchTransport(options.fetch);
 		this.sleep = options.sleep ?? defaultSleep;
 		this.maxAttempts = Math.max(1, options.maxAttempts ?? 5);
 		this.maxBackoffMs = Math.max(0, options.maxBackoffMs ?? 60_000);
@@ -173,7 +186,7 @@ export class SalesforceApi implements SalesforceRequester {
 		let token = await this.session.getToken();
 		let refreshed = false;
 		for (let attempt = 1; ; attempt++) {
-			let response: Response;
+			let response: SalesforceHttpResponse;
 			try {
 				response = await this.send(request, token);
 			} catch (error) {
@@ -198,9 +211,12 @@ export class SalesforceApi implements SalesforceRequester {
 				);
 			}
 			this.observe(response);
-			if (response.ok) return await this.read(response, request.stream === true);
+			if (response.status >= 200 && response.status < 300) return await this.read(response);
 
-			const { errorCode, message } = readSalesforceError(response.status, await response.text());
+			const { errorCode, message } = readSalesforceError(
+				response.status,
+				response.text ?? (response.stream ? await streamText(response.stream) : ''),
+			);
 
 			if (response.status === 401 && errorCode === 'INVALID_SESSION_ID') {
 				if (refreshed) {
@@ -220,6 +236,14 @@ export class SalesforceApi implements SalesforceRequester {
 				continue;
 			}
 
+			if (isDailyApiLimit(errorCode, message)) {
+				// Frees only as the last 24 hours' requests age out: waiting a minute cannot help.
+				throw new SalesforceLimitError(errorCode, message, attempt, {
+					status: response.status,
+					request: label,
+					usage: this.limitInfo,
+				});
+			}
 			const limited =
 				errorCode === 'REQUEST_LIMIT_EXCEEDED' || THROTTLED_STATUSES.has(response.status);
 			const transient = TRANSIENT_STATUSES.has(response.status);
@@ -260,14 +284,14 @@ export class SalesforceApi implements SalesforceRequester {
 	}
 
 	/** Retry-After when Salesforce sent one, else exponential from 1 s with jitter; capped. */
-	private waitBefore(response: Response, attempt: number): number {
+	private waitBefore(response: SalesforceHttpResponse, attempt: number): number {
 		return Math.min(this.retryAfter(response) ?? this.backoff(attempt), this.maxBackoffMs);
 	}
 
-	private retryAfter(response: Response): number | undefined {
-		const date = Date.parse(response.headers.get('date') ?? '');
+	private retryAfter(response: SalesforceHttpResponse): number | undefined {
+		const date = Date.parse(response.headers.date ?? '');
 		return parseRetryAfter(
-			response.headers.get('retry-after'),
+			response.headers['retry-after'],
 			Number.isFinite(date) ? date : this.now(),
 		);
 	}
@@ -303,7 +327,7 @@ export class SalesforceApi implements SalesforceRequester {
 		return `${url}${url.includes('?') ? '&' : '?'}${params.toString()}`;
 	}
 
-	private async send(request: ApiRequest, token: SalesforceToken): Promise<Response> {
+	private async send(request: ApiRequest, token: SalesforceToken): Promise<SalesforceHttpResponse> {
 		// Lower-case names, so a caller's `accept` replaces the default instead of joining it.
 		const headers: Record<string, string> = { accept: 'application/json' };
 		for (const [name, value] of Object.entries(request.headers ?? {})) {
@@ -322,13 +346,19 @@ export class SalesforceApi implements SalesforceRequester {
 		}
 		const url = this.url(request, token);
 		this.callCount++;
-		return await this.fetchImpl(url, { method: request.method, headers, body });
+		return await this.transport({
+			method: request.method,
+			url,
+			headers,
+			body,
+			responseType: request.stream === true ? 'stream' : 'text',
+		});
 	}
 
-	private observe(response: Response): void {
-		const date = Date.parse(response.headers.get('date') ?? '');
+	private observe(response: SalesforceHttpResponse): void {
+		const date = Date.parse(response.headers.date ?? '');
 		if (Number.isFinite(date)) this.latestServerTime = date;
-		const usage = parseLimitInfo(response.headers.get('sforce-limit-info'));
+		const usage = parseLimitInfo(response.headers['sforce-limit-info']);
 		if (!usage) return;
 		this.limitInfo = usage;
 		this.logger.debug(`Salesforce API usage ${usage.used}/${usage.limit}`, { ...usage });
@@ -341,16 +371,10 @@ export class SalesforceApi implements SalesforceRequester {
 		}
 	}
 
-	private async read(response: Response, stream: boolean): Promise<ApiResponse> {
-		const headers: Record<string, string> = {};
-		response.headers.forEach((value, key) => (headers[key.toLowerCase()] = value));
-		if (stream) {
-			const body = response.body
-				? Readable.fromWeb(response.body as unknown as WebReadableStream<Uint8Array>)
-				: Readable.from([]);
-			return { status: response.status, headers, stream: body };
-		}
-		const text = await response.text();
+	private async read(response: SalesforceHttpResponse): Promise<ApiResponse> {
+		const headers = response.headers;
+		if (response.stream) return { status: response.status, headers, stream: response.stream };
+		const text = response.text ?? '';
 		if (response.status === 204 || text === '') return { status: response.status, headers };
 		if ((headers['content-type'] ?? '').includes('json')) {
 			try {

@@ -4,7 +4,9 @@
 import { createPrivateKey, createSign, type KeyObject } from 'node:crypto';
 
 import { InvalidInputError } from '../../errors';
+import type { SalesforceTransport } from '../api/transport';
 import type { SalesforceToken } from '../api/types';
+import { jwtAudience } from './login-url';
 import { requestOAuthToken } from './token-endpoint';
 
 /** Salesforce accepts assertions that expire within 3 minutes. */
@@ -54,7 +56,7 @@ export function readPrivateKey(pem: string, field = 'privateKey'): KeyObject {
 export function signJwtAssertion(options: {
 	consumerKey: string;
 	username: string;
-	/** The login URL the assertion is exchanged at (production, sandbox or My Domain). */
+	/** `jwtAudience` of the login URL: login.salesforce.com, test.salesforce.com or a site URL. */
 	audience: string;
 	privateKey: KeyObject;
 	nowSeconds: number;
@@ -73,7 +75,10 @@ export function signJwtAssertion(options: {
 	return `${header}.${claims}.${signer.sign(options.privateKey).toString('base64url')}`;
 }
 
-/** Exchanges a signed assertion for an access token at `${loginUrl}/services/oauth2/token`. */
+/**
+ * Exchanges a signed assertion for an access token at `${loginUrl}/services/oauth2/token`; the
+ * assertion's audience is `jwtAudience(loginUrl)`, not the My Domain URL the request goes to.
+ */
 export async function requestJwtBearerToken(options: {
 	loginUrl: string;
 	consumerKey: string;
@@ -81,7 +86,8 @@ export async function requestJwtBearerToken(options: {
 	privateKey: KeyObject;
 	/** For messages; defaults to `JWT bearer for <username>`. */
 	flow?: string;
-	fetch?: typeof fetch;
+	/** Default: `fetchTransport()`. */
+	transport?: SalesforceTransport;
 	now?: () => number;
 }): Promise<SalesforceToken> {
 	const flow = options.flow ?? `JWT bearer for ${options.username}`;
@@ -89,7 +95,7 @@ export async function requestJwtBearerToken(options: {
 	const assertion = signJwtAssertion({
 		consumerKey: options.consumerKey,
 		username: options.username,
-		audience: options.loginUrl,
+		audience: jwtAudience(options.loginUrl),
 		privateKey: options.privateKey,
 		nowSeconds: Math.floor(now() / 1000),
 	});
@@ -98,7 +104,7 @@ export async function requestJwtBearerToken(options: {
 		params: { grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion },
 		kind: 'jwt',
 		flow,
-		fetch: options.fetch,
+		transport: options.transport,
 		now,
 	});
 	return result.token;

@@ -1,5 +1,6 @@
 /** Login failures as SalesforceAuthError: Salesforce's error plus what to check for that flow. */
 import { SalesforceAuthError } from '../api/errors';
+import { jwtAudience } from './login-url';
 
 export type LoginFlowKind = 'refresh' | 'password' | 'soap' | 'jwt';
 
@@ -25,7 +26,7 @@ function specificHint(error: string, description: string, loginUrl: string): str
 	if (text.includes("hasn't approved this consumer") || text.includes('not approved'))
 		return 'The user is not pre-authorized for the connected app: set "Admin approved users are pre-authorized" and add the user\'s profile or a permission set to the app.';
 	if (text.includes('audience'))
-		return `The assertion's audience must be the login URL (${loginUrl}).`;
+		return `Salesforce refused the assertion's audience (${jwtAudience(loginUrl)} for ${loginUrl}): production and My Domain logins use https://login.salesforce.com, sandboxes https://test.salesforce.com, an Experience Cloud site its own URL; check the login URL.`;
 	if (text.includes('ip restricted') || text.includes('restricted ip'))
 		return "The login came from an IP address outside the user's allowed ranges (profile Login IP Ranges or the connected app's IP relaxation).";
 	if (text.includes('authentication failure') || error === 'INVALID_LOGIN')

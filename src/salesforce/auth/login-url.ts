@@ -61,6 +61,30 @@ export function resolveLoginUrl(value: string | undefined, field = 'loginUrl'): 
 	return `${url.protocol}//${url.host}${path}`;
 }
 
+/**
+ * The `aud` claim of a JWT bearer assertion for a login URL, as Salesforce documents it
+ * (OAuth 2.0 JWT Bearer Flow for Server-to-Server Integration): `https://login.salesforce.com`
+ * for production, also when the token is requested at the org's My Domain;
+ * `https://test.salesforce.com` for sandboxes (`*.sandbox.my.salesforce.com`) and scratch orgs;
+ * an Experience Cloud site's own URL for a site login. Any other URL (a site, or a local
+ * stand-in) is its own audience.
+ */
+export function jwtAudience(loginUrl: string): string {
+	let host: string;
+	try {
+		host = new URL(loginUrl).hostname.toLowerCase();
+	} catch {
+		return loginUrl;
+	}
+	if (host === 'test.salesforce.com' || /\.(sandbox|scratch)\.my\.salesforce\.com$/.test(host)) {
+		return SANDBOX_LOGIN_URL;
+	}
+	if (host === 'login.salesforce.com' || host.endsWith('.my.salesforce.com')) {
+		return PRODUCTION_LOGIN_URL;
+	}
+	return loginUrl.replace(/\/+$/, '');
+}
+
 /** `62.0` style (a leading `v` is tolerated); throws naming the field otherwise. */
 export function assertApiVersion(value: string, field = 'apiVersion'): string {
 	const text = String(value ?? '')

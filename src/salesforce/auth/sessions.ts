@@ -6,17 +6,17 @@
  *   to `onRefreshToken` and used from then on;
  * - username + password (+ security token) through the OAuth username-password grant (needs a
  *   connected app's client id and secret);
- * - the same through SOAP `login()` (jsforce Connection, loaded only for this flow): legacy,
- *   Salesforce is retiring it;
+ * - the same through SOAP `login()`: legacy, Salesforce is retiring it;
  * - JWT bearer, signed with node:crypto;
  * - a static token managed by the caller (n8n's OAuth2 credential).
  */
 import { InvalidInputError } from '../../errors';
 import { SalesforceAuthError } from '../api/errors';
+import type { SalesforceTransport } from '../api/transport';
 import { DEFAULT_API_VERSION, type SalesforceSession, type SalesforceToken } from '../api/types';
 import { readPrivateKey, requestJwtBearerToken } from './jwt-bearer';
-import { loginFailure } from './login-errors';
 import { assertApiVersion, resolveLoginUrl } from './login-url';
+import { requestSoapLogin } from './soap-login';
 import { requestOAuthToken } from './token-endpoint';
 import {
 	cachedToken,
@@ -85,6 +85,8 @@ export interface RefreshTokenLogin {
 	 * it: the old one no longer works. An error thrown here fails the refresh.
 	 */
 	onRefreshToken?: (token: SalesforceToken & { refreshToken?: string }) => void | Promise<void>;
+	/** How the token requests are sent (n8n's HTTP helper in the nodes); default fetch. */
+	transport?: SalesforceTransport;
 }
 
 export function refreshTokenSession(options: RefreshTokenLogin): CountingSalesforceSession {
@@ -120,6 +122,7 @@ export function refreshTokenSession(options: RefreshTokenLogin): CountingSalesfo
 			kind: 'refresh',
 			flow,
 			fallbackInstanceUrl: lastInstanceUrl,
+			transport: options.transport,
 		});
 		const token = result.token;
 		lastInstanceUrl = token.instanceUrl;
@@ -148,6 +151,8 @@ export interface PasswordLogin {
 	password: string;
 	/** Appended to the password; not needed from the org's trusted IP ranges. */
 	securityToken?: string;
+	/** How the token request is sent (n8n's HTTP helper in the nodes); default fetch. */
+	transport?: SalesforceTransport;
 }
 
 /** OAuth 2.0 username-password grant (a connected app's client id and secret are needed). */
@@ -183,6 +188,7 @@ export function passwordSession(options: PasswordLogin): CountingSalesforceSessi
 			},
 			kind: 'password',
 			flow,
+			transport: options.transport,
 		});
 		return result.token;
 	};
@@ -196,6 +202,8 @@ export interface SoapPasswordLogin {
 	securityToken?: string;
 	/** The REST API version in use; the SOAP login itself uses at most 64.0. */
 	apiVersion?: string;
+	/** How the login request is sent (n8n's HTTP helper in the nodes); default fetch. */
+	transport?: SalesforceTransport;
 }
 
 /**
@@ -216,37 +224,30 @@ export function soapPasswordSession(options: SoapPasswordLogin): CountingSalesfo
 		options.password,
 		options.securityToken,
 	]);
-	const login = async (): Promise<SalesforceToken> => {
-		// Loaded here, not at the top: only this legacy flow needs jsforce.
-		const { Connection } = await import('@jsforce/jsforce-node');
-		const conn = new Connection({ loginUrl, version: loginVersion });
-		try {
-			await conn.login(username, options.password + (options.securityToken ?? ''));
-		} catch (error) {
-			throw loginFailure('soap', flow, loginUrl, error);
-		}
-		if (!conn.accessToken || !conn.instanceUrl) {
-			throw loginFailure('soap', flow, loginUrl, {
-				error: 'invalid_response',
-				message: 'the SOAP login response had no session id or server URL',
-			});
-		}
-		return {
-			accessToken: conn.accessToken,
-			instanceUrl: conn.instanceUrl.replace(/\/+$/, ''),
-			issuedAt: Date.now(),
-		};
-	};
+	const login = () =>
+		requestSoapLogin({
+			loginUrl,
+			version: loginVersion,
+			username,
+			password: options.password + (options.securityToken ?? ''),
+			flow,
+			transport: options.transport,
+		});
 	return cachedSession({ description: flow, key, login });
 }
 
 export interface JwtBearerLogin {
-	/** `production`, `sandbox` or the My Domain URL; it is also the assertion's audience. */
+	/**
+	 * `production`, `sandbox`, the My Domain URL or an Experience Cloud site URL: where the
+	 * token is requested. The assertion's audience follows from it (`jwtAudience`).
+	 */
 	loginUrl?: string;
 	consumerKey: string;
 	username: string;
 	/** PEM; literal `\n` sequences are accepted (keys pasted into one-line fields). */
 	privateKey: string;
+	/** How the token request is sent (n8n's HTTP helper in the nodes); default fetch. */
+	transport?: SalesforceTransport;
 }
 
 export function jwtBearerSession(options: JwtBearerLogin): CountingSalesforceSession {
@@ -269,7 +270,15 @@ export function jwtBearerSession(options: JwtBearerLogin): CountingSalesforceSes
 	return cachedSession({
 		description: flow,
 		key,
-		login: () => requestJwtBearerToken({ loginUrl, consumerKey, username, privateKey, flow }),
+		login: () =>
+			requestJwtBearerToken({
+				loginUrl,
+				consumerKey,
+				username,
+				privateKey,
+				flow,
+				transport: options.transport,
+			}),
 	});
 }
 

@@ -1,8 +1,10 @@
 /**
  * One OAuth 2.0 token request to `${loginUrl}/services/oauth2/token` (a form POST), shared by
- * the username-password, refresh-token and JWT bearer grants. Plain fetch: loading jsforce
- * for three form posts would add about 40 MB to every n8n process that has the package.
+ * the username-password, refresh-token and JWT bearer grants, sent through the injected
+ * transport (n8n's HTTP helper in the nodes, fetch by default). Not jsforce: loading it for
+ * three form posts would add about 40 MB to every n8n process that has the package.
  */
+import { fetchTransport, streamText, type SalesforceTransport } from '../api/transport';
 import type { SalesforceToken } from '../api/types';
 import { loginFailure, type LoginFlowKind } from './login-errors';
 
@@ -20,19 +22,23 @@ export async function requestOAuthToken(options: {
 	flow: string;
 	/** Used when the answer has no instance_url (a refresh may omit it). */
 	fallbackInstanceUrl?: string;
-	fetch?: typeof fetch;
+	/** Default: `fetchTransport()`. */
+	transport?: SalesforceTransport;
 	now?: () => number;
 }): Promise<TokenGrantResult> {
 	const now = options.now ?? Date.now;
-	let response: Response;
+	const transport = options.transport ?? fetchTransport();
+	let status: number;
 	let text: string;
 	try {
-		response = await (options.fetch ?? fetch)(`${options.loginUrl}/services/oauth2/token`, {
+		const response = await transport({
 			method: 'POST',
-			headers: { 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json' },
+			url: `${options.loginUrl}/services/oauth2/token`,
+			headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
 			body: new URLSearchParams(options.params).toString(),
 		});
-		text = await response.text();
+		status = response.status;
+		text = response.text ?? (response.stream ? await streamText(response.stream) : '');
 	} catch (error) {
 		throw loginFailure(options.kind, options.flow, options.loginUrl, error);
 	}
@@ -44,9 +50,10 @@ export async function requestOAuthToken(options: {
 	}
 	const instanceUrl =
 		typeof body.instance_url === 'string' ? body.instance_url : options.fallbackInstanceUrl;
-	if (!response.ok || typeof body.access_token !== 'string' || !instanceUrl) {
+	const ok = status >= 200 && status < 300;
+	if (!ok || typeof body.access_token !== 'string' || !instanceUrl) {
 		throw loginFailure(options.kind, options.flow, options.loginUrl, {
-			error: typeof body.error === 'string' ? body.error : `HTTP_${response.status}`,
+			error: typeof body.error === 'string' ? body.error : `HTTP_${status}`,
 			message:
 				typeof body.error_description === 'string'
 					? body.error_description

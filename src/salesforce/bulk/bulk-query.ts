@@ -45,6 +45,8 @@ export interface BulkQueryOptions {
 	logger?: SyncLogger;
 	/** Stops polling or reading; the job is then aborted. */
 	signal?: AbortSignal;
+	/** Called once the job exists (its snapshot is taken after this answer). */
+	onJobCreated?: (jobId: string) => void;
 }
 
 export const DEFAULT_BULK_PAGE_RECORDS = 50_000;
@@ -110,6 +112,7 @@ export async function* runBulkQuery(
 		);
 	}
 	logger.info(`Salesforce bulk query job ${jobId} created`, { jobId });
+	options.onJobCreated?.(jobId);
 
 	let progress: Progress = 'running';
 	try {

@@ -121,6 +121,13 @@ interface SyncRun {
 	claims: PendingClaims;
 	/** Salesforce's time before any read saw the data: the next mark. */
 	syncedAt: number | undefined;
+	/**
+	 * Records a full read is expected to return: the members after the previous sync. Above
+	 * the bulk threshold the read goes to Bulk at once; unknown (a first sync) or below, the
+	 * first REST page's `totalSize` decides, as a `COUNT()` would cost a call on every small
+	 * first sync.
+	 */
+	expectedFullRead: number | undefined;
 }
 
 /** Runs one sync of `definition` and commits it; see the module comment. */
@@ -165,6 +172,7 @@ export async function syncSegment(options: SegmentSyncOptions): Promise<SegmentS
 		heldRecords: 0,
 		claims: new Map(),
 		syncedAt: described ? api.serverTime?.() : undefined,
+		expectedFullRead: state?.memberCount,
 	};
 	const fullReadReason = mode === 'full' ? segment.fullReadReason : undefined;
 	const why = fullReadReason ? ` (every sync reads it whole: ${fullReadReason})` : '';
@@ -189,6 +197,7 @@ export async function syncSegment(options: SegmentSyncOptions): Promise<SegmentS
 					fields: selectedFieldPaths(segment),
 					where: segment.where,
 				}),
+				{ expected: run.expectedFullRead },
 			);
 		} else {
 			await readChanges(run, state!.mark! - segment.overlapMs);
@@ -313,45 +322,71 @@ async function readInto(
 	run: SyncRun,
 	kind: ReadKind,
 	soql: string,
-	options: { all?: boolean } = {},
+	options: { all?: boolean; expected?: number } = {},
 ): Promise<void> {
-	for await (const records of readPages(run, soql, options.all === true)) {
+	for await (const records of readPages(run, soql, options.all === true, options.expected)) {
 		await stagePage(run, kind, records);
 	}
+}
+
+/**
+ * Sets the sync's Salesforce time from the answer to a request sent at `sentAt` (local): its
+ * Date less the round trip, so no later than when Salesforce began the read.
+ */
+function noteSyncedAt(run: SyncRun, sentAt: number): void {
+	if (run.syncedAt !== undefined) return;
+	const answeredAt = run.api.serverTime?.();
+	if (answeredAt !== undefined) run.syncedAt = answeredAt - (run.now() - sentAt);
 }
 
 async function* readPages(
 	run: SyncRun,
 	soql: string,
 	all: boolean,
+	expected: number | undefined,
 ): AsyncGenerator<SalesforceRecord[]> {
+	const { bulkThreshold } = run.segment;
+	if (expected !== undefined && expected > bulkThreshold) {
+		// Known to be large: straight to Bulk, no REST page read and thrown away.
+		yield* readBulk(run, soql, all, expected);
+		return;
+	}
 	const rest = runRestQuery(run.api, soql, { all, fieldTypes: run.fieldTypes });
 	const sentAt = run.now();
 	const first = await rest.next();
-	if (run.syncedAt === undefined) {
-		// The answer's Date less the round trip: no later than when Salesforce began the query.
-		const answeredAt = run.api.serverTime?.();
-		if (answeredAt !== undefined) run.syncedAt = answeredAt - (run.now() - sentAt);
-	}
+	noteSyncedAt(run, sentAt);
 	if (first.done) return;
-	if (first.value.totalSize > run.segment.bulkThreshold) {
+	if (first.value.totalSize > bulkThreshold) {
+		// Larger than expected (an incremental read of a mass update, a segment that grew).
 		await rest.return(undefined);
-		run.usedBulk = true;
-		run.logger.info(
-			`Salesforce segment "${run.segment.segmentId}": ${first.value.totalSize} records to read, above the bulk threshold of ${run.segment.bulkThreshold}: using Bulk API 2.0`,
-		);
-		yield* runBulkQuery(run.api, soql, {
-			operation: all ? 'queryAll' : 'query',
-			fieldTypes: run.fieldTypes,
-			batchSize: run.bulkBatchSize ?? DEFAULT_BULK_STAGE_BATCH,
-			logger: run.logger,
-			sleep: run.sleep,
-			pollIntervalMs: run.bulkPollIntervalMs,
-		});
+		yield* readBulk(run, soql, all, first.value.totalSize);
 		return;
 	}
 	yield first.value.records;
 	for await (const page of rest) yield page.records;
+}
+
+function readBulk(
+	run: SyncRun,
+	soql: string,
+	all: boolean,
+	size: number,
+): AsyncGenerator<SalesforceRecord[]> {
+	run.usedBulk = true;
+	run.logger.info(
+		`Salesforce segment "${run.segment.segmentId}": ${size} records to read, above the bulk threshold of ${run.segment.bulkThreshold}: using Bulk API 2.0`,
+	);
+	const sentAt = run.now();
+	return runBulkQuery(run.api, soql, {
+		operation: all ? 'queryAll' : 'query',
+		fieldTypes: run.fieldTypes,
+		batchSize: run.bulkBatchSize ?? DEFAULT_BULK_STAGE_BATCH,
+		logger: run.logger,
+		sleep: run.sleep,
+		pollIntervalMs: run.bulkPollIntervalMs,
+		// The job's snapshot is taken after it is created: its answer's Date is early enough.
+		onJobCreated: () => noteSyncedAt(run, sentAt),
+	});
 }
 
 /**

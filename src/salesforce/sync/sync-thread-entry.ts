@@ -2,19 +2,22 @@
  * The sync thread (started by `sync-thread.ts`): opens its own connection to the caller's
  * store, asks the caller for Salesforce tokens, runs one `syncSegment`, posts the report.
  */
+import { Readable } from 'node:stream';
 import { parentPort, workerData } from 'node:worker_threads';
 
 import type { CampaignStoreWithSegments } from '../../store/segment-store';
 import { openCampaignStore } from '../../store/open-store';
 import { SalesforceApi } from '../api/salesforce-api';
+import type { SalesforceHttpResponse, SalesforceTransport } from '../api/transport';
 import type { SalesforceSession, SalesforceToken, SyncLogger } from '../api/types';
 import { syncSegment } from './sync-segment';
 import {
 	deserializeError,
 	serializeError,
+	type CallerMessage,
+	type HttpReply,
 	type SyncThreadJob,
 	type ThreadMessage,
-	type TokenReply,
 } from './thread-messages';
 
 const port = parentPort!;
@@ -27,12 +30,72 @@ const pendingTokens = new Map<
 	{ resolve: (token: SalesforceToken) => void; reject: (error: Error) => void }
 >();
 let nextTokenRequest = 0;
-const onReply = (reply: TokenReply) => {
+const onReply = (reply: CallerMessage) => {
+	if (reply.kind !== 'token') {
+		onHttpReply(reply);
+		return;
+	}
 	const pending = pendingTokens.get(reply.id);
 	if (!pending) return;
 	pendingTokens.delete(reply.id);
 	if ('token' in reply) pending.resolve(reply.token);
 	else pending.reject(deserializeError(reply.error));
+};
+
+const pendingHttp = new Map<
+	number,
+	{ resolve: (response: SalesforceHttpResponse) => void; reject: (error: Error) => void }
+>();
+/** Streamed bodies being read, by request id. */
+const bodies = new Map<number, Readable>();
+let nextHttpRequest = 0;
+
+function onHttpReply(reply: HttpReply): void {
+	if (reply.kind === 'http-chunk') {
+		const body = bodies.get(reply.id);
+		if (!body) return;
+		if (reply.error) {
+			bodies.delete(reply.id);
+			body.destroy(deserializeError(reply.error));
+		} else if (reply.end) {
+			bodies.delete(reply.id);
+			body.push(null);
+		} else if (reply.chunk) {
+			body.push(Buffer.from(reply.chunk));
+		}
+		return;
+	}
+	const pending = pendingHttp.get(reply.id);
+	if (!pending) return;
+	pendingHttp.delete(reply.id);
+	if ('error' in reply) {
+		pending.reject(deserializeError(reply.error));
+		return;
+	}
+	const { id, status, headers } = reply;
+	if (!reply.streamed) {
+		pending.resolve({ status, headers, text: reply.text });
+		return;
+	}
+	const body = new Readable({
+		// One chunk asked for at a time: Node calls read() again only after a push.
+		read: () => post({ kind: 'http-read', id }),
+		destroy: (error, callback) => {
+			if (bodies.delete(id)) post({ kind: 'http-read', id, cancel: true });
+			callback(error);
+		},
+	});
+	bodies.set(id, body);
+	pending.resolve({ status, headers, stream: body });
+}
+
+/** The caller's transport (n8n's HTTP helper), through messages. */
+const relayTransport: SalesforceTransport = (request) => {
+	const id = nextHttpRequest++;
+	return new Promise((resolve, reject) => {
+		pendingHttp.set(id, { resolve, reject });
+		post({ kind: 'http', id, request });
+	});
 };
 port.on('message', onReply);
 
@@ -65,7 +128,12 @@ async function run(): Promise<void> {
 			job.storeConfig.backend === 'postgres' ? { ...job.storeConfig, poolMax: 2 } : job.storeConfig,
 		);
 		const report = await syncSegment({
-			api: new SalesforceApi({ session, apiVersion: job.apiVersion, logger }),
+			api: new SalesforceApi({
+				session,
+				apiVersion: job.apiVersion,
+				logger,
+				transport: job.relayHttp ? relayTransport : undefined,
+			}),
 			store,
 			definition: job.definition,
 			firstSync: job.firstSync,

@@ -16,6 +16,7 @@ import { Worker, type ResourceLimits } from 'node:worker_threads';
 
 import { CampaignError, InvalidInputError } from '../../errors';
 import type { StoreConfig } from '../../store/open-store';
+import type { SalesforceTransport } from '../api/transport';
 import {
 	DEFAULT_API_VERSION,
 	silentLogger,
@@ -27,9 +28,9 @@ import type { SegmentSyncReport } from './sync-segment';
 import {
 	deserializeError,
 	serializeError,
+	type CallerMessage,
 	type SyncThreadJob,
 	type ThreadMessage,
-	type TokenReply,
 } from './thread-messages';
 
 /** Young generation of the sync thread's heap, MB (V8 lets it grow to 48 MB on its own). */
@@ -46,6 +47,12 @@ export interface SyncThreadOptions {
 	storeConfig: StoreConfig;
 	/** The caller's session; the thread's requests use its tokens. */
 	session: SalesforceSession;
+	/**
+	 * The caller's transport (n8n's HTTP helper, whose proxy settings apply): the thread's
+	 * requests are sent through it, their bodies streamed over as the thread reads them.
+	 * Without it the thread sends with fetch.
+	 */
+	transport?: SalesforceTransport;
 	/** Young generation cap of the thread's heap, MB (default 8). */
 	youngGenerationMb?: number;
 	/** Old generation limit of the thread's heap, MB (default 512). */
@@ -100,8 +107,10 @@ export async function syncSegmentOnThread(
 		forceFull: options.forceFull,
 		bulkBatchSize: options.bulkBatchSize,
 		bulkPollIntervalMs: options.bulkPollIntervalMs,
+		relayHttp: options.transport !== undefined,
 	};
 	const worker = startSyncThread(job, limits);
+	const relay = options.transport ? httpRelay(options.transport, worker) : undefined;
 
 	return await new Promise<SegmentSyncReport>((resolve, reject) => {
 		let settled = false;
@@ -110,8 +119,13 @@ export async function syncSegmentOnThread(
 			settled = true;
 			outcome();
 		};
+		worker.once('exit', () => relay?.close());
 		worker.on('message', (message: ThreadMessage) => {
 			switch (message.kind) {
+				case 'http':
+				case 'http-read':
+					relay?.handle(message);
+					break;
 				case 'log':
 					logger[message.level](message.message, message.meta);
 					break;
@@ -123,13 +137,13 @@ export async function syncSegmentOnThread(
 								kind: 'token',
 								id: message.id,
 								token: value,
-							} satisfies TokenReply),
+							} satisfies CallerMessage),
 						(error: unknown) =>
 							worker.postMessage({
 								kind: 'token',
 								id: message.id,
 								error: serializeError(error),
-							} satisfies TokenReply),
+							} satisfies CallerMessage),
 					);
 					break;
 				}
@@ -164,6 +178,74 @@ export async function syncSegmentOnThread(
 			),
 		);
 	});
+}
+
+/**
+ * Sends the thread's requests through the caller's transport. A streamed body (Bulk results)
+ * crosses one chunk per `http-read` of the thread, so it is read no faster than the thread
+ * stages it.
+ */
+function httpRelay(transport: SalesforceTransport, worker: Worker) {
+	const streams = new Map<number, AsyncIterator<unknown>>();
+	const post = (message: CallerMessage) => worker.postMessage(message);
+	return {
+		handle(message: Extract<ThreadMessage, { kind: 'http' | 'http-read' }>): void {
+			const { id } = message;
+			if (message.kind === 'http') {
+				transport(message.request).then(
+					(response) => {
+						if (response.stream) {
+							streams.set(id, response.stream[Symbol.asyncIterator]());
+							post({
+								kind: 'http',
+								id,
+								status: response.status,
+								headers: response.headers,
+								streamed: true,
+							});
+						} else {
+							post({
+								kind: 'http',
+								id,
+								status: response.status,
+								headers: response.headers,
+								text: response.text,
+							});
+						}
+					},
+					(error: unknown) => post({ kind: 'http', id, error: serializeError(error) }),
+				);
+				return;
+			}
+			const iterator = streams.get(id);
+			if (!iterator || message.cancel) {
+				streams.delete(id);
+				void iterator?.return?.();
+				if (!message.cancel) post({ kind: 'http-chunk', id, end: true });
+				return;
+			}
+			iterator.next().then(
+				({ done, value }) => {
+					if (done) {
+						streams.delete(id);
+						post({ kind: 'http-chunk', id, end: true });
+					} else {
+						const chunk = typeof value === 'string' ? Buffer.from(value) : (value as Uint8Array);
+						post({ kind: 'http-chunk', id, chunk });
+					}
+				},
+				(error: unknown) => {
+					streams.delete(id);
+					post({ kind: 'http-chunk', id, error: serializeError(error) });
+				},
+			);
+		},
+		/** The thread is gone: drop the bodies it did not finish reading. */
+		close(): void {
+			for (const iterator of streams.values()) void iterator.return?.();
+			streams.clear();
+		},
+	};
 }
 
 /**

@@ -12,6 +12,7 @@ import {
 } from '../../errors';
 import type { StoreConfig } from '../../store/open-store';
 import { SalesforceApiError, SalesforceAuthError, SalesforceLimitError } from '../api/errors';
+import type { SalesforceHttpRequest } from '../api/transport';
 import type { SalesforceToken } from '../api/types';
 import { BulkQueryFailedError } from '../bulk/bulk-query';
 import type { SegmentDefinition } from './segment-definition';
@@ -27,6 +28,8 @@ export interface SyncThreadJob {
 	forceFull?: boolean;
 	bulkBatchSize?: number;
 	bulkPollIntervalMs?: number;
+	/** The caller sends the thread's requests through its transport (n8n's HTTP helper). */
+	relayHttp?: boolean;
 }
 
 export interface SerializedError {
@@ -41,6 +44,10 @@ export interface SerializedError {
 /** From the thread to its caller. */
 export type ThreadMessage =
 	| { kind: 'token'; id: number; failed?: SalesforceToken }
+	/** Send this request through the caller's transport. */
+	| { kind: 'http'; id: number; request: SalesforceHttpRequest }
+	/** The next chunk of the streamed body of request `id`; `cancel` drops the rest. */
+	| { kind: 'http-read'; id: number; cancel?: boolean }
 	| {
 			kind: 'log';
 			level: 'debug' | 'info' | 'warn';
@@ -54,6 +61,25 @@ export type ThreadMessage =
 export type TokenReply =
 	| { kind: 'token'; id: number; token: SalesforceToken }
 	| { kind: 'token'; id: number; error: SerializedError };
+
+/**
+ * From the caller to the thread: the answer to an `http` message (`streamed`: the body follows
+ * chunk by chunk, one per `http-read`), or to an `http-read`.
+ */
+export type HttpReply =
+	| {
+			kind: 'http';
+			id: number;
+			status: number;
+			headers: Record<string, string>;
+			text?: string;
+			streamed?: boolean;
+	  }
+	| { kind: 'http'; id: number; error: SerializedError }
+	| { kind: 'http-chunk'; id: number; chunk?: Uint8Array; end?: boolean; error?: SerializedError };
+
+/** Everything the caller says to the thread. */
+export type CallerMessage = TokenReply | HttpReply;
 
 type ErrorClass = abstract new (...args: never[]) => Error;
 
