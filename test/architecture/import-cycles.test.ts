@@ -12,11 +12,6 @@ import * as ts from 'typescript';
 const ROOT = resolve(__dirname, '..', '..');
 const SRC = join(ROOT, 'src');
 
-/**
- * Folders whose cycles are still being taken apart (on another branch); a cycle entirely
- * inside one of them is tolerated until then. Remove the entry once that work is merged.
- */
-const CYCLES_TOLERATED_IN: string[] = ['src/salesforce/activity/'];
 
 /** n8n's packages: the engine runs without n8n. */
 const N8N_PACKAGE = /^(n8n-workflow|n8n-core|n8n-nodes-base|n8n)$|^@n8n\//;
@@ -138,13 +133,7 @@ describe('src/ module graph', () => {
 	});
 
 	it('has no import cycle', () => {
-		const tolerated = (component: string[]) =>
-			CYCLES_TOLERATED_IN.some((folder) =>
-				component.every((file) => repoPath(file).startsWith(folder)),
-			);
-		const found = cycles(graph)
-			.filter((component) => !tolerated(component))
-			.map((component) => loopThrough(component, graph));
+		const found = cycles(graph).map((component) => loopThrough(component, graph));
 		expect(found).toEqual([]);
 	});
 

@@ -5,6 +5,7 @@
  * Salesforce's error messages with the SOQL, API usage in the log.
  */
 import { InvalidInputError } from '../../errors';
+import { advertisedWaitMs, backoffMs, networkErrorCode, sleep } from '../../retry';
 import {
 	isDailyApiLimit,
 	SalesforceApiError,
@@ -65,22 +66,6 @@ const RETRYABLE_NETWORK_CODES = new Set([
 /** Usage share of the org's daily API limit above which a warning is logged (once). */
 const USAGE_WARNING_SHARE = 0.8;
 
-const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/**
- * `Retry-After` as ms to wait: delay-seconds or an HTTP date (RFC 9110), the date measured
- * against `now` (best the response's own `Date`, so clock skew does not matter). Undefined
- * when absent or unreadable.
- */
-export function parseRetryAfter(value: string | null | undefined, now: number): number | undefined {
-	if (!value) return undefined;
-	const trimmed = value.trim();
-	if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
-	// An HTTP date has a weekday and month name; Date.parse would also read "-5" as a year.
-	const date = /[a-z]/i.test(trimmed) ? Date.parse(trimmed) : Number.NaN;
-	return Number.isFinite(date) ? Math.max(0, date - now) : undefined;
-}
-
 /** `api-usage=N/M` of a `Sforce-Limit-Info` header. */
 export function parseLimitInfo(
 	value: string | null | undefined,
@@ -117,13 +102,6 @@ export function readSalesforceError(
 	return { errorCode: `HTTP_${status}`, message: plain || `HTTP status ${status}` };
 }
 
-/** The code of a connection failure (undici puts it on `cause`). */
-function networkErrorCode(error: unknown): string | undefined {
-	const err = error as { code?: unknown; cause?: { code?: unknown } } | undefined;
-	const code = err?.cause?.code ?? err?.code;
-	return typeof code === 'string' ? code : undefined;
-}
-
 export class SalesforceApi implements SalesforceRequester {
 	readonly apiVersion: string;
 	/** HTTP requests sent to the instance, retries included (logins are not counted here). */
@@ -153,7 +131,7 @@ export class SalesforceApi implements SalesforceRequester {
 		}
 		this.logger = options.logger ?? silentLogger;
 		this.transport = options.transport ?? fetchTransport(options.fetch);
-		this.sleep = options.sleep ?? defaultSleep;
+		this.sleep = options.sleep ?? sleep;
 		this.maxAttempts = Math.max(1, options.maxAttempts ?? 5);
 		this.maxBackoffMs = Math.max(0, options.maxBackoffMs ?? 60_000);
 		this.now = options.now ?? Date.now;
@@ -283,23 +261,23 @@ export class SalesforceApi implements SalesforceRequester {
 		}
 	}
 
-	/** Retry-After when Salesforce sent one, else exponential from 1 s with jitter; capped. */
+	/** Retry-After when Salesforce sent one, else full-jitter backoff from 1 s; capped. */
 	private waitBefore(response: SalesforceHttpResponse, attempt: number): number {
 		return Math.min(this.retryAfter(response) ?? this.backoff(attempt), this.maxBackoffMs);
 	}
 
+	/** What the answer advertises (the package's one rule), measured against Salesforce's clock. */
 	private retryAfter(response: SalesforceHttpResponse): number | undefined {
 		const date = Date.parse(response.headers.date ?? '');
-		return parseRetryAfter(
-			response.headers['retry-after'],
+		return advertisedWaitMs(
+			response.status,
+			(name) => response.headers[name],
 			Number.isFinite(date) ? date : this.now(),
 		);
 	}
 
 	private backoff(attempt: number): number {
-		const base = 1000 * 2 ** (attempt - 1);
-		// Jitter spreads the retries of several workers that hit the same limit.
-		return Math.min(Math.round(base * (0.75 + Math.random() * 0.5)), this.maxBackoffMs);
+		return backoffMs(attempt, { baseDelayMs: 1000, maxDelayMs: this.maxBackoffMs });
 	}
 
 	private url(request: ApiRequest, token: SalesforceToken): string {
