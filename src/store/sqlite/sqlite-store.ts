@@ -9,7 +9,9 @@ import {
 	type CampaignEntry,
 	type CampaignEvent,
 	type CampaignStore,
+	type CampaignReportQuery,
 	type CancelStepsRequest,
+	type CapDecisionRecord,
 	type ClaimStepsRequest,
 	type ClaimedStep,
 	type EventQuery,
@@ -30,8 +32,10 @@ import {
 	type SendReservationResult,
 	type StepClaim,
 	type UserProfile,
+	type VariantFunnelCounts,
 } from '../campaign-store';
 import { blockingEntryRange, validCandidates } from '../re-entry';
+import { checkCapDecisions, checkReportQuery } from '../report-queries';
 import {
 	entryFromRow,
 	eventFromRow,
@@ -68,6 +72,7 @@ import {
 	listSqliteSegmentMembers,
 	stageSqliteSegmentPage,
 } from './sqlite-segments';
+import { countSqliteReport, recordSqliteCapDecisions } from './sqlite-report';
 import { completeSqliteSend, getSqliteSend, reserveSqliteSends } from './sqlite-sends';
 
 export interface SqliteStoreOptions {
@@ -493,6 +498,16 @@ export class SqliteCampaignStore implements CampaignStore {
 	}): Promise<number | undefined> {
 		checkResumePoint(query);
 		return nextSqliteDueAt((sql) => this.statement(sql), query);
+	}
+
+	async recordCapDecisions(decisions: CapDecisionRecord[]): Promise<void> {
+		checkCapDecisions(decisions);
+		if (decisions.length === 0) return;
+		this.transaction(() => recordSqliteCapDecisions((sql) => this.statement(sql), decisions));
+	}
+
+	async countCampaignReport(query: CampaignReportQuery): Promise<VariantFunnelCounts[]> {
+		return countSqliteReport((sql) => this.statement(sql), checkReportQuery(query));
 	}
 
 	async close(): Promise<void> {
