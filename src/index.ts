@@ -250,3 +250,25 @@ export {
 	type ResumeLoopOptions,
 } from './schedule/resume-loop';
 export { scheduleRequestFor } from './schedule/schedule-request';
+export {
+	buildCampaignReport,
+	formatPValue,
+	formatReportTable,
+	variantLabel,
+	type CampaignReport,
+	type CampaignReportRequest,
+	type VariantReport,
+} from './report/campaign-report';
+export { renderReportChart } from './report/chart';
+export {
+	compareProportions,
+	wilsonInterval,
+	type ProportionComparison,
+} from './report/statistics';
+export { MAX_CONVERSION_WINDOW_MS } from './store/report-queries';
+export type {
+	CampaignReportQuery,
+	CapDecisionRecord,
+	ConversionRule,
+	VariantFunnelCounts,
+} from './store/campaign-store';
