@@ -28,8 +28,10 @@ export function escapeXml(text: string): string {
 const pct = (x: number, digits = 1) => `${(x * 100).toFixed(digits)}%`;
 const fixed = (x: number) => x.toFixed(1);
 
+/** A text element; 13 px unless `attributes` give a font size (an attribute may appear once). */
 function text(x: number, y: number, content: string, attributes = ''): string {
-	return `<text x="${fixed(x)}" y="${fixed(y)}" ${FONT} font-size="13" ${attributes}>${escapeXml(content)}</text>`;
+	const size = /\bfont-size=/.test(attributes) ? '' : ' font-size="13"';
+	return `<text x="${fixed(x)}" y="${fixed(y)}" ${FONT}${size} ${attributes}>${escapeXml(content)}</text>`;
 }
 
 function funnel(report: CampaignReport, top: number): { svg: string[]; height: number } {
