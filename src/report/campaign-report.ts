@@ -185,6 +185,13 @@ export function formatReportTable(report: CampaignReport): string {
 		line(header),
 		line(widths.map((w) => '-'.repeat(w))),
 		...rows.map(line),
+		...(Object.keys(report.total.exitedByReason).length > 0
+			? [
+					`Exited by reason: ${Object.entries(report.total.exitedByReason)
+						.map(([reason, n]) => `${reason} ${n}`)
+						.join(', ')}.`,
+				]
+			: []),
 		`Lift: ${report.methods.interval}; p: ${report.methods.test}.`,
 	].join('\n');
 }

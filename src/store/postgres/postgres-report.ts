@@ -13,9 +13,9 @@ const propertyOf = (alias: string) =>
 	`coalesce(${alias}.properties ->> $7::text, ${alias}.properties #>> $8::text[])`;
 
 /**
- * One statement, the same shape as SQLite's (`sqlite-report.ts`): the campaign's sends summed
- * per entry, joined to its entries in range, a conversion looked up per measured entry on
- * `events (user_id, name, occurred_at)`, grouped by (variant, exit code). $1 campaign, $2 from,
+ * One statement, the same rule as SQLite's (`sqlite-report.ts`): the campaign's sends summed
+ * per entry, joined to its entries in range, the measured entries joined with the conversion
+ * events of their users, grouped by (variant, exit code). $1 campaign, $2 from,
  * $3 to, $4 event names, $5 window, $6 now, $7/$8 the property as a key and as a path.
  */
 function reportSql(schema: string, conversion: PreparedConversion | undefined): string {
@@ -24,10 +24,14 @@ function reportSql(schema: string, conversion: PreparedConversion | undefined): 
 		WHEN p.messages_sent > 0 THEN ${conversion?.windowFrom === 'entry' ? 'p.triggered_at' : 'p.first_sent_at'}
 		WHEN p.variant = 'control' THEN ${conversion?.windowFrom === 'entry' ? 'p.triggered_at' : 'p.held_out_at'}
 	END`;
+	// A set-based join of the measured entries with the conversion events (a hash join, not a
+	// lookup per entry): each converted entry once.
 	const converted = conversion
-		? `EXISTS (
-			SELECT 1 FROM ${s}.events AS c
-			WHERE c.user_id = p.user_id
+		? `,
+		converted AS (
+			SELECT DISTINCT p.entry_id
+			FROM measured AS p JOIN ${s}.events AS c ON c.user_id = p.user_id
+			WHERE p.window_start IS NOT NULL
 				AND c.name = ANY($4::text[])
 				AND c.occurred_at > p.window_start
 				AND c.occurred_at <= least(p.window_start + $5::bigint, $6::bigint)
@@ -39,10 +43,11 @@ function reportSql(schema: string, conversion: PreparedConversion | undefined): 
 						: ''
 				}
 		)`
-		: 'false';
+		: '';
 	return `WITH sent AS (
 			SELECT entry_id,
-				(array_agg(variant ORDER BY reserved_at, id) FILTER (WHERE variant IS NOT NULL))[1] AS variant,
+				-- The variant of the first send that has one: a string minimum sorts no group.
+				substr(min(lpad((reserved_at + 9007199254740991)::text, 20, '0') || variant COLLATE "C"), 21) AS variant,
 				count(*) FILTER (WHERE state = 'sent') AS messages_sent,
 				min(sent_at) FILTER (WHERE state = 'sent') AS first_sent_at,
 				bool_or(state = 'failed') AS any_failed,
@@ -68,7 +73,7 @@ function reportSql(schema: string, conversion: PreparedConversion | undefined): 
 		),
 		measured AS (
 			SELECT p.*, ${start} AS window_start FROM per_entry AS p
-		)
+		)${converted}
 		SELECT p.variant, p.exit_code,
 			count(*) AS entered,
 			count(*) FILTER (WHERE p.state = 'exited') AS exited,
@@ -79,8 +84,8 @@ function reportSql(schema: string, conversion: PreparedConversion | undefined): 
 			count(*) FILTER (WHERE p.messages_sent = 0 AND p.any_failed) AS failed,
 			count(*) FILTER (WHERE p.messages_sent = 0 AND p.variant = 'control') AS control,
 			count(*) FILTER (WHERE p.window_start IS NOT NULL) AS measured,
-			count(*) FILTER (WHERE p.window_start IS NOT NULL AND ${converted}) AS converted
-		FROM measured AS p
+			${conversion ? 'count(cv.entry_id)' : '0'} AS converted
+		FROM measured AS p ${conversion ? 'LEFT JOIN converted AS cv ON cv.entry_id = p.entry_id' : ''}
 		GROUP BY p.variant, p.exit_code`;
 }
 

@@ -668,6 +668,8 @@ export class PostgresCampaignStore implements CampaignStore {
 		// statistics say; a nested loop over a misestimated aggregate costs quadratic time.
 		return this.transaction(async (client) => {
 			await client.query('SET LOCAL enable_nestloop = off');
+			// Hash joins of a million entries fit in memory instead of spilling in batches.
+			await client.query("SET LOCAL work_mem = '256MB'");
 			return countPostgresReport(client, this.schema, prepared);
 		});
 	}
