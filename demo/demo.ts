@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { DateTime } from 'luxon';
 
 import { fetchTransport } from '../test/send/support/fetch-transport';
+import { runReports } from './report';
 import { runTrialJourney } from './trial-journey';
 import { startIntercomImitation } from '../test/send/support/intercom-imitation';
 import {
@@ -408,6 +409,7 @@ async function main(): Promise<void> {
 	console.log(`\nDelivered to ${delivered.join(', ')}; every other user above says why not.`);
 	await imitation.close();
 	await runTrialJourney(store);
+	await runReports(store, T0 + 8 * DAY);
 	await store.close();
 	rmSync(folder, { recursive: true, force: true });
 }
