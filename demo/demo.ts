@@ -330,6 +330,18 @@ async function main(): Promise<void> {
 		if (decision.decision !== 'allowed') {
 			// Deferred users go back to the schedule (Frequency Cap: "Deferred Users: Go Back to
 			// the Campaign Schedule"); capped ones leave the campaign here.
+			// As the Frequency Cap node does: the refusal is kept for the Campaign Report.
+			await store.recordCapDecisions([
+				{
+					campaignId: item.campaignId,
+					stepId: 'cap',
+					entryId: item.entryId,
+					userId: item.userId,
+					decision: decision.decision,
+					rules: decision.rules,
+					at: now,
+				},
+			]);
 			const next = afterRefusal(decision, { deferred: true, capped: false });
 			const then =
 				next.kind === 'schedule'

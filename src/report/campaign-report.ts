@@ -180,7 +180,8 @@ export function formatReportTable(report: CampaignReport): string {
 	const line = (cells: string[]) =>
 		cells
 			.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i])))
-			.join('  ');
+			.join('  ')
+			.trimEnd();
 	return [
 		line(header),
 		line(widths.map((w) => '-'.repeat(w))),
