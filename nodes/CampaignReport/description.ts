@@ -55,7 +55,7 @@ export const campaignReportProperties: INodeProperties[] = [
 		placeholder: 'cart_id',
 		displayOptions: { show: measuring },
 		description:
-			'Only a conversion event with the same value of this property as the trigger event counts (e.g. the cart that was abandoned). A key or a dotted path. Empty: any.',
+			'Only a conversion event with the same value of this property as the trigger event counts (e.g. the cart that was abandoned); a trigger event without the property lets any count. A key or a dotted path. Empty: any.',
 	},
 	{
 		displayName: 'Conversion Window',

@@ -402,7 +402,8 @@ export interface ConversionRule {
 	eventNames: string[];
 	/**
 	 * A property (a key, or a dotted path) the conversion event must share with the entry's
-	 * trigger event, e.g. `cart_id`: the same cart that was abandoned is the one bought.
+	 * trigger event, e.g. `cart_id`: the same cart that was abandoned is the one bought. A trigger
+	 * event without the property lets any conversion event count (as the Exception Check does).
 	 */
 	matchProperty?: string;
 	windowMs: number;

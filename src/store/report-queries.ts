@@ -117,6 +117,14 @@ export function checkReportQuery(query: CampaignReportQuery): PreparedReportQuer
 	};
 }
 
+/**
+ * The conversion event's property equals the trigger event's; a trigger event without the
+ * property lets any conversion event count, as in the Exception Check's Match Property. The
+ * trigger's value is read a second time only when the first comparison is unknown.
+ */
+export const triggerMatch = (conversionValue: string, triggerValue: string): string =>
+	`coalesce(${conversionValue} = ${triggerValue}, ${triggerValue} IS NULL)`;
+
 /** The code of an exit reason: the part before the first `:`, e.g. `exceptionEvent`. */
 export const EXIT_CODE_SQL = {
 	sqlite: `CASE WHEN exit_reason IS NULL THEN NULL

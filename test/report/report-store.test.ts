@@ -264,6 +264,46 @@ describe.each(backends)('Campaign Report on %s', (_name, open) => {
 		).toBe(0);
 	});
 
+	it('matches the property as readProperty finds it (a key with a dot, a nested path, a number against its text), and any purchase when the trigger has none', async () => {
+		const campaign = 'paths';
+		const triggers = [
+			event('p-1', 'kim', 'Cart Abandoned', T0, { 'cart.id': 'K1' }),
+			event('p-2', 'lou', 'Cart Abandoned', T0 + 1, { cart: { id: 'L1' } }),
+			event('p-3', 'max', 'Cart Abandoned', T0 + 2, { cart: { id: 7 } }),
+			event('p-4', 'ned', 'Cart Abandoned', T0 + 3, { cart: { id: 'N1' } }),
+			// No cart on the trigger: any purchase counts, as in the Exception Check.
+			event('p-5', 'oda', 'Cart Abandoned', T0 + 4, {}),
+		];
+		const entries = await enter(store, campaign, triggers);
+		await send(
+			store,
+			campaign,
+			triggers.map((trigger) => ({
+				userId: trigger.userId,
+				entryId: entries.get(trigger.userId)!,
+				at: T0 + HOUR,
+				outcome: 'sent' as const,
+				variant: 'B',
+			})),
+		);
+		await store.ingest({
+			events: [
+				event('q-1', 'kim', 'Order Completed', T0 + 2 * HOUR, { 'cart.id': 'K1' }),
+				event('q-2', 'lou', 'Order Completed', T0 + 2 * HOUR, { cart: { id: 'L1' } }),
+				event('q-3', 'max', 'Order Completed', T0 + 2 * HOUR, { cart: { id: '7' } }),
+				event('q-4', 'ned', 'Order Completed', T0 + 2 * HOUR, { cart: { id: 'other' } }),
+				event('q-5', 'oda', 'Order Completed', T0 + 2 * HOUR, { cart: { id: 'O1' } }),
+			],
+			now: T0 + 2 * HOUR,
+		});
+		const [b] = await store.countCampaignReport({
+			campaignId: campaign,
+			conversion: { ...purchase, matchProperty: 'cart.id' },
+			now: T0 + DAY,
+		});
+		expect(b).toMatchObject({ measured: 5, converted: 4 });
+	});
+
 	it('refuses a report that cannot be computed, naming the field', async () => {
 		await expect(
 			store.countCampaignReport({

@@ -5,6 +5,7 @@ import {
 	type PreparedConversion,
 	type PreparedReportQuery,
 	type ReportRow,
+	triggerMatch,
 } from '../report-queries';
 import type { PgQueryable } from './pg-types';
 
@@ -38,8 +39,7 @@ function reportSql(schema: string, conversion: PreparedConversion | undefined): 
 				AND c.message_id <> p.trigger_message_id
 				${
 					conversion.property
-						? `AND ${propertyOf('c')} = (
-					SELECT ${propertyOf('t')} FROM ${s}.events AS t WHERE t.message_id = p.trigger_message_id)`
+						? `AND ${triggerMatch(propertyOf('c'), `(SELECT ${propertyOf('t')} FROM ${s}.events AS t WHERE t.message_id = p.trigger_message_id)`)}`
 						: ''
 				}
 		)`

@@ -7,6 +7,7 @@ import {
 	type PreparedConversion,
 	type PreparedReportQuery,
 	type ReportRow,
+	triggerMatch,
 } from '../report-queries';
 
 /** The store's cache of prepared statements. */
@@ -40,8 +41,7 @@ function reportSql(conversion: PreparedConversion | undefined): string {
 				AND c.message_id <> p.trigger_message_id
 				${
 					conversion.property
-						? `AND ${propertyOf('c')} = (
-					SELECT ${propertyOf('t')} FROM events AS t WHERE t.message_id = p.trigger_message_id)`
+						? `AND ${triggerMatch(propertyOf('c'), `(SELECT ${propertyOf('t')} FROM events AS t WHERE t.message_id = p.trigger_message_id)`)}`
 						: ''
 				}
 		)`
