@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { DateTime } from 'luxon';
 
 import { fetchTransport } from '../test/send/support/fetch-transport';
+import { runReports } from './report';
 import { runTrialJourney } from './trial-journey';
 import { startIntercomImitation } from '../test/send/support/intercom-imitation';
 import {
@@ -329,6 +330,18 @@ async function main(): Promise<void> {
 		if (decision.decision !== 'allowed') {
 			// Deferred users go back to the schedule (Frequency Cap: "Deferred Users: Go Back to
 			// the Campaign Schedule"); capped ones leave the campaign here.
+			// As the Frequency Cap node does: the refusal is kept for the Campaign Report.
+			await store.recordCapDecisions([
+				{
+					campaignId: item.campaignId,
+					stepId: 'cap',
+					entryId: item.entryId,
+					userId: item.userId,
+					decision: decision.decision,
+					rules: decision.rules,
+					at: now,
+				},
+			]);
 			const next = afterRefusal(decision, { deferred: true, capped: false });
 			const then =
 				next.kind === 'schedule'
@@ -408,6 +421,7 @@ async function main(): Promise<void> {
 	console.log(`\nDelivered to ${delivered.join(', ')}; every other user above says why not.`);
 	await imitation.close();
 	await runTrialJourney(store);
+	await runReports(store, T0 + 8 * DAY);
 	await store.close();
 	rmSync(folder, { recursive: true, force: true });
 }

@@ -253,3 +253,27 @@ export {
 	type ActivityResult,
 	type ActivityWriteOptions,
 } from './salesforce/activity/write-activities';
+
+// Did it work: the Campaign Report.
+export {
+	buildCampaignReport,
+	formatPValue,
+	formatReportTable,
+	variantLabel,
+	type CampaignReport,
+	type CampaignReportRequest,
+	type VariantReport,
+} from './report/campaign-report';
+export { renderReportChart } from './report/chart';
+export {
+	compareProportions,
+	wilsonInterval,
+	type ProportionComparison,
+} from './report/statistics';
+export { MAX_CONVERSION_WINDOW_MS } from './store/report-queries';
+export type {
+	CampaignReportQuery,
+	CapDecisionRecord,
+	ConversionRule,
+	VariantFunnelCounts,
+} from './store/campaign-store';

@@ -22,6 +22,7 @@ import {
 	stepIdempotencyKey,
 	validateFrequencyPolicy,
 	type CapDecision,
+	type CapDecisionRecord,
 	type CapRequest,
 	type CapRule,
 	type DurationUnit,
@@ -93,6 +94,8 @@ export class FrequencyCap implements INodeType {
 				'Resume Point is empty: name the Resume Point of the Campaign Resume Trigger where scheduled users continue.',
 			);
 		const exits: Array<{ request: CapRequest; reason: string }> = [];
+		// Kept for the Campaign Report: who was capped or deferred, whatever became of them.
+		const refusals: CapDecisionRecord[] = [];
 		const schedule: Array<{ output: number; itemIndex: number; request: ScheduleStepRequest }> = [];
 		const route = (itemIndex: number, result: CapDecision, request: CapRequest) => {
 			const json: IDataObject = {
@@ -103,6 +106,15 @@ export class FrequencyCap implements INodeType {
 				outputs[0].push({ json, pairedItem: { item: itemIndex } });
 				return;
 			}
+			refusals.push({
+				campaignId: request.campaignId,
+				stepId,
+				entryId: request.entryId,
+				userId: request.userId,
+				decision: result.decision,
+				rules: result.rules,
+				at: now,
+			});
 			const next = afterRefusal(result, handOff);
 			const output = next.kind === 'exit' || result.decision === 'capped' ? 1 : 2;
 			if (next.kind === 'exit') {
@@ -152,6 +164,7 @@ export class FrequencyCap implements INodeType {
 		pending.forEach(({ itemIndex, request, quiet }, index) =>
 			route(itemIndex, decide(policy, request, results[index], quiet), request),
 		);
+		await store.recordCapDecisions(refusals);
 		for (const { request, reason } of exits)
 			await exitCampaignEntry(store, { ...request, entryId: request.entryId! }, reason, now);
 		if (schedule.length > 0) {

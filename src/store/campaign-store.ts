@@ -33,13 +33,6 @@ export interface UserProfile {
 }
 
 /** A partial profile: given fields replace, `attributes` and `externalIds` merge key by key. */
-/** A profile found by email, for matching a synced Salesforce record to an existing user. */
-export interface EmailProfile {
-	userId: string;
-	/** The profile's external id `salesforce`: the Salesforce record it belongs to, if any. */
-	salesforceId?: string;
-}
-
 export interface ProfileUpdate {
 	userId: string;
 	email?: string;
@@ -285,6 +278,80 @@ export interface CancelStepsRequest {
 	entryId?: string;
 }
 
+/** A Frequency Cap refusal, kept for the Campaign Report: who was capped or deferred, and when. */
+export interface CapDecisionRecord {
+	campaignId: string;
+	stepId: string;
+	entryId?: string;
+	userId: string;
+	decision: 'capped' | 'deferred';
+	/** The rules that refused, e.g. `1`, `minGap`, `quietHours`. */
+	rules: string[];
+	at: number;
+}
+
+/**
+ * When a user of a campaign converted: one of `eventNames` occurred after the window's start
+ * and at most `windowMs` later (and no later than the report's `now`). A conversion counts
+ * once per campaign entry.
+ */
+export interface ConversionRule {
+	eventNames: string[];
+	/**
+	 * A property (a key, or a dotted path) the conversion event must share with the entry's
+	 * trigger event, e.g. `cart_id`: the same cart that was abandoned is the one bought. A trigger
+	 * event without the property lets any conversion event count (as the Exception Check does).
+	 */
+	matchProperty?: string;
+	windowMs: number;
+	/**
+	 * `send`: from the entry's first message sent, or, for a control-group user, from the
+	 * moment the Send Message step held them out (their key's reservation time). `entry`: from
+	 * the trigger event, for every user.
+	 */
+	windowFrom: 'send' | 'entry';
+}
+
+/** Which entries a report counts: one campaign's entries whose trigger occurred in [from, to). */
+export interface CampaignReportQuery {
+	campaignId: string;
+	/** Inclusive lower bound on the entry's `triggeredAt`; absent: from the first entry. */
+	from?: number;
+	/** Exclusive upper bound on the entry's `triggeredAt`; absent: no bound. */
+	to?: number;
+	/** Absent: nothing converts (the report shows the funnel only). */
+	conversion?: ConversionRule;
+	/** Conversions are counted up to this instant. */
+	now: number;
+}
+
+/**
+ * One group of a campaign's entries, by the variant their sends recorded: a variant name,
+ * `control`, or null for entries that never reached a send decision (exited or capped first).
+ * Every number counts entries, except `messagesSent`.
+ */
+export interface VariantFunnelCounts {
+	variant: string | null;
+	entered: number;
+	exited: number;
+	/** Exited entries by the reason's code, the part before the first `:` (e.g. `exceptionEvent`). */
+	exitedByReason: Record<string, number>;
+	/** Entries the Frequency Cap refused at least once as capped / as deferred. */
+	capped: number;
+	deferred: number;
+	/** Entries with at least one message sent. */
+	sent: number;
+	messagesSent: number;
+	/** Entries with a failed message and none sent. */
+	failed: number;
+	/** Entries held out as the control group (and sent nothing). */
+	control: number;
+	/** Entries whose conversion is measured: `sent` ones, and `control` ones. */
+	measured: number;
+	/** Measured entries that converted inside their window. */
+	converted: number;
+}
+
 export type StoreBackend = 'sqlite' | 'postgres';
 
 export interface CampaignStore {
@@ -374,9 +441,23 @@ export interface CampaignStore {
 	 */
 	nextScheduledDueAt(query: { campaignId: string; stepId: string }): Promise<number | undefined>;
 
+	/**
+	 * Records Frequency Cap refusals (capped or deferred), for the Campaign Report. Append
+	 * only: a user refused twice is two rows, and the report counts entries.
+	 */
+	recordCapDecisions(decisions: CapDecisionRecord[]): Promise<void>;
+
+	/**
+	 * A campaign's funnel per variant (and control) with conversions, counted in the store with
+	 * set-based aggregate queries: nothing per entry comes back to the caller. Conversions are
+	 * computed from the recorded events when asked, so a rule declared today counts events
+	 * recorded before it.
+	 */
+	countCampaignReport(query: CampaignReportQuery): Promise<VariantFunnelCounts[]>;
+
 	/** Idempotent; closes connections and file handles. */
 	close(): Promise<void>;
 }
 
 /** Schema version both backends create and check when they open. */
-export const SCHEMA_VERSION = 6;
+export const SCHEMA_VERSION = 7;

@@ -203,6 +203,14 @@ export function fakeContext(options: FakeContextOptions) {
 					headers[String(credentials.headerName)] = String(credentials.secretValue);
 				return await fakeHttp({ ...request, headers });
 			},
+			// n8n's default binary mode: the data inline, as base64.
+			prepareBinaryData: async (data: Buffer, fileName?: string, mimeType?: string) => ({
+				data: data.toString('base64'),
+				mimeType: mimeType ?? 'application/octet-stream',
+				fileName,
+				fileExtension: fileName?.split('.').pop(),
+				fileSize: `${data.length} B`,
+			}),
 			returnJsonArray: (data: Record<string, unknown> | Array<Record<string, unknown>>) =>
 				(Array.isArray(data) ? data : [data]).map((json) => ({ json })),
 		},

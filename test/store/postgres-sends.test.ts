@@ -58,6 +58,8 @@ describe('PostgreSQL store: reserving sends', () => {
 		);
 		await admin.query(`DROP INDEX "${schema}".profiles_email_lower`);
 		await admin.query(`DROP TABLE "${schema}".scheduled_steps`);
+		await admin.query(`DROP TABLE "${schema}".cap_decisions`);
+		await admin.query(`DROP INDEX "${schema}".sends_campaign_entry`);
 		await admin.query(`DELETE FROM "${schema}".schema_version WHERE version >= 2`);
 		const upgraded = await open({ schema });
 		const versions = await admin.query(
@@ -70,6 +72,7 @@ describe('PostgreSQL store: reserving sends', () => {
 			{ version: 4 },
 			{ version: 5 },
 			{ version: 6 },
+			{ version: 7 },
 		]);
 		const [result] = await upgraded.reserveSends([request({ userId: 'u1' })]);
 		expect(result.outcome).toBe('reserved');

@@ -73,6 +73,7 @@ describe('PostgreSQL store: opening and migrating', () => {
 			{ version: 4 },
 			{ version: 5 },
 			{ version: 6 },
+			{ version: 7 },
 		]);
 		await opened[7].ingest({ events: [event('u1')], now: T0 });
 		expect(await opened[0].findEvents({ userId: 'u1', names: [], after: 0 })).toHaveLength(1);
@@ -123,7 +124,7 @@ describe('PostgreSQL store: opening and migrating', () => {
 		const opening = openPostgresStore({ connection, schema });
 		await expect(opening).rejects.toThrow(SchemaVersionError);
 		await expect(openPostgresStore({ connection, schema })).rejects.toThrow(
-			/schema version 99.*supports up to 6/,
+			/schema version 99.*supports up to 7/,
 		);
 	});
 
@@ -482,13 +483,15 @@ describe('PostgreSQL store: synced segments', () => {
 		);
 		await admin.query(`DROP INDEX "${schema}".profiles_email_lower`);
 		await admin.query(`DROP TABLE "${schema}".scheduled_steps`);
+		await admin.query(`DROP TABLE "${schema}".cap_decisions`);
+		await admin.query(`DROP INDEX "${schema}".sends_campaign_entry`);
 		await admin.query(`DELETE FROM "${schema}".schema_version WHERE version >= 5`);
 
 		const upgraded = await open({ schema });
 		const versions = await admin.query(
 			`SELECT version FROM "${schema}".schema_version ORDER BY version`,
 		);
-		expect(versions.rows.map((r) => r.version)).toEqual([1, 2, 3, 4, 5, 6]);
+		expect(versions.rows.map((r) => r.version)).toEqual([1, 2, 3, 4, 5, 6, 7]);
 		expect(await upgraded.findUserIdsByEmail(['old.user@example.com'])).toEqual(
 			new Map([['old.user@example.com', 'u-old']]),
 		);
@@ -524,13 +527,15 @@ describe('PostgreSQL store: synced segments', () => {
 		await before.close();
 		// As a store of version 5 left it.
 		await admin.query(`DROP TABLE "${schema}".scheduled_steps`);
-		await admin.query(`DELETE FROM "${schema}".schema_version WHERE version = 6`);
+		await admin.query(`DROP TABLE "${schema}".cap_decisions`);
+		await admin.query(`DROP INDEX "${schema}".sends_campaign_entry`);
+		await admin.query(`DELETE FROM "${schema}".schema_version WHERE version >= 6`);
 
 		const upgraded = await open({ schema });
 		const versions = await admin.query(
 			`SELECT version FROM "${schema}".schema_version ORDER BY version`,
 		);
-		expect(versions.rows.map((r) => r.version)).toEqual([1, 2, 3, 4, 5, 6]);
+		expect(versions.rows.map((r) => r.version)).toEqual([1, 2, 3, 4, 5, 6, 7]);
 		expect((await upgraded.getProfiles(['u-old'])).get('u-old')?.email).toBe('old@example.com');
 		const step = {
 			campaignId: 'c',

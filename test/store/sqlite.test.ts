@@ -49,7 +49,7 @@ describe('SQLite store specifics', () => {
 		const { DatabaseSync } = await import('node:sqlite');
 		const db = new DatabaseSync(filePath);
 		expect(db.prepare('PRAGMA journal_mode').get()).toEqual({ journal_mode: 'wal' });
-		expect(db.prepare('SELECT max(version) AS v FROM schema_version').get()).toEqual({ v: 6 });
+		expect(db.prepare('SELECT max(version) AS v FROM schema_version').get()).toEqual({ v: 7 });
 		db.close();
 		await store.close();
 	});
@@ -67,6 +67,8 @@ describe('SQLite store specifics', () => {
 		}
 		db.exec('DROP INDEX profiles_email_lower');
 		db.exec('DROP TABLE scheduled_steps');
+		db.exec('DROP TABLE cap_decisions');
+		db.exec('DROP INDEX sends_campaign_entry');
 		db.exec('DELETE FROM schema_version WHERE version >= 5');
 		db.close();
 
@@ -97,7 +99,7 @@ describe('SQLite store specifics', () => {
 		await upgraded.close();
 		const check = new DatabaseSync(filePath);
 		expect(check.prepare('SELECT version FROM schema_version ORDER BY version').all()).toEqual(
-			[1, 2, 3, 4, 5, 6].map((version) => ({ version })),
+			[1, 2, 3, 4, 5, 6, 7].map((version) => ({ version })),
 		);
 		check.close();
 	});
@@ -111,7 +113,9 @@ describe('SQLite store specifics', () => {
 		const db = new DatabaseSync(filePath);
 		// As a store of version 5 left it.
 		db.exec('DROP TABLE scheduled_steps');
-		db.exec('DELETE FROM schema_version WHERE version = 6');
+		db.exec('DROP TABLE cap_decisions');
+		db.exec('DROP INDEX sends_campaign_entry');
+		db.exec('DELETE FROM schema_version WHERE version >= 6');
 		db.close();
 
 		const upgraded = new SqliteCampaignStore({ filePath });
@@ -136,7 +140,7 @@ describe('SQLite store specifics', () => {
 		await upgraded.close();
 		const check = new DatabaseSync(filePath);
 		expect(check.prepare('SELECT version FROM schema_version ORDER BY version').all()).toEqual(
-			[1, 2, 3, 4, 5, 6].map((version) => ({ version })),
+			[1, 2, 3, 4, 5, 6, 7].map((version) => ({ version })),
 		);
 		check.close();
 	});
@@ -188,7 +192,7 @@ describe('SQLite store specifics', () => {
 		db.close();
 		expect(() => new SqliteCampaignStore({ filePath })).toThrow(SchemaVersionError);
 		expect(() => new SqliteCampaignStore({ filePath })).toThrow(
-			/schema version 99.*supports up to 6/,
+			/schema version 99.*supports up to 7/,
 		);
 	});
 

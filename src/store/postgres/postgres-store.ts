@@ -9,9 +9,10 @@ import {
 import type {
 	CampaignEntry,
 	CampaignEvent,
+	CampaignReportQuery,
 	CampaignStore,
-	EmailProfile,
 	CancelStepsRequest,
+	CapDecisionRecord,
 	ClaimStepsRequest,
 	ClaimedStep,
 	EventQuery,
@@ -26,8 +27,10 @@ import type {
 	SendReservationResult,
 	StepClaim,
 	UserProfile,
+	VariantFunnelCounts,
 } from '../campaign-store';
 import type {
+	EmailProfile,
 	SegmentChange,
 	SegmentCommitRequest,
 	SegmentCommitResult,
@@ -37,6 +40,7 @@ import type {
 	SegmentSyncState,
 } from '../segment-store';
 import { blockingEntryRange, validCandidates } from '../re-entry';
+import { checkCapDecisions, checkReportQuery } from '../report-queries';
 import {
 	entryFromRow,
 	eventFromRow,
@@ -75,6 +79,7 @@ import {
 	schedulePostgresSteps,
 	type PostgresScheduleStatements,
 } from './postgres-schedule';
+import { countPostgresReport, recordPostgresCapDecisions } from './postgres-report';
 import { migratePostgresSchema } from './postgres-schema';
 import {
 	commitPostgresSegmentSync,
@@ -659,6 +664,26 @@ export class PostgresCampaignStore implements CampaignStore, SegmentStore {
 		checkResumePoint(query);
 		await this.open();
 		return this.withClient((client) => nextPostgresDueAt(client, this.scheduleSql, query));
+	}
+
+	async recordCapDecisions(decisions: CapDecisionRecord[]): Promise<void> {
+		checkCapDecisions(decisions);
+		await this.open();
+		if (decisions.length === 0) return;
+		await this.withClient((client) => recordPostgresCapDecisions(client, this.schema, decisions));
+	}
+
+	async countCampaignReport(query: CampaignReportQuery): Promise<VariantFunnelCounts[]> {
+		const prepared = checkReportQuery(query);
+		await this.open();
+		// A report joins whole campaigns: hash and merge joins, whatever the (possibly stale)
+		// statistics say; a nested loop over a misestimated aggregate costs quadratic time.
+		return this.transaction(async (client) => {
+			await client.query('SET LOCAL enable_nestloop = off');
+			// Hash joins of a million entries fit in memory instead of spilling in batches.
+			await client.query("SET LOCAL work_mem = '256MB'");
+			return countPostgresReport(client, this.schema, prepared);
+		});
 	}
 
 	async close(): Promise<void> {

@@ -168,4 +168,22 @@ export const SQLITE_MIGRATIONS: ReadonlyArray<{ version: number; statements: str
 				WHERE state IN ('done', 'cancelled')`,
 		],
 	},
+	{
+		// The Campaign Report: Frequency Cap refusals, and a campaign's sends by entry.
+		version: 7,
+		statements: [
+			`CREATE TABLE cap_decisions (
+				id INTEGER PRIMARY KEY,
+				campaign_id TEXT NOT NULL,
+				step_id TEXT NOT NULL,
+				entry_id TEXT,
+				user_id TEXT NOT NULL,
+				decision TEXT NOT NULL CHECK (decision IN ('capped', 'deferred')),
+				rules TEXT NOT NULL DEFAULT '[]',
+				decided_at INTEGER NOT NULL
+			)`,
+			`CREATE INDEX cap_decisions_entry ON cap_decisions (campaign_id, entry_id)`,
+			`CREATE INDEX sends_campaign_entry ON sends (campaign_id, entry_id)`,
+		],
+	},
 ];

@@ -9,8 +9,9 @@ import {
 	type CampaignEntry,
 	type CampaignEvent,
 	type CampaignStore,
-	type EmailProfile,
+	type CampaignReportQuery,
 	type CancelStepsRequest,
+	type CapDecisionRecord,
 	type ClaimStepsRequest,
 	type ClaimedStep,
 	type EventQuery,
@@ -25,8 +26,10 @@ import {
 	type SendReservationResult,
 	type StepClaim,
 	type UserProfile,
+	type VariantFunnelCounts,
 } from '../campaign-store';
 import type {
+	EmailProfile,
 	SegmentChange,
 	SegmentCommitRequest,
 	SegmentCommitResult,
@@ -36,6 +39,7 @@ import type {
 	SegmentSyncState,
 } from '../segment-store';
 import { blockingEntryRange, validCandidates } from '../re-entry';
+import { checkCapDecisions, checkReportQuery } from '../report-queries';
 import {
 	entryFromRow,
 	eventFromRow,
@@ -73,6 +77,7 @@ import {
 	listSqliteSegmentMembers,
 	stageSqliteSegmentPage,
 } from './sqlite-segments';
+import { countSqliteReport, recordSqliteCapDecisions } from './sqlite-report';
 import { completeSqliteSend, getSqliteSend, reserveSqliteSends } from './sqlite-sends';
 
 export interface SqliteStoreOptions {
@@ -502,6 +507,29 @@ export class SqliteCampaignStore implements CampaignStore, SegmentStore {
 	}): Promise<number | undefined> {
 		checkResumePoint(query);
 		return nextSqliteDueAt((sql) => this.statement(sql), query);
+	}
+
+	async recordCapDecisions(decisions: CapDecisionRecord[]): Promise<void> {
+		checkCapDecisions(decisions);
+		if (decisions.length === 0) return;
+		this.transaction(() => recordSqliteCapDecisions((sql) => this.statement(sql), decisions));
+	}
+
+	async countCampaignReport(query: CampaignReportQuery): Promise<VariantFunnelCounts[]> {
+		const prepared = checkReportQuery(query);
+		// A report reads a whole campaign: with the default 2 MB page cache, a million entries
+		// thrash it. A larger cache and in-memory sorts for this query only.
+		const { cache_size: cacheSize } = this.db.prepare('PRAGMA cache_size').get() as {
+			cache_size: number;
+		};
+		this.db.exec('PRAGMA cache_size = -131072');
+		this.db.exec('PRAGMA temp_store = MEMORY');
+		try {
+			return countSqliteReport((sql) => this.statement(sql), prepared);
+		} finally {
+			this.db.exec(`PRAGMA cache_size = ${Number(cacheSize)}`);
+			this.db.exec('PRAGMA temp_store = DEFAULT');
+		}
 	}
 
 	async close(): Promise<void> {
