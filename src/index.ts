@@ -70,10 +70,20 @@ export {
 } from './webhook/handle-event-request';
 export { parseJsonObject, requireText } from './validation';
 export {
+	delayField,
+	exitField,
+	frequencyCapField,
 	readCampaignItem,
+	readCapHandOff,
 	resolveItemTimeZone,
+	scheduleField,
 	stepIdempotencyKey,
 	type CampaignItem,
+	type CapHandOff,
+	type DelayField,
+	type ExitField,
+	type FrequencyCapField,
+	type ScheduleField,
 } from './campaign-item';
 export { computeResumeAt, releaseTime, type DelayInput, type DelaySpec } from './policies/delay';
 export {
@@ -85,6 +95,7 @@ export {
 export { exitCampaignEntry } from './policies/exit-entry';
 export {
 	afterRefusal,
+	applyFrequencyCap,
 	buildReservation,
 	CAMPAIGN_ENDED_RULE,
 	decide,
@@ -126,7 +137,13 @@ export type {
 	RenderedMessage,
 	SendOutcome,
 } from './send/channel';
-export { deliver, type DeliveryRequest, type DeliveryResult } from './send/deliver';
+export {
+	deliver,
+	deliverCampaignItem,
+	type CampaignSendRequest,
+	type DeliveryRequest,
+	type DeliveryResult,
+} from './send/deliver';
 export { createHttpChannel, type HttpChannelOptions } from './send/http-channel';
 export * from './send/intercom';
 export {

@@ -1,6 +1,5 @@
 import {
 	NodeConnectionTypes,
-	NodeOperationError,
 	type IDataObject,
 	type INodeType,
 	type INodeTypeDescription,
@@ -11,7 +10,6 @@ import {
 import {
 	elapsedMs,
 	handleEventRequest,
-	InvalidInputError,
 	triggeredEntryToJson,
 	validateTriggerRule,
 	type DurationUnit,
@@ -23,6 +21,7 @@ import {
 } from '../../src';
 import { campaignStoreFor, testCampaignStoreCredential } from '../shared/campaign-store';
 import { readCredential } from '../shared/credentials';
+import { toNodeError } from '../shared/node-errors';
 import { parseDateParameter, splitList } from '../shared/parameters';
 import { testWebhookCredential } from './credential-test';
 import { triggerProperties, WEBHOOK_PATH } from './description';
@@ -151,12 +150,7 @@ function readTriggerRule(context: IWebhookFunctions): TriggerRule {
 	try {
 		validateTriggerRule(rule);
 	} catch (error) {
-		throw new NodeOperationError(
-			context.getNode(),
-			error instanceof InvalidInputError
-				? `Campaign Event Trigger settings: ${error.message}`
-				: (error as Error),
-		);
+		throw toNodeError(context, error, { settings: 'Campaign Event Trigger settings' });
 	}
 	return rule;
 }

@@ -26,11 +26,11 @@ import { storeConfigFor, testCampaignStoreCredential } from '../shared/campaign-
 import { parseDateParameter, splitList } from '../shared/parameters';
 import {
 	salesforceApiFor,
-	salesforceNodeError,
 	syncLoggerFor,
 	testSalesforceCredential,
 	type SalesforceAuthentication,
 } from '../shared/salesforce';
+import { toNodeError } from '../shared/node-errors';
 import { segmentTriggerProperties } from './description';
 
 const QUERY_DESCRIPTION =
@@ -142,7 +142,7 @@ export class SalesforceSegmentTrigger implements INodeType {
 			storeConfig = await storeConfigFor(this);
 			store = await getSharedCampaignStore(storeConfig);
 		} catch (error) {
-			throw salesforceNodeError(this, error as Error);
+			throw toNodeError(this, error);
 		}
 
 		if (this.getMode() === 'manual') {
@@ -165,7 +165,7 @@ export class SalesforceSegmentTrigger implements INodeType {
 				thread: { storeConfig, session: api.session },
 			});
 		} catch (error) {
-			throw salesforceNodeError(this, error as Error, {
+			throw toNodeError(this, error, {
 				fieldLabels: FIELD_LABELS,
 				queryDescription: QUERY_DESCRIPTION,
 			});
@@ -221,7 +221,7 @@ async function preview(
 	try {
 		sample = await previewSegment({ api, store, definition, limit: PREVIEW_LIMIT });
 	} catch (error) {
-		throw salesforceNodeError(context, error as Error, {
+		throw toNodeError(context, error, {
 			fieldLabels: FIELD_LABELS,
 			queryDescription: QUERY_DESCRIPTION,
 		});
@@ -341,7 +341,7 @@ function readRule(context: IPollFunctions): Omit<TriggerRule, 'eventNames'> {
 		validateTriggerRule(rule);
 		return rule;
 	} catch (error) {
-		throw salesforceNodeError(context, error as Error, {
+		throw toNodeError(context, error, {
 			fieldLabels: FIELD_LABELS,
 			queryDescription: QUERY_DESCRIPTION,
 		});

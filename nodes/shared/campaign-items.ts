@@ -1,12 +1,12 @@
-import { NodeOperationError, type IExecuteFunctions, type INodeExecutionData } from 'n8n-workflow';
+import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 
 import {
-	InvalidInputError,
 	readCampaignItem,
 	resolveItemTimeZone,
 	type CampaignItem,
 	type UserProfile,
 } from '../../src';
+import { itemError } from './node-errors';
 
 export interface ReadItem {
 	itemIndex: number;
@@ -37,29 +37,10 @@ export function readCampaignItems(
 			const zone = resolveItemTimeZone(item, profile?.timeZone, defaultTimeZone);
 			read.push({ itemIndex, item, timeZone: zone.zone, timeZoneSource: zone.source, profile });
 		} catch (error) {
-			failed.push(itemError(context, error as Error, itemIndex, input));
+			failed.push(itemError(context, error, itemIndex, input));
 		}
 	});
 	return { read, failed };
-}
-
-/** The item for a failure with "continue on fail"; otherwise throws NodeOperationError. */
-export function itemError(
-	context: IExecuteFunctions,
-	error: Error,
-	itemIndex: number,
-	input: INodeExecutionData,
-): INodeExecutionData {
-	if (!context.continueOnFail()) {
-		throw new NodeOperationError(context.getNode(), error, {
-			itemIndex,
-			description:
-				error instanceof InvalidInputError
-					? `Check "${error.field}" of item ${itemIndex}.`
-					: undefined,
-		});
-	}
-	return { json: { ...input.json, error: error.message }, pairedItem: { item: itemIndex } };
 }
 
 /** User ids of the items that have one, for one profile query per execution. */

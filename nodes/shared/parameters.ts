@@ -1,6 +1,7 @@
-import { NodeOperationError, type IExecuteFunctions } from 'n8n-workflow';
+import type { IExecuteFunctions } from 'n8n-workflow';
 
 import { assertTimeZone, parseDateInZone } from '../../src';
+import { toNodeError } from './node-errors';
 
 /** "a, b,,c" → ["a", "b", "c"] */
 export function splitList(text: string): string[] {
@@ -35,7 +36,7 @@ export function readDefaultTimeZone(context: IExecuteFunctions): string | undefi
 	try {
 		assertTimeZone(zone, 'Campaign Default Time Zone');
 	} catch (error) {
-		throw new NodeOperationError(context.getNode(), (error as Error).message);
+		throw toNodeError(context, error);
 	}
 	return zone;
 }
