@@ -67,6 +67,7 @@ export {
 	triggeredEntryToJson,
 	type EventRequest,
 	type EventResponse,
+	type TriggerItemSource,
 } from './webhook/handle-event-request';
 export { parseJsonObject, requireText } from './validation';
 export {

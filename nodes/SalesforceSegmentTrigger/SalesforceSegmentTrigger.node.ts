@@ -20,6 +20,7 @@ import {
 	type ReEntryRule,
 	type SegmentChange,
 	type SegmentDefinition,
+	type TriggerItemSource,
 	type TriggerRule,
 } from '../../src';
 import { storeConfigFor, testCampaignStoreCredential } from '../shared/campaign-store';
@@ -181,18 +182,22 @@ export class SalesforceSegmentTrigger implements INodeType {
 			);
 		}
 
-		const items: IDataObject[] = result.entered.map((triggered) => ({
-			...(triggeredEntryToJson(triggered) as IDataObject),
-			salesforce: {
+		const items: IDataObject[] = result.entered.map((triggered) =>
+			segmentItem(triggered, {
 				recordId: (triggered.event.properties.salesforceRecordId as string | undefined) ?? null,
 				segmentId: definition.segmentId,
 				change: 'entered',
-			},
-		}));
+			}),
+		);
 		for (const exited of result.exited) items.push(exitedItem(exited, rule.campaignId));
 		if (items.length === 0) return null;
 		return [this.helpers.returnJsonArray(items)];
 	}
+}
+
+/** An entered user's item: the trigger item every campaign trigger emits, and the record. */
+function segmentItem(triggered: TriggerItemSource, salesforce: IDataObject): IDataObject {
+	return { ...(triggeredEntryToJson(triggered) as IDataObject), salesforce };
 }
 
 function exitedItem(change: SegmentChange, campaignId: string): IDataObject {
@@ -237,37 +242,36 @@ async function preview(
 		);
 	}
 	const campaignId = String(context.getNodeParameter('campaignId', '')).trim();
-	const now = new Date().toISOString();
-	const items: IDataObject[] = sample.members.map((member) => ({
-		userId: member.userId,
-		campaignId,
-		entryId: `preview:${member.recordId}`,
-		triggeredAt: now,
-		enteredAt: now,
-		event: {
-			messageId: `salesforce-segment-preview:${definition.segmentId}:${member.recordId}`,
-			name: SEGMENT_ENTERED_EVENT,
-			occurredAt: now,
-			receivedAt: now,
-			properties: { segmentId: definition.segmentId, salesforceRecordId: member.recordId },
-			timeZone: null,
-		},
-		profile: {
-			email: member.profile.email ?? null,
-			phone: member.profile.phone ?? null,
-			timeZone: member.profile.timeZone ?? null,
-			unsubscribed: member.profile.unsubscribed ?? false,
-			attributes: (member.profile.attributes ?? {}) as IDataObject,
-			externalIds: member.profile.externalIds ?? {},
-		},
-		salesforce: {
-			recordId: member.recordId,
-			segmentId: definition.segmentId,
-			change: 'entered',
-			preview: true,
-			membersNow: sample.totalSize,
-		},
-	}));
+	const now = Date.now();
+	const items: IDataObject[] = sample.members.map((member) =>
+		segmentItem(
+			{
+				entry: {
+					userId: member.userId,
+					campaignId,
+					entryId: `preview:${member.recordId}`,
+					triggeredAt: now,
+					enteredAt: now,
+				},
+				event: {
+					messageId: `salesforce-segment-preview:${definition.segmentId}:${member.recordId}`,
+					userId: member.userId,
+					name: SEGMENT_ENTERED_EVENT,
+					occurredAt: now,
+					receivedAt: now,
+					properties: { segmentId: definition.segmentId, salesforceRecordId: member.recordId },
+				},
+				profile: member.profile,
+			},
+			{
+				recordId: member.recordId,
+				segmentId: definition.segmentId,
+				change: 'entered',
+				preview: true,
+				membersNow: sample.totalSize,
+			},
+		),
+	);
 	return [context.helpers.returnJsonArray(items)];
 }
 

@@ -302,7 +302,21 @@ describe('Salesforce Segment Trigger: manual mode ("Fetch Test Event")', () => {
 			expect(await store.listSegmentMembers({ segmentId })).toEqual([]);
 		});
 
-		expect(jsonOf(await run())).toHaveLength(7);
+		const polled = jsonOf(await run());
+		expect(polled).toHaveLength(7);
+		// The preview shows the item a poll emits: the same fields, down to the profile.
+		const shape = (json: Record<string, unknown>) =>
+			Object.fromEntries(
+				Object.entries(json).map(([key, value]) => [
+					key,
+					value !== null && typeof value === 'object' ? Object.keys(value).sort() : typeof value,
+				]),
+			);
+		const previewed = jsonOf(preview)[0];
+		const previewRecord = { ...(previewed.salesforce as Record<string, unknown>) };
+		delete previewRecord.preview;
+		delete previewRecord.membersNow;
+		expect(shape({ ...previewed, salesforce: previewRecord })).toEqual(shape(polled[0]));
 	});
 
 	it('says so when the segment is empty', async () => {
