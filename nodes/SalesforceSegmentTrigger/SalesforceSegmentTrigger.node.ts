@@ -9,7 +9,6 @@ import {
 } from 'n8n-workflow';
 
 import {
-	elapsedMs,
 	getSharedCampaignStore,
 	pollSegment,
 	previewSegment,
@@ -17,14 +16,13 @@ import {
 	triggeredEntryToJson,
 	validateTriggerRule,
 	type CampaignStore,
-	type ReEntryRule,
 	type SegmentChange,
 	type SegmentDefinition,
 	type TriggerItemSource,
 	type TriggerRule,
 } from '../../src';
 import { storeConfigFor, testCampaignStoreCredential } from '../shared/campaign-store';
-import { parseDateParameter, splitList } from '../shared/parameters';
+import { parseDateParameter, readReEntryRule, splitList } from '../shared/parameters';
 import {
 	salesforceApiFor,
 	syncLoggerFor,
@@ -72,7 +70,9 @@ export class SalesforceSegmentTrigger implements INodeType {
 			dark: 'file:salesforceSegmentTrigger.dark.svg',
 		},
 		group: ['trigger'],
-		version: 1,
+		// Version 2: the re-entry rule has the Campaign Event Trigger's parameters.
+		version: [1, 2],
+		defaultVersion: 2,
 		subtitle: '={{"Campaign: " + $parameter["campaignId"]}}',
 		description:
 			'Starts a triggered campaign when Salesforce records join a segment: a SOQL condition on an object, or the members of a Salesforce Campaign',
@@ -325,14 +325,14 @@ function defaultSegmentKey(context: IPollFunctions): string {
 function readRule(context: IPollFunctions): Omit<TriggerRule, 'eventNames'> {
 	const options = context.getNodeParameter('options', {}) as IDataObject;
 	const timeZone = context.getTimezone();
-	const reEntryMode = (options.reEntry as ReEntryRule['mode'] | undefined) ?? 'everyTime';
-	const reEntry: ReEntryRule =
-		reEntryMode === 'oncePerPeriod'
-			? {
-					mode: reEntryMode,
-					periodMs: elapsedMs(Number(options.reEntryPeriodHours ?? 24), 'hours'),
-				}
-			: { mode: reEntryMode };
+	// Version 1 kept the rule under Options, its period in hours.
+	const version1 = { reEntry: options.reEntry, reEntryPeriod: options.reEntryPeriodHours };
+	const reEntry = readReEntryRule(
+		context.getNode().typeVersion >= 2
+			? (name, fallback) => context.getNodeParameter(name, fallback)
+			: (name, fallback) => (name === 'reEntryPeriodUnit' ? 'hours' : version1[name]) ?? fallback,
+		'everyTime',
+	);
 	try {
 		const rule: TriggerRule = {
 			campaignId: String(context.getNodeParameter('campaignId', '')).trim(),

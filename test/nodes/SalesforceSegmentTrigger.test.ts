@@ -7,8 +7,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import type { ICredentialTestFunctions, INodeExecutionData } from 'n8n-workflow';
+import type { ICredentialTestFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 
+import { CampaignEventTrigger } from '../../nodes/CampaignEventTrigger/CampaignEventTrigger.node';
 import { SalesforceSegmentTrigger } from '../../nodes/SalesforceSegmentTrigger/SalesforceSegmentTrigger.node';
 import { closeSharedCampaignStores, SqliteCampaignStore } from '../../src';
 import { clearSalesforceTokenCache } from '../../src/salesforce/auth/sessions';
@@ -91,7 +92,11 @@ const baseParameters = {
 /** A trigger as one node of one workflow: each call of `poll` is one poll of that node. */
 function trigger(
 	parameters: Record<string, unknown> = {},
-	options: { credentials?: Record<string, Record<string, unknown>>; workflowId?: string } = {},
+	options: {
+		credentials?: Record<string, Record<string, unknown>>;
+		workflowId?: string;
+		typeVersion?: number;
+	} = {},
 ) {
 	const workflowId = options.workflowId ?? `wf-${++workflowCounter}`;
 	const node = new SalesforceSegmentTrigger();
@@ -106,6 +111,7 @@ function trigger(
 			mode,
 			workflowId,
 			nodeId: 'trigger-node',
+			typeVersion: options.typeVersion,
 		});
 		return await node.poll.call(poll);
 	};
@@ -281,6 +287,80 @@ describe('Salesforce Segment Trigger: polls', () => {
 		fake.advance(60_000);
 		fake.update('Contact', id, { IsConverted__c: false });
 		expect(await run()).toBeNull();
+	});
+});
+
+describe('Salesforce Segment Trigger: the re-entry rule', () => {
+	// Entries are timed by this process's clock when a sync reads changes only (a full read runs
+	// on a thread of its own): move it and Salesforce's forward together.
+	let clockShift = 0;
+	beforeEach(() => {
+		clockShift = 0;
+		const realNow = Date.now.bind(Date);
+		jest.spyOn(Date, 'now').mockImplementation(() => realNow() + clockShift);
+	});
+	afterEach(() => jest.restoreAllMocks());
+	const advance = (ms: number) => {
+		clockShift += ms;
+		fake.advance(ms);
+	};
+
+	/** Leaves the segment, then joins it again, a minute apart. */
+	const leaveAndRejoin = async (id: string, run: () => Promise<unknown>) => {
+		advance(60_000);
+		fake.update('Contact', id, { IsConverted__c: true });
+		await run();
+		advance(60_000);
+		fake.update('Contact', id, { IsConverted__c: false });
+	};
+
+	it("has the Campaign Event Trigger's parameters in version 2", async () => {
+		const id = addContact(1);
+		const { run } = trigger(
+			{
+				campaignId: 'per-period-v2',
+				reEntry: 'oncePerPeriod',
+				reEntryPeriod: 3,
+				reEntryPeriodUnit: 'minutes',
+				options: { fullResync: 'changesOnly' },
+			},
+			{ typeVersion: 2 },
+		);
+		expect(userIdsOf(await run())).toEqual(['entered:u1']);
+		await leaveAndRejoin(id, run);
+		expect(await run()).toBeNull(); // 2 minutes after entering
+		await leaveAndRejoin(id, run);
+		expect(userIdsOf(await run())).toEqual(['entered:u1']); // 4 minutes after
+	});
+
+	it("reads a saved version 1 node's rule from Options, its period in hours", async () => {
+		const id = addContact(1);
+		const { run } = trigger({
+			campaignId: 'per-period-v1',
+			options: { reEntry: 'oncePerPeriod', reEntryPeriodHours: 1, fullResync: 'changesOnly' },
+		});
+		expect(userIdsOf(await run())).toEqual(['entered:u1']);
+		await leaveAndRejoin(id, run);
+		expect(await run()).toBeNull();
+		advance(3_600_000);
+		await leaveAndRejoin(id, run);
+		expect(userIdsOf(await run())).toEqual(['entered:u1']);
+	});
+
+	it('is one parameter shape in both triggers', () => {
+		const shapeOf = (properties: INodeProperties[]) =>
+			properties
+				.filter((property) => property.name.startsWith('reEntry'))
+				.map((property) => ({
+					name: property.name,
+					type: property.type,
+					values: property.options?.map((option) => (option as { value: unknown }).value),
+					shownFor: property.displayOptions?.show?.reEntry,
+				}));
+		const segment = new SalesforceSegmentTrigger().description;
+		const event = new CampaignEventTrigger().description;
+		expect(shapeOf(segment.properties)).toEqual(shapeOf(event.properties));
+		expect(segment.defaultVersion).toBe(2);
 	});
 });
 
