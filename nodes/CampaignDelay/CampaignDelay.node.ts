@@ -15,8 +15,8 @@ import {
 	type DelaySpec,
 	type DurationUnit,
 } from '../../src';
-import { testCampaignStoreCredential, campaignStoreFor } from '../shared/campaign-store';
-import { readCampaignItems, userIdsOf } from '../shared/campaign-items';
+import { testCampaignStoreCredential } from '../shared/campaign-store';
+import { openCampaignStep } from '../shared/campaign-items';
 import { itemError } from '../shared/node-errors';
 import { readDefaultTimeZone } from '../shared/parameters';
 import { readResumePoint, scheduleUsers, type UserToSchedule } from '../shared/schedule';
@@ -55,12 +55,9 @@ export class CampaignDelay implements INodeType {
 	methods = { credentialTest: { testCampaignStoreCredential } };
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-		const items = this.getInputData();
 		const now = Date.now();
-		const store = await campaignStoreFor(this);
-		const profiles = await store.getProfiles(userIdsOf(items));
-		const defaultTimeZone = readDefaultTimeZone(this);
-		const { read, failed } = readCampaignItems(this, items, profiles, defaultTimeZone, {
+		const { items, store, read, failed } = await openCampaignStep(this, {
+			defaultTimeZone: readDefaultTimeZone(this),
 			requireCampaign: false,
 		});
 

@@ -13,8 +13,8 @@ import {
 	type DurationUnit,
 	type ExceptionRule,
 } from '../../src';
-import { campaignStoreFor, testCampaignStoreCredential } from '../shared/campaign-store';
-import { readCampaignItems, userIdsOf } from '../shared/campaign-items';
+import { testCampaignStoreCredential } from '../shared/campaign-store';
+import { openCampaignStep } from '../shared/campaign-items';
 import { itemError } from '../shared/node-errors';
 import { campaignEndsAtProperty, DURATION_UNIT_OPTIONS } from '../shared/descriptions';
 import { parseDateParameter, splitList } from '../shared/parameters';
@@ -91,11 +91,8 @@ export class ExceptionCheck implements INodeType {
 	methods = { credentialTest: { testCampaignStoreCredential } };
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-		const items = this.getInputData();
 		const now = Date.now();
-		const store = await campaignStoreFor(this);
-		const profiles = await store.getProfiles(userIdsOf(items));
-		const { read, failed } = readCampaignItems(this, items, profiles, undefined);
+		const { items, store, read, failed } = await openCampaignStep(this);
 		const continuing: INodeExecutionData[] = [...failed];
 		const exited: INodeExecutionData[] = [];
 

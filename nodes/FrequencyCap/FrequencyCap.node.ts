@@ -24,8 +24,8 @@ import {
 	type DurationUnit,
 	type FrequencyPolicy,
 } from '../../src';
-import { campaignStoreFor, testCampaignStoreCredential } from '../shared/campaign-store';
-import { readCampaignItems, userIdsOf } from '../shared/campaign-items';
+import { testCampaignStoreCredential } from '../shared/campaign-store';
+import { openCampaignStep } from '../shared/campaign-items';
 import { itemError, toNodeError } from '../shared/node-errors';
 import { parseDateParameter, splitList, readDefaultTimeZone } from '../shared/parameters';
 import { readResumePoint, scheduleUsers, type UserToSchedule } from '../shared/schedule';
@@ -60,7 +60,6 @@ export class FrequencyCap implements INodeType {
 	methods = { credentialTest: { testCampaignStoreCredential } };
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-		const items = this.getInputData();
 		const now = Date.now();
 		const policy = readPolicy(this);
 		const channel = (this.getNodeParameter('channel', 0, '') as string).trim();
@@ -79,9 +78,7 @@ export class FrequencyCap implements INodeType {
 		};
 		const resumePoint = toSchedule ? readResumePoint(this) : '';
 
-		const store = await campaignStoreFor(this);
-		const profiles = await store.getProfiles(userIdsOf(items));
-		const { read, failed } = readCampaignItems(this, items, profiles, defaultTimeZone);
+		const { items, store, read, failed } = await openCampaignStep(this, { defaultTimeZone });
 		const outputs: INodeExecutionData[][] = [[...failed], [], []];
 		const requests = read.map(
 			({ item, timeZone }): CapRequest => ({

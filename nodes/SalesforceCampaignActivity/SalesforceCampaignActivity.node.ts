@@ -122,9 +122,7 @@ export class SalesforceCampaignActivity implements INodeType {
 				activities.push(readActivity(this, itemIndex));
 				positions.push(itemIndex);
 			} catch (error) {
-				outputs[FAILED].push(
-					itemError(this, error, itemIndex, input),
-				);
+				outputs[FAILED].push(itemError(this, error, itemIndex, input));
 			}
 		}
 		if (activities.length === 0) return outputs;

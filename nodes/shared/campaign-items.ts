@@ -4,8 +4,10 @@ import {
 	readCampaignItem,
 	resolveItemTimeZone,
 	type CampaignItem,
+	type CampaignStore,
 	type UserProfile,
 } from '../../src';
+import { campaignStoreFor } from './campaign-store';
 import { itemError } from './node-errors';
 
 export interface ReadItem {
@@ -48,4 +50,26 @@ export function userIdsOf(items: INodeExecutionData[]): string[] {
 	return items
 		.map((input) => input.json.userId)
 		.filter((userId): userId is string => typeof userId === 'string' && userId !== '');
+}
+
+/**
+ * What a campaign step starts with: its input, the store, and the campaign items read with
+ * each user's zone (one profile query for all); bad items as {@link readCampaignItems} says.
+ */
+export async function openCampaignStep(
+	context: IExecuteFunctions,
+	options: { defaultTimeZone?: string; requireCampaign?: boolean } = {},
+): Promise<{
+	items: INodeExecutionData[];
+	store: CampaignStore;
+	read: ReadItem[];
+	failed: INodeExecutionData[];
+}> {
+	const items = context.getInputData();
+	const store = await campaignStoreFor(context);
+	const profiles = await store.getProfiles(userIdsOf(items));
+	const { read, failed } = readCampaignItems(context, items, profiles, options.defaultTimeZone, {
+		requireCampaign: options.requireCampaign,
+	});
+	return { items, store, read, failed };
 }

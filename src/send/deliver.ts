@@ -194,8 +194,7 @@ export async function deliverCampaignItem(
 ): Promise<{ idempotencyKey: string; result: DeliveryResult }> {
 	const { item, capHandOff } = request;
 	const idempotencyKey =
-		capHandOff?.idempotencyKey ??
-		stepIdempotencyKey(item, request.stepId, request.executionId);
+		capHandOff?.idempotencyKey ?? stepIdempotencyKey(item, request.stepId, request.executionId);
 	const result = await deliver({
 		...request,
 		idempotencyKey,
