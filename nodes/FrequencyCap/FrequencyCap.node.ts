@@ -93,13 +93,13 @@ export class FrequencyCap implements INodeType {
 				now,
 			}),
 		);
-		// One transaction for every item that needs the store; quiet hours only check.
 		const decisions = await applyFrequencyCap(store, policy, requests);
 
 		const exits: Array<{ request: CapRequest; reason: string }> = [];
 		const toScheduleUsers: Array<UserToSchedule<number>> = [];
 		read.forEach(({ itemIndex }, index) => {
-			const [result, request] = [decisions[index], requests[index]];
+			const result = decisions[index];
+			const request = requests[index];
 			const json: IDataObject = {
 				...items[itemIndex].json,
 				frequencyCap: frequencyCapField(result, request),
