@@ -7,7 +7,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import type { ICredentialTestFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import {
+	NodeHelpers,
+	type ICredentialTestFunctions,
+	type INodeExecutionData,
+	type INodeProperties,
+} from 'n8n-workflow';
 
 import { CampaignEventTrigger } from '../../nodes/CampaignEventTrigger/CampaignEventTrigger.node';
 import { SalesforceSegmentTrigger } from '../../nodes/SalesforceSegmentTrigger/SalesforceSegmentTrigger.node';
@@ -345,6 +350,32 @@ describe('Salesforce Segment Trigger: the re-entry rule', () => {
 		advance(3_600_000);
 		await leaveAndRejoin(id, run);
 		expect(userIdsOf(await run())).toEqual(['entered:u1']);
+	});
+
+	it('keeps a saved version 1 rule in Options as n8n resolves the parameters, and shows version 2 the new ones', () => {
+		const description = new SalesforceSegmentTrigger().description;
+		const saved = {
+			campaignId: 'c',
+			reEntry: 'once',
+			options: { reEntry: 'oncePerPeriod', reEntryPeriodHours: 2, fullResync: 'always' },
+		};
+		const resolve = (typeVersion: number) =>
+			NodeHelpers.getNodeParameters(
+				description.properties,
+				saved,
+				true,
+				false,
+				{ typeVersion },
+				description,
+			);
+		expect(resolve(1)).toMatchObject({
+			options: { reEntry: 'oncePerPeriod', reEntryPeriodHours: 2, fullResync: 'always' },
+		});
+		expect(resolve(1)).not.toHaveProperty('reEntry');
+		const version2 = resolve(2)!;
+		expect(version2).toMatchObject({ reEntry: 'once', options: { fullResync: 'always' } });
+		expect(version2.options).not.toHaveProperty('reEntry');
+		expect(version2.options).not.toHaveProperty('reEntryPeriodHours');
 	});
 
 	it('is one parameter shape in both triggers', () => {
