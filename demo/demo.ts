@@ -19,29 +19,28 @@ import { runTrialJourney } from './trial-journey';
 import { startIntercomImitation } from '../test/send/support/intercom-imitation';
 import {
 	afterRefusal,
+	applyFrequencyCap,
 	assignVariant,
 	buildPersonalizationContext,
-	buildReservation,
 	createIntercomChannel,
-	deliver,
+	deliverCampaignItem,
 	checkExceptions,
 	computeResumeAt,
-	decide,
+	frequencyCapField,
 	handleEventRequest,
-	isInQuietHours,
-	precheck,
 	quietHoursToWindow,
 	readCampaignItem,
+	readCapHandOff,
 	renderTemplate,
 	resolveItemTimeZone,
 	resumedItemJson,
 	scheduleRequestFor,
 	SqliteCampaignStore,
 	triggeredEntryToJson,
+	type CampaignSendRequest,
 	type CampaignStore,
 	type CapRequest,
 	type DelaySpec,
-	type DeliveryRequest,
 	type ExceptionRule,
 	type FrequencyPolicy,
 	type TriggerRule,
@@ -318,15 +317,7 @@ async function main(): Promise<void> {
 			timeZone: zoneOf(json),
 			now,
 		};
-		const quiet = isInQuietHours(policy, request);
-		const decision =
-			precheck(policy, request) ??
-			decide(
-				policy,
-				request,
-				(await store.reserveSends([buildReservation(policy, request, { checkOnly: quiet })]))[0],
-				quiet,
-			);
+		const [decision] = await applyFrequencyCap(store, policy, [request]);
 		if (decision.decision !== 'allowed') {
 			// Deferred users go back to the schedule (Frequency Cap: "Deferred Users: Go Back to
 			// the Campaign Schedule"); capped ones leave the campaign here.
@@ -376,20 +367,21 @@ async function main(): Promise<void> {
 			campaignId: item.campaignId,
 			variant,
 		});
-		const sending: DeliveryRequest = {
+		// The cap's decision travels on the item, and the send takes its reservation over.
+		const capped = { ...json, frequencyCap: frequencyCapField(decision, request) };
+		const sending: CampaignSendRequest = {
 			store,
-			idempotencyKey: request.idempotencyKey,
-			reservedByCap: true,
-			campaignId: item.campaignId,
+			item,
+			capHandOff: readCapHandOff(capped),
+			executionId: 'demo',
 			stepId: 'send',
-			entryId: item.entryId,
-			userId: item.userId,
-			channelName: 'in_app',
+			channelName: '',
+			defaultChannelName: 'in_app',
 			tags: ['promo'],
 			reservationTtlMs: HOUR,
 			choice,
-			render: async () => ({
-				idempotencyKey: request.idempotencyKey,
+			render: async (idempotencyKey) => ({
+				idempotencyKey,
 				userId: item.userId,
 				externalIds: {},
 				body: await renderTemplate(TEMPLATES[variant], personalization, {
@@ -402,7 +394,7 @@ async function main(): Promise<void> {
 			transport: fetchTransport,
 			now: () => now,
 		};
-		const result = await deliver(sending);
+		const { result } = await deliverCampaignItem(sending);
 		if (result.status !== 'sent') throw new Error(`send failed: ${JSON.stringify(result)}`);
 		delivered.push(item.userId);
 		console.log(
@@ -413,7 +405,7 @@ async function main(): Promise<void> {
 		);
 
 		// A re-run of the same execution: the key is sent, so nothing goes out again.
-		const again = await deliver(sending);
+		const { result: again } = await deliverCampaignItem(sending);
 		console.log(
 			`        re-run of the same step → ${again.status}; Intercom received ${imitation.requestsTo('POST /messages').length} message(s) so far`,
 		);

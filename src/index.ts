@@ -86,15 +86,26 @@ export {
 	triggeredEntryToJson,
 	type EventRequest,
 	type EventResponse,
+	type TriggerItemSource,
 } from './webhook/handle-event-request';
 
 // Campaign steps: the item they read, delays, exception checks, frequency caps.
 export { parseJsonObject, requireText } from './validation';
 export {
+	delayField,
+	exitField,
+	frequencyCapField,
 	readCampaignItem,
+	readCapHandOff,
 	resolveItemTimeZone,
+	scheduleField,
 	stepIdempotencyKey,
 	type CampaignItem,
+	type CapHandOff,
+	type DelayField,
+	type ExitField,
+	type FrequencyCapField,
+	type ScheduleField,
 } from './campaign-item';
 export { computeResumeAt, releaseTime, type DelayInput, type DelaySpec } from './policies/delay';
 export {
@@ -106,6 +117,7 @@ export {
 export { exitCampaignEntry } from './policies/exit-entry';
 export {
 	afterRefusal,
+	applyFrequencyCap,
 	buildReservation,
 	CAMPAIGN_ENDED_RULE,
 	decide,
@@ -153,7 +165,13 @@ export type {
 	RenderedMessage,
 	SendOutcome,
 } from './send/channel';
-export { deliver, type DeliveryRequest, type DeliveryResult } from './send/deliver';
+export {
+	deliver,
+	deliverCampaignItem,
+	type CampaignSendRequest,
+	type DeliveryRequest,
+	type DeliveryResult,
+} from './send/deliver';
 export { createHttpChannel, type HttpChannelOptions } from './send/http-channel';
 export {
 	createIntercomChannel,
@@ -163,6 +181,7 @@ export {
 } from './send/intercom';
 export {
 	buildPersonalizationContext,
+	renderJsonTemplate,
 	renderJsonValue,
 	renderTemplate,
 	type PersonalizationContext,

@@ -1,6 +1,5 @@
 import {
 	NodeConnectionTypes,
-	NodeOperationError,
 	type IExecuteFunctions,
 	type INodeExecutionData,
 	type INodeType,
@@ -9,16 +8,18 @@ import {
 
 import {
 	computeResumeAt,
+	delayField,
 	parseDeliveryWindow,
 	releaseTime,
 	scheduleRequestFor,
 	type DelaySpec,
 	type DurationUnit,
-	type ScheduleStepRequest,
 } from '../../src';
-import { testCampaignStoreCredential, campaignStoreFor } from '../shared/campaign-store';
-import { itemError, readCampaignItems, userIdsOf } from '../shared/campaign-items';
+import { testCampaignStoreCredential } from '../shared/campaign-store';
+import { openCampaignStep } from '../shared/campaign-items';
+import { itemError } from '../shared/node-errors';
 import { readDefaultTimeZone } from '../shared/parameters';
+import { readResumePoint, scheduleUsers, type UserToSchedule } from '../shared/schedule';
 import { delayProperties } from './description';
 
 /** Below this n8n's wait tracker (which polls every 60 s) would resume late: wait in-process, as the Wait node does. */
@@ -54,24 +55,15 @@ export class CampaignDelay implements INodeType {
 	methods = { credentialTest: { testCampaignStoreCredential } };
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-		const items = this.getInputData();
 		const now = Date.now();
-		const store = await campaignStoreFor(this);
-		const profiles = await store.getProfiles(userIdsOf(items));
-		const defaultTimeZone = readDefaultTimeZone(this);
-		const { read, failed } = readCampaignItems(this, items, profiles, defaultTimeZone, {
+		const { items, store, read, failed } = await openCampaignStep(this, {
+			defaultTimeZone: readDefaultTimeZone(this),
 			requireCampaign: false,
 		});
 
 		const perUser = this.getNodeParameter('waitHow', 0, 'inExecution') === 'schedule';
-		const resumePoint = perUser ? String(this.getNodeParameter('resumePoint', 0, '')).trim() : '';
-		if (perUser && !resumePoint) {
-			throw new NodeOperationError(
-				this.getNode(),
-				'Resume Point is empty: name it, and give the Campaign Resume Trigger that continues these users the same name.',
-			);
-		}
-		const scheduled: Array<{ itemIndex: number; request: ScheduleStepRequest }> = [];
+		const resumePoint = perUser ? readResumePoint(this) : '';
+		const scheduled: Array<UserToSchedule<undefined>> = [];
 		const resumeTimes: number[] = [];
 		const output: INodeExecutionData[] = [...failed];
 		for (const { itemIndex, item, timeZone, timeZoneSource } of read) {
@@ -84,43 +76,29 @@ export class CampaignDelay implements INodeType {
 				// After a wait n8n passes this node's input on as it was saved, without running
 				// the node again: the annotation must be on the input item itself to survive.
 				const input = items[itemIndex];
-				input.json.delay = { resumeAt: new Date(resumeAt).toISOString(), timeZone, timeZoneSource };
+				input.json.delay = delayField(resumeAt, timeZone, timeZoneSource);
 				if (perUser) {
 					scheduled.push({
 						itemIndex,
 						request: scheduleRequestFor(item, resumePoint, resumeAt, input.json),
+						route: undefined,
 					});
 					continue;
 				}
 				resumeTimes.push(resumeAt);
 				output.push({ json: input.json, pairedItem: { item: itemIndex } });
 			} catch (error) {
-				output.push(itemError(this, error as Error, itemIndex, items[itemIndex]));
+				output.push(itemError(this, error, itemIndex, items[itemIndex]));
 			}
 		}
 
 		if (perUser) {
-			if (scheduled.length > 0) {
-				const { scheduled: isNew } = await store.scheduleSteps(
-					scheduled.map(({ request }) => request),
-					now,
-				);
-				scheduled.forEach(({ itemIndex, request }, index) =>
-					output.push({
-						json: {
-							userId: request.userId,
-							campaignId: request.campaignId,
-							entryId: request.entryId,
-							schedule: {
-								resumePoint,
-								dueAt: new Date(request.dueAt).toISOString(),
-								status: isNew[index] ? 'scheduled' : 'alreadyScheduled',
-							},
-						},
-						pairedItem: { item: itemIndex },
-					}),
-				);
-			}
+			const handedOver = await scheduleUsers(store, scheduled, now, (request) => ({
+				userId: request.userId,
+				campaignId: request.campaignId,
+				entryId: request.entryId,
+			}));
+			for (const { item } of handedOver) output.push(item);
 			return [output];
 		}
 

@@ -1,6 +1,5 @@
 import {
 	NodeConnectionTypes,
-	NodeOperationError,
 	type IDataObject,
 	type INodeType,
 	type INodeTypeDescription,
@@ -9,21 +8,18 @@ import {
 } from 'n8n-workflow';
 
 import {
-	elapsedMs,
 	handleEventRequest,
-	InvalidInputError,
 	triggeredEntryToJson,
 	validateTriggerRule,
-	type DurationUnit,
 	type FilterOperator,
 	type PropertyFilter,
-	type ReEntryRule,
 	type TriggerRule,
 	type WebhookAuth,
 } from '../../src';
 import { campaignStoreFor, testCampaignStoreCredential } from '../shared/campaign-store';
 import { readCredential } from '../shared/credentials';
-import { parseDateParameter, splitList } from '../shared/parameters';
+import { toNodeError } from '../shared/node-errors';
+import { parseDateParameter, readReEntryRule, splitList } from '../shared/parameters';
 import { testWebhookCredential } from './credential-test';
 import { triggerProperties, WEBHOOK_PATH } from './description';
 
@@ -119,17 +115,10 @@ function readTriggerRule(context: IWebhookFunctions): TriggerRule {
 	const filters = (context.getNodeParameter('propertyFilters', {}) as IDataObject).filter as
 		| IDataObject[]
 		| undefined;
-	const reEntryMode = context.getNodeParameter('reEntry', 'oncePerPeriod') as ReEntryRule['mode'];
-	const reEntry: ReEntryRule =
-		reEntryMode === 'oncePerPeriod'
-			? {
-					mode: reEntryMode,
-					periodMs: elapsedMs(
-						context.getNodeParameter('reEntryPeriod', 24) as number,
-						context.getNodeParameter('reEntryPeriodUnit', 'hours') as DurationUnit,
-					),
-				}
-			: { mode: reEntryMode };
+	const reEntry = readReEntryRule(
+		(name, fallback) => context.getNodeParameter(name, fallback),
+		'oncePerPeriod',
+	);
 	const timeZone = context.getTimezone();
 	const rule: TriggerRule = {
 		campaignId: (context.getNodeParameter('campaignId', '') as string).trim(),
@@ -151,12 +140,7 @@ function readTriggerRule(context: IWebhookFunctions): TriggerRule {
 	try {
 		validateTriggerRule(rule);
 	} catch (error) {
-		throw new NodeOperationError(
-			context.getNode(),
-			error instanceof InvalidInputError
-				? `Campaign Event Trigger settings: ${error.message}`
-				: (error as Error),
-		);
+		throw toNodeError(context, error, { settings: 'Campaign Event Trigger settings' });
 	}
 	return rule;
 }

@@ -1,6 +1,7 @@
 import type { INodeProperties } from 'n8n-workflow';
 
 import { DEFAULT_MAX_BATCH_SIZE } from '../../src';
+import { reEntryProperties } from '../shared/descriptions';
 
 export const WEBHOOK_PATH = 'events';
 
@@ -85,50 +86,11 @@ export const triggerProperties: INodeProperties[] = [
 			},
 		],
 	},
-	{
-		displayName: 'Re-Entry',
-		name: 'reEntry',
-		type: 'options',
-		options: [
-			{
-				name: 'Every Time',
-				value: 'everyTime',
-				description: 'Each matching event starts a new journey',
-			},
-			{
-				name: 'Once Ever',
-				value: 'once',
-				description: 'A user enters this campaign a single time',
-			},
-			{
-				name: 'Once per Period',
-				value: 'oncePerPeriod',
-				description: 'Two entries of a user are at least the period apart',
-			},
-		],
+	...reEntryProperties({
 		default: 'oncePerPeriod',
+		everyTime: 'Each matching event starts a new journey',
 		description: 'Whether a user who entered this campaign may enter it again',
-	},
-	{
-		displayName: 'Period',
-		name: 'reEntryPeriod',
-		type: 'number',
-		typeOptions: { minValue: 1 },
-		default: 24,
-		displayOptions: { show: { reEntry: ['oncePerPeriod'] } },
-	},
-	{
-		displayName: 'Period Unit',
-		name: 'reEntryPeriodUnit',
-		type: 'options',
-		options: [
-			{ name: 'Minutes', value: 'minutes' },
-			{ name: 'Hours', value: 'hours' },
-			{ name: 'Days', value: 'days' },
-		],
-		default: 'hours',
-		displayOptions: { show: { reEntry: ['oncePerPeriod'] } },
-	},
+	}),
 	{
 		displayName: 'Authentication',
 		name: 'authentication',

@@ -1,6 +1,5 @@
 import {
 	NodeConnectionTypes,
-	NodeOperationError,
 	type IDataObject,
 	type INodeType,
 	type INodeTypeDescription,
@@ -10,7 +9,6 @@ import {
 } from 'n8n-workflow';
 
 import {
-	InvalidInputError,
 	resumedItemJson,
 	startResumeLoop,
 	validateResumeLoopOptions,
@@ -18,6 +16,7 @@ import {
 	type ResumeLoopOptions,
 } from '../../src';
 import { campaignStoreFor, testCampaignStoreCredential } from '../shared/campaign-store';
+import { toNodeError } from '../shared/node-errors';
 import { resumeTriggerProperties } from './description';
 
 /** A claim is renewed while its execution runs; after a crash, its users resume this much later. */
@@ -82,12 +81,7 @@ export class CampaignResumeTrigger implements INodeType {
 		try {
 			validateResumeLoopOptions(loopOptions);
 		} catch (error) {
-			throw new NodeOperationError(
-				this.getNode(),
-				error instanceof InvalidInputError
-					? `Campaign Resume Trigger settings: ${error.message}`
-					: (error as Error),
-			);
+			throw toNodeError(this, error, { settings: 'Campaign Resume Trigger settings' });
 		}
 
 		if (this.getMode() === 'manual') {

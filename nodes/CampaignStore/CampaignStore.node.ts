@@ -1,6 +1,5 @@
 import {
 	NodeConnectionTypes,
-	NodeOperationError,
 	type IDataObject,
 	type IExecuteFunctions,
 	type INodeExecutionData,
@@ -8,13 +7,9 @@ import {
 	type INodeTypeDescription,
 } from 'n8n-workflow';
 
-import {
-	InvalidInputError,
-	type CampaignEvent,
-	type ProfileUpdate,
-	type UserProfile,
-} from '../../src';
+import type { CampaignEvent, ProfileUpdate, UserProfile } from '../../src';
 import { campaignStoreFor, testCampaignStoreCredential } from '../shared/campaign-store';
+import { toNodeError } from '../shared/node-errors';
 import { campaignStoreProperties } from './description';
 import { readEvent, readProfileUpdate, readUserId } from './read-parameters';
 
@@ -53,13 +48,7 @@ export class CampaignStore implements INodeType {
 		const store = await campaignStoreFor(this);
 		const output: INodeExecutionData[] = [];
 		const failed = (itemIndex: number, error: Error): void => {
-			if (!this.continueOnFail()) {
-				throw new NodeOperationError(this.getNode(), error, {
-					itemIndex,
-					description:
-						error instanceof InvalidInputError ? `Fix the field ${error.field}.` : undefined,
-				});
-			}
+			if (!this.continueOnFail()) throw toNodeError(this, error, { itemIndex });
 			output.push({ json: { error: error.message }, pairedItem: { item: itemIndex } });
 		};
 

@@ -1,15 +1,21 @@
 import {
 	NodeConnectionTypes,
-	type IDataObject,
 	type IExecuteFunctions,
 	type INodeExecutionData,
 	type INodeType,
 	type INodeTypeDescription,
 } from 'n8n-workflow';
 
-import { checkExceptions, elapsedMs, type DurationUnit, type ExceptionRule } from '../../src';
-import { campaignStoreFor, testCampaignStoreCredential } from '../shared/campaign-store';
-import { itemError, readCampaignItems, userIdsOf } from '../shared/campaign-items';
+import {
+	checkExceptions,
+	elapsedMs,
+	exitField,
+	type DurationUnit,
+	type ExceptionRule,
+} from '../../src';
+import { testCampaignStoreCredential } from '../shared/campaign-store';
+import { openCampaignStep } from '../shared/campaign-items';
+import { itemError } from '../shared/node-errors';
 import { campaignEndsAtProperty, DURATION_UNIT_OPTIONS } from '../shared/descriptions';
 import { parseDateParameter, splitList } from '../shared/parameters';
 
@@ -85,11 +91,8 @@ export class ExceptionCheck implements INodeType {
 	methods = { credentialTest: { testCampaignStoreCredential } };
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-		const items = this.getInputData();
 		const now = Date.now();
-		const store = await campaignStoreFor(this);
-		const profiles = await store.getProfiles(userIdsOf(items));
-		const { read, failed } = readCampaignItems(this, items, profiles, undefined);
+		const { items, store, read, failed } = await openCampaignStep(this);
 		const continuing: INodeExecutionData[] = [...failed];
 		const exited: INodeExecutionData[] = [];
 
@@ -100,22 +103,10 @@ export class ExceptionCheck implements INodeType {
 					continuing.push({ json: items[itemIndex].json, pairedItem: { item: itemIndex } });
 					continue;
 				}
-				const exit: IDataObject = {
-					reason: result.reason,
-					detail: result.detail,
-					at: new Date(result.at).toISOString(),
-				};
-				if (result.event) {
-					exit.event = {
-						name: result.event.name,
-						messageId: result.event.messageId,
-						occurredAt: new Date(result.event.occurredAt).toISOString(),
-						properties: result.event.properties as IDataObject,
-					};
-				}
+				const exit = exitField(result.reason, result.detail, result.at, result.event);
 				exited.push({ json: { ...items[itemIndex].json, exit }, pairedItem: { item: itemIndex } });
 			} catch (error) {
-				continuing.push(itemError(this, error as Error, itemIndex, items[itemIndex]));
+				continuing.push(itemError(this, error, itemIndex, items[itemIndex]));
 			}
 		}
 		return [continuing, exited];

@@ -10,28 +10,26 @@ import {
 
 import {
 	afterRefusal,
-	buildReservation,
-	decide,
+	applyFrequencyCap,
 	elapsedMs,
 	exitCampaignEntry,
-	InvalidInputError,
-	isInQuietHours,
-	precheck,
+	exitField,
+	frequencyCapField,
 	quietHoursToWindow,
 	scheduleRequestFor,
 	stepIdempotencyKey,
 	validateFrequencyPolicy,
-	type CapDecision,
 	type CapDecisionRecord,
 	type CapRequest,
 	type CapRule,
 	type DurationUnit,
 	type FrequencyPolicy,
-	type ScheduleStepRequest,
 } from '../../src';
-import { campaignStoreFor, testCampaignStoreCredential } from '../shared/campaign-store';
-import { itemError, readCampaignItems, userIdsOf } from '../shared/campaign-items';
+import { testCampaignStoreCredential } from '../shared/campaign-store';
+import { openCampaignStep } from '../shared/campaign-items';
+import { itemError, toNodeError } from '../shared/node-errors';
 import { parseDateParameter, splitList, readDefaultTimeZone } from '../shared/parameters';
+import { readResumePoint, scheduleUsers, type UserToSchedule } from '../shared/schedule';
 import { frequencyCapProperties } from './description';
 
 export class FrequencyCap implements INodeType {
@@ -63,7 +61,6 @@ export class FrequencyCap implements INodeType {
 	methods = { credentialTest: { testCampaignStoreCredential } };
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-		const items = this.getInputData();
 		const now = Date.now();
 		const policy = readPolicy(this);
 		const channel = (this.getNodeParameter('channel', 0, '') as string).trim();
@@ -75,32 +72,40 @@ export class FrequencyCap implements INodeType {
 		const tags = splitList(this.getNodeParameter('tags', 0, '') as string);
 		const defaultTimeZone = readDefaultTimeZone(this);
 		const stepId = this.getNode().id;
-
-		const store = await campaignStoreFor(this);
-		const profiles = await store.getProfiles(userIdsOf(items));
-		const { read, failed } = readCampaignItems(this, items, profiles, defaultTimeZone);
-		const outputs: INodeExecutionData[][] = [[...failed], [], []];
 		const toSchedule = this.getNodeParameter('deferredTo', 0, 'output') === 'schedule';
 		const handOff = {
 			deferred: toSchedule,
 			capped: toSchedule && (this.getNodeParameter('scheduleCapped', 0, false) as boolean),
 		};
-		const resumePoint = toSchedule
-			? String(this.getNodeParameter('resumePoint', 0, '')).trim()
-			: '';
-		if (toSchedule && !resumePoint)
-			throw new NodeOperationError(
-				this.getNode(),
-				'Resume Point is empty: name the Resume Point of the Campaign Resume Trigger where scheduled users continue.',
-			);
+		const resumePoint = toSchedule ? readResumePoint(this) : '';
+
+		const { items, store, read, failed } = await openCampaignStep(this, { defaultTimeZone });
+		const outputs: INodeExecutionData[][] = [[...failed], [], []];
+		const requests = read.map(
+			({ item, timeZone }): CapRequest => ({
+				idempotencyKey: stepIdempotencyKey(item, stepId, this.getExecutionId()),
+				campaignId: item.campaignId,
+				stepId,
+				entryId: item.entryId,
+				userId: item.userId,
+				channel,
+				tags,
+				timeZone,
+				now,
+			}),
+		);
+		const decisions = await applyFrequencyCap(store, policy, requests);
+
 		const exits: Array<{ request: CapRequest; reason: string }> = [];
 		// Kept for the Campaign Report: who was capped or deferred, whatever became of them.
 		const refusals: CapDecisionRecord[] = [];
-		const schedule: Array<{ output: number; itemIndex: number; request: ScheduleStepRequest }> = [];
-		const route = (itemIndex: number, result: CapDecision, request: CapRequest) => {
+		const toScheduleUsers: Array<UserToSchedule<number>> = [];
+		read.forEach(({ itemIndex }, index) => {
+			const result = decisions[index];
+			const request = requests[index];
 			const json: IDataObject = {
 				...items[itemIndex].json,
-				frequencyCap: describeDecision(result, request),
+				frequencyCap: frequencyCapField(result, request),
 			};
 			if (result.decision === 'allowed') {
 				outputs[0].push({ json, pairedItem: { item: itemIndex } });
@@ -118,101 +123,31 @@ export class FrequencyCap implements INodeType {
 			const next = afterRefusal(result, handOff);
 			const output = next.kind === 'exit' || result.decision === 'capped' ? 1 : 2;
 			if (next.kind === 'exit') {
-				json.exit = {
-					reason: 'campaignEnded',
-					detail: next.reason,
-					at: new Date(now).toISOString(),
-				};
+				json.exit = exitField('campaignEnded', next.reason, now);
 				if (request.entryId) exits.push({ request, reason: next.reason });
 			} else if (next.kind === 'schedule') {
 				try {
-					schedule.push({
-						output,
-						itemIndex,
-						request: scheduleRequestFor(request, resumePoint, next.at, json),
-					});
-					return;
+					const scheduled = scheduleRequestFor(request, resumePoint, next.at, json);
+					toScheduleUsers.push({ itemIndex, request: scheduled, route: output });
 				} catch (error) {
-					outputs[output].push(itemError(this, error as Error, itemIndex, items[itemIndex]));
-					return;
+					outputs[output].push(itemError(this, error, itemIndex, items[itemIndex]));
 				}
+				return;
 			}
 			outputs[output].push({ json, pairedItem: { item: itemIndex } });
-		};
-
-		// One transaction for every item that needs the store; quiet hours only check.
-		const pending: Array<{ itemIndex: number; request: CapRequest; quiet: boolean }> = [];
-		for (const { itemIndex, item, timeZone } of read) {
-			const request: CapRequest = {
-				idempotencyKey: stepIdempotencyKey(item, stepId, this.getExecutionId()),
-				campaignId: item.campaignId,
-				stepId,
-				entryId: item.entryId,
-				userId: item.userId,
-				channel,
-				tags,
-				timeZone,
-				now,
-			};
-			const early = precheck(policy, request);
-			if (early) route(itemIndex, early, request);
-			else pending.push({ itemIndex, request, quiet: isInQuietHours(policy, request) });
-		}
-		const results = await store.reserveSends(
-			pending.map(({ request, quiet }) => buildReservation(policy, request, { checkOnly: quiet })),
-		);
-		pending.forEach(({ itemIndex, request, quiet }, index) =>
-			route(itemIndex, decide(policy, request, results[index], quiet), request),
-		);
+		});
 		await store.recordCapDecisions(refusals);
 		for (const { request, reason } of exits)
 			await exitCampaignEntry(store, { ...request, entryId: request.entryId! }, reason, now);
-		if (schedule.length > 0) {
-			const { scheduled } = await store.scheduleSteps(
-				schedule.map(({ request }) => request),
-				now,
-			);
-			schedule.forEach(({ output, itemIndex, request }, index) =>
-				outputs[output].push({
-					json: {
-						...request.payload,
-						schedule: {
-							resumePoint,
-							dueAt: new Date(request.dueAt).toISOString(),
-							status: scheduled[index] ? 'scheduled' : 'alreadyScheduled',
-						},
-					},
-					pairedItem: { item: itemIndex },
-				}),
-			);
-		}
+		const scheduled = await scheduleUsers(
+			store,
+			toScheduleUsers,
+			now,
+			(request) => request.payload as IDataObject,
+		);
+		for (const { route, item } of scheduled) outputs[route].push(item);
 		return outputs;
 	}
-}
-
-function describeDecision(result: CapDecision, request: CapRequest): IDataObject {
-	const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
-	if (result.decision === 'allowed') {
-		return {
-			decision: 'allowed',
-			idempotencyKey: result.send.idempotencyKey,
-			channel: request.channel,
-			state: result.send.state,
-			reservedAt: iso(result.send.reservedAt),
-			expiresAt: iso(result.send.expiresAt),
-			alreadyReserved: result.alreadyReserved,
-			timeZone: request.timeZone,
-			usage: result.usage as unknown as IDataObject[],
-		};
-	}
-	return {
-		decision: result.decision,
-		rules: result.rules,
-		reason: result.reason,
-		earliestAllowedAt: result.earliestAllowedAt === null ? null : iso(result.earliestAllowedAt),
-		timeZone: request.timeZone,
-		usage: result.usage as unknown as IDataObject[],
-	};
 }
 
 function readPolicy(context: IExecuteFunctions): FrequencyPolicy {
@@ -276,11 +211,6 @@ function readPolicy(context: IExecuteFunctions): FrequencyPolicy {
 		validateFrequencyPolicy(policy);
 		return policy;
 	} catch (error) {
-		throw new NodeOperationError(
-			context.getNode(),
-			error instanceof InvalidInputError
-				? `Frequency Cap settings: ${error.message}`
-				: (error as Error),
-		);
+		throw toNodeError(context, error, { settings: 'Frequency Cap settings' });
 	}
 }

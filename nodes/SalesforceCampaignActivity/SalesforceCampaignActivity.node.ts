@@ -1,25 +1,23 @@
 import {
-	NodeApiError,
 	NodeConnectionTypes,
 	type IDataObject,
 	type IExecuteFunctions,
 	type INodeExecutionData,
 	type INodeType,
 	type INodeTypeDescription,
-	type JsonObject,
 } from 'n8n-workflow';
 
 import {
+	CampaignError,
 	writeActivities,
 	type ActivityItem,
 	type ActivityResult,
 	type ActivityWriteOptions,
 } from '../../src';
-import { itemError } from '../shared/campaign-items';
+import { itemError, toNodeError } from '../shared/node-errors';
 import {
 	salesforceApiFor,
 	salesforceCredentialDeclarations,
-	salesforceNodeError,
 	syncLoggerFor,
 	testSalesforceCredential,
 	type SalesforceAuthentication,
@@ -87,14 +85,7 @@ export class SalesforceCampaignActivity implements INodeType {
 				activities.push(readActivity(this, itemIndex));
 				positions.push(itemIndex);
 			} catch (error) {
-				outputs[FAILED].push(
-					itemError(
-						this,
-						salesforceNodeError(this, error as Error, { itemIndex }),
-						itemIndex,
-						input,
-					),
-				);
+				outputs[FAILED].push(itemError(this, error, itemIndex, input));
 			}
 		}
 		if (activities.length === 0) return outputs;
@@ -108,7 +99,7 @@ export class SalesforceCampaignActivity implements INodeType {
 				logger: syncLoggerFor(this),
 			});
 		} catch (error) {
-			const nodeError = salesforceNodeError(this, error as Error, { fieldLabels: FIELD_LABELS });
+			const nodeError = toNodeError(this, error, { fieldLabels: FIELD_LABELS });
 			if (!this.continueOnFail()) throw nodeError;
 			for (const itemIndex of positions) {
 				outputs[FAILED].push({
@@ -129,9 +120,7 @@ export class SalesforceCampaignActivity implements INodeType {
 			.flatMap((result) => (result.outcome === 'failed' ? (result.errors ?? []) : []))
 			.find((error) => error.code === 'salesforce_auth');
 		if (loginFailure && !this.continueOnFail()) {
-			throw new NodeApiError(this.getNode(), { ...loginFailure } as JsonObject, {
-				message: loginFailure.message,
-			});
+			throw toNodeError(this, new CampaignError(loginFailure.code, loginFailure.message));
 		}
 
 		results.forEach((result, index) => {

@@ -10,29 +10,28 @@ import {
 } from 'n8n-workflow';
 
 import {
-	elapsedMs,
 	getSharedCampaignStore,
 	pollSegment,
 	previewSegment,
 	SEGMENT_ENTERED_EVENT,
 	triggeredEntryToJson,
 	validateTriggerRule,
-	type ReEntryRule,
 	type SegmentChange,
 	type SegmentDefinition,
 	type SegmentStore,
+	type TriggerItemSource,
 	type TriggerRule,
 } from '../../src';
 import { storeConfigFor, testCampaignStoreCredential } from '../shared/campaign-store';
-import { parseDateParameter, splitList } from '../shared/parameters';
+import { parseDateParameter, readReEntryRule, splitList } from '../shared/parameters';
 import {
 	salesforceApiFor,
 	salesforceCredentialDeclarations,
-	salesforceNodeError,
 	syncLoggerFor,
 	testSalesforceCredential,
 	type SalesforceAuthentication,
 } from '../shared/salesforce';
+import { toNodeError } from '../shared/node-errors';
 import { segmentTriggerProperties } from './description';
 
 const QUERY_DESCRIPTION =
@@ -84,7 +83,9 @@ export class SalesforceSegmentTrigger implements INodeType {
 			dark: 'file:salesforceSegmentTrigger.dark.svg',
 		},
 		group: ['trigger'],
-		version: 1,
+		// Version 2: the re-entry rule has the Campaign Event Trigger's parameters.
+		version: [1, 2],
+		defaultVersion: 2,
 		subtitle: '={{"Campaign: " + $parameter["campaignId"]}}',
 		description:
 			'Starts a triggered campaign when Salesforce records join a segment: a SOQL condition on an object, or the members of a Salesforce Campaign',
@@ -111,7 +112,7 @@ export class SalesforceSegmentTrigger implements INodeType {
 			storeConfig = await storeConfigFor(this);
 			store = await getSharedCampaignStore(storeConfig);
 		} catch (error) {
-			throw salesforceNodeError(this, error as Error);
+			throw toNodeError(this, error);
 		}
 
 		if (this.getMode() === 'manual') {
@@ -134,7 +135,7 @@ export class SalesforceSegmentTrigger implements INodeType {
 				thread: { storeConfig, session: api.session, transport: api.transport },
 			});
 		} catch (error) {
-			throw salesforceNodeError(this, error as Error, {
+			throw toNodeError(this, error, {
 				fieldLabels: FIELD_LABELS,
 				queryDescription: QUERY_DESCRIPTION,
 			});
@@ -150,18 +151,22 @@ export class SalesforceSegmentTrigger implements INodeType {
 			);
 		}
 
-		const items: IDataObject[] = result.entered.map((triggered) => ({
-			...(triggeredEntryToJson(triggered) as IDataObject),
-			salesforce: {
+		const items: IDataObject[] = result.entered.map((triggered) =>
+			segmentItem(triggered, {
 				recordId: (triggered.event.properties.salesforceRecordId as string | undefined) ?? null,
 				segmentId: definition.segmentId,
 				change: 'entered',
-			},
-		}));
+			}),
+		);
 		for (const exited of result.exited) items.push(exitedItem(exited, rule.campaignId));
 		if (items.length === 0) return null;
 		return [this.helpers.returnJsonArray(items)];
 	}
+}
+
+/** An entered user's item: the trigger item every campaign trigger emits, and the record. */
+function segmentItem(triggered: TriggerItemSource, salesforce: IDataObject): IDataObject {
+	return { ...(triggeredEntryToJson(triggered) as IDataObject), salesforce };
 }
 
 function exitedItem(change: SegmentChange, campaignId: string): IDataObject {
@@ -190,7 +195,7 @@ async function preview(
 	try {
 		sample = await previewSegment({ api, store, definition, limit: PREVIEW_LIMIT });
 	} catch (error) {
-		throw salesforceNodeError(context, error as Error, {
+		throw toNodeError(context, error, {
 			fieldLabels: FIELD_LABELS,
 			queryDescription: QUERY_DESCRIPTION,
 		});
@@ -206,37 +211,36 @@ async function preview(
 		);
 	}
 	const campaignId = String(context.getNodeParameter('campaignId', '')).trim();
-	const now = new Date().toISOString();
-	const items: IDataObject[] = sample.members.map((member) => ({
-		userId: member.userId,
-		campaignId,
-		entryId: `preview:${member.recordId}`,
-		triggeredAt: now,
-		enteredAt: now,
-		event: {
-			messageId: `salesforce-segment-preview:${definition.segmentId}:${member.recordId}`,
-			name: SEGMENT_ENTERED_EVENT,
-			occurredAt: now,
-			receivedAt: now,
-			properties: { segmentId: definition.segmentId, salesforceRecordId: member.recordId },
-			timeZone: null,
-		},
-		profile: {
-			email: member.profile.email ?? null,
-			phone: member.profile.phone ?? null,
-			timeZone: member.profile.timeZone ?? null,
-			unsubscribed: member.profile.unsubscribed ?? false,
-			attributes: (member.profile.attributes ?? {}) as IDataObject,
-			externalIds: member.profile.externalIds ?? {},
-		},
-		salesforce: {
-			recordId: member.recordId,
-			segmentId: definition.segmentId,
-			change: 'entered',
-			preview: true,
-			membersNow: sample.totalSize,
-		},
-	}));
+	const now = Date.now();
+	const items: IDataObject[] = sample.members.map((member) =>
+		segmentItem(
+			{
+				entry: {
+					userId: member.userId,
+					campaignId,
+					entryId: `preview:${member.recordId}`,
+					triggeredAt: now,
+					enteredAt: now,
+				},
+				event: {
+					messageId: `salesforce-segment-preview:${definition.segmentId}:${member.recordId}`,
+					userId: member.userId,
+					name: SEGMENT_ENTERED_EVENT,
+					occurredAt: now,
+					receivedAt: now,
+					properties: { segmentId: definition.segmentId, salesforceRecordId: member.recordId },
+				},
+				profile: member.profile,
+			},
+			{
+				recordId: member.recordId,
+				segmentId: definition.segmentId,
+				change: 'entered',
+				preview: true,
+				membersNow: sample.totalSize,
+			},
+		),
+	);
 	return [context.helpers.returnJsonArray(items)];
 }
 
@@ -290,14 +294,14 @@ function defaultSegmentKey(context: IPollFunctions): string {
 function readRule(context: IPollFunctions): Omit<TriggerRule, 'eventNames'> {
 	const options = context.getNodeParameter('options', {}) as IDataObject;
 	const timeZone = context.getTimezone();
-	const reEntryMode = (options.reEntry as ReEntryRule['mode'] | undefined) ?? 'everyTime';
-	const reEntry: ReEntryRule =
-		reEntryMode === 'oncePerPeriod'
-			? {
-					mode: reEntryMode,
-					periodMs: elapsedMs(Number(options.reEntryPeriodHours ?? 24), 'hours'),
-				}
-			: { mode: reEntryMode };
+	// Version 1 kept the rule under Options, its period in hours.
+	const version1 = { reEntry: options.reEntry, reEntryPeriod: options.reEntryPeriodHours };
+	const reEntry = readReEntryRule(
+		context.getNode().typeVersion >= 2
+			? (name, fallback) => context.getNodeParameter(name, fallback)
+			: (name, fallback) => (name === 'reEntryPeriodUnit' ? 'hours' : version1[name]) ?? fallback,
+		'everyTime',
+	);
 	try {
 		const rule: TriggerRule = {
 			campaignId: String(context.getNodeParameter('campaignId', '')).trim(),
@@ -310,7 +314,7 @@ function readRule(context: IPollFunctions): Omit<TriggerRule, 'eventNames'> {
 		validateTriggerRule(rule);
 		return rule;
 	} catch (error) {
-		throw salesforceNodeError(context, error as Error, {
+		throw toNodeError(context, error, {
 			fieldLabels: FIELD_LABELS,
 			queryDescription: QUERY_DESCRIPTION,
 		});

@@ -1,6 +1,7 @@
 import type { INodeProperties } from 'n8n-workflow';
 
 import { DEFAULT_BULK_THRESHOLD } from '../../src';
+import { reEntryProperties } from '../shared/descriptions';
 import { salesforceAuthenticationProperty } from '../shared/salesforce';
 
 const records = { segmentSource: ['records'] };
@@ -195,6 +196,12 @@ export const segmentTriggerProperties: INodeProperties[] = [
 		description:
 			'What happens with the users already in the segment when the workflow is activated',
 	},
+	...reEntryProperties({
+		default: 'everyTime',
+		everyTime: 'Each time a user joins the segment again starts a new journey',
+		description: 'Whether a user who left the segment and joins it again enters the campaign again',
+		show: { '@version': [{ _cnd: { gte: 2 } }] },
+	}),
 	{
 		displayName: 'Options',
 		name: 'options',
@@ -257,6 +264,8 @@ export const segmentTriggerProperties: INodeProperties[] = [
 				default: 'everyTime',
 				description:
 					'Whether a user who left the segment and joins it again enters the campaign again',
+				// Version 1's place for the rule; version 2 has the Event Trigger's parameters.
+				displayOptions: { show: { '@version': [1] } },
 			},
 			{
 				displayName: 'Re-Entry Period (Hours)',
@@ -266,6 +275,7 @@ export const segmentTriggerProperties: INodeProperties[] = [
 				default: 24,
 				description:
 					'With Re-Entry "Once per Period": the least time between two entries of a user',
+				displayOptions: { show: { '@version': [1] } },
 			},
 			{
 				displayName: 'Re-Read Whole Segment',

@@ -12,15 +12,16 @@ import {
 	assignVariant,
 	createHttpChannel,
 	createIntercomChannel,
-	deliver,
+	deliverCampaignItem,
 	InvalidInputError,
 	getSharedRateLimiter,
 	parseJsonObject,
 	readCampaignItem,
+	readCapHandOff,
 	buildPersonalizationContext,
+	renderJsonTemplate,
 	renderJsonValue,
 	renderTemplate,
-	stepIdempotencyKey,
 	type DeliveryResult,
 	type MessageChannel,
 	type PersonalizationContext,
@@ -29,7 +30,8 @@ import {
 	type UserProfile,
 } from '../../src';
 import { campaignStoreFor, testCampaignStoreCredential } from '../shared/campaign-store';
-import { itemError, userIdsOf } from '../shared/campaign-items';
+import { userIdsOf } from '../shared/campaign-items';
+import { itemError, toNodeError } from '../shared/node-errors';
 import { splitList } from '../shared/parameters';
 import { n8nTransport } from '../shared/transport';
 import { sendMessageProperties } from './description';
@@ -141,8 +143,6 @@ export class SendMessage implements INodeType {
 			try {
 				const item = readCampaignItem(input.json);
 				const profile = profiles.get(item.userId);
-				const cap = input.json.frequencyCap as IDataObject | undefined;
-				const reservedByCap = cap?.decision === 'allowed' && typeof cap.idempotencyKey === 'string';
 				const variants = readVariants(this, itemIndex);
 				const choice = assignVariant({
 					campaignId: item.campaignId,
@@ -165,37 +165,25 @@ export class SendMessage implements INodeType {
 					entryId: item.entryId,
 					variant: variant?.name ?? 'control',
 				});
-				const idempotencyKey = reservedByCap
-					? String(cap!.idempotencyKey)
-					: stepIdempotencyKey(item, stepId, this.getExecutionId());
-				const channel: MessageChannel =
-					intercomChannel ?? httpChannelFor(this, itemIndex, uncertainDelivery);
-				const capChannel =
-					String(options.capChannel ?? '') ||
-					(reservedByCap && typeof cap!.channel === 'string'
-						? cap!.channel
-						: defaultCapChannel(this, channelKind));
-
-				const result = await deliver({
+				const { idempotencyKey, result } = await deliverCampaignItem({
 					store,
-					idempotencyKey,
-					reservedByCap,
-					campaignId: item.campaignId,
+					item,
+					capHandOff: readCapHandOff(input.json),
 					stepId,
-					entryId: item.entryId,
-					userId: item.userId,
-					channelName: capChannel,
+					executionId: this.getExecutionId(),
+					channelName: String(options.capChannel ?? ''),
+					defaultChannelName: defaultCapChannel(this, channelKind),
 					tags: splitList(String(options.tags ?? '')),
 					reservationTtlMs: Number(options.reservationTtlMinutes ?? 60) * 60_000,
 					choice,
-					render: async () =>
+					render: async (key) =>
 						await renderMessage(this, itemIndex, variant!, personalization, strictVariables, {
-							idempotencyKey,
+							idempotencyKey: key,
 							userId: item.userId,
 							email: profile?.email ?? personalization.user.email,
 							externalIds: profile?.externalIds ?? {},
 						}),
-					channel,
+					channel: intercomChannel ?? httpChannelFor(this, itemIndex, uncertainDelivery),
 					transport,
 					throttle:
 						perSecond > 0
@@ -204,16 +192,18 @@ export class SendMessage implements INodeType {
 					now: () => Date.now(),
 				});
 				const [output, json] = describeResult(result, idempotencyKey);
+				// A template that does not render also says so where a failed item always did.
+				const error = result.status === 'failed' && result.field ? { error: result.error } : {};
 				outputs[output].push({
-					json: { ...input.json, send: json },
+					json: { ...input.json, send: json, ...error },
 					pairedItem: { item: itemIndex },
 				});
 			} catch (error) {
-				if (error instanceof InvalidInputError || error instanceof NodeOperationError) {
-					outputs[1].push(itemError(this, error as Error, itemIndex, input));
-				} else {
-					throw new NodeOperationError(this.getNode(), error as Error, { itemIndex });
-				}
+				// Bad input of this item may go on with "continue on fail"; anything else (the store,
+				// a channel that threw) fails the node, as the send's outcome is unknown.
+				if (!(error instanceof InvalidInputError || error instanceof NodeOperationError))
+					throw toNodeError(this, error, { itemIndex });
+				outputs[1].push(itemError(this, error, itemIndex, input));
 			}
 		}
 		return outputs;
@@ -274,19 +264,19 @@ async function renderMessage(
 	};
 	if (context.getNodeParameter('channel', itemIndex) === 'http') {
 		const template = context.getNodeParameter('httpBody', itemIndex, '{}');
-		message.payload = await renderJsonValue(
-			typeof template === 'string' ? JSON.parse(template) : template,
-			{
-				...personalization,
-				message: {
-					body: message.body,
-					subject: message.subject,
-					headline: message.headline,
-					imageUrl: message.imageUrl,
-				},
+		const personalized = {
+			...personalization,
+			message: {
+				body: message.body,
+				subject: message.subject,
+				headline: message.headline,
+				imageUrl: message.imageUrl,
 			},
-			options('Body Template'),
-		);
+		};
+		message.payload =
+			typeof template === 'string'
+				? await renderJsonTemplate(template, personalized, options('Body Template'))
+				: await renderJsonValue(template, personalized, options('Body Template'));
 	}
 	return message;
 }
@@ -377,6 +367,7 @@ function describeResult(result: DeliveryResult, idempotencyKey: string): [number
 					deliveryUnknown: result.deliveryUnknown === true,
 					attempts: result.attempts,
 					variant: result.variant ?? null,
+					...(result.field ? { field: result.field } : {}),
 				},
 			];
 	}

@@ -1,12 +1,14 @@
-import { NodeOperationError, type IExecuteFunctions, type INodeExecutionData } from 'n8n-workflow';
+import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 
 import {
-	InvalidInputError,
 	readCampaignItem,
 	resolveItemTimeZone,
 	type CampaignItem,
+	type CampaignStore,
 	type UserProfile,
 } from '../../src';
+import { campaignStoreFor } from './campaign-store';
+import { itemError } from './node-errors';
 
 export interface ReadItem {
 	itemIndex: number;
@@ -37,29 +39,10 @@ export function readCampaignItems(
 			const zone = resolveItemTimeZone(item, profile?.timeZone, defaultTimeZone);
 			read.push({ itemIndex, item, timeZone: zone.zone, timeZoneSource: zone.source, profile });
 		} catch (error) {
-			failed.push(itemError(context, error as Error, itemIndex, input));
+			failed.push(itemError(context, error, itemIndex, input));
 		}
 	});
 	return { read, failed };
-}
-
-/** The item for a failure with "continue on fail"; otherwise throws NodeOperationError. */
-export function itemError(
-	context: IExecuteFunctions,
-	error: Error,
-	itemIndex: number,
-	input: INodeExecutionData,
-): INodeExecutionData {
-	if (!context.continueOnFail()) {
-		throw new NodeOperationError(context.getNode(), error, {
-			itemIndex,
-			description:
-				error instanceof InvalidInputError
-					? `Check "${error.field}" of item ${itemIndex}.`
-					: undefined,
-		});
-	}
-	return { json: { ...input.json, error: error.message }, pairedItem: { item: itemIndex } };
 }
 
 /** User ids of the items that have one, for one profile query per execution. */
@@ -67,4 +50,26 @@ export function userIdsOf(items: INodeExecutionData[]): string[] {
 	return items
 		.map((input) => input.json.userId)
 		.filter((userId): userId is string => typeof userId === 'string' && userId !== '');
+}
+
+/**
+ * What a campaign step starts with: its input, the store, and the campaign items read with
+ * each user's zone (one profile query for all); bad items as {@link readCampaignItems} says.
+ */
+export async function openCampaignStep(
+	context: IExecuteFunctions,
+	options: { defaultTimeZone?: string; requireCampaign?: boolean } = {},
+): Promise<{
+	items: INodeExecutionData[];
+	store: CampaignStore;
+	read: ReadItem[];
+	failed: INodeExecutionData[];
+}> {
+	const items = context.getInputData();
+	const store = await campaignStoreFor(context);
+	const profiles = await store.getProfiles(userIdsOf(items));
+	const { read, failed } = readCampaignItems(context, items, profiles, options.defaultTimeZone, {
+		requireCampaign: options.requireCampaign,
+	});
+	return { items, store, read, failed };
 }

@@ -1,4 +1,6 @@
-import type { INodeProperties, INodePropertyOptions } from 'n8n-workflow';
+import type { IDisplayOptions, INodeProperties, INodePropertyOptions } from 'n8n-workflow';
+
+import type { ReEntryRule } from '../../src';
 
 /** Parameters several campaign steps share. */
 
@@ -51,3 +53,65 @@ export const resumePointProperty: INodeProperties = {
 	description:
 		'A name for this point of the campaign. The Campaign Delay (or Frequency Cap) schedules each user under it; the Campaign Resume Trigger with the same Campaign ID and Resume Point continues them.',
 };
+
+/**
+ * The re-entry rule's parameters, one shape for every campaign trigger (read by
+ * `readReEntryRule`): Re-Entry, and its Period and Period Unit for "Once per Period".
+ */
+export function reEntryProperties(options: {
+	default: ReEntryRule['mode'];
+	/** What "Every Time" means for this trigger. */
+	everyTime: string;
+	description: string;
+	/** Further conditions for showing them, e.g. a node version. */
+	show?: IDisplayOptions['show'];
+}): INodeProperties[] {
+	const shown = (show: IDisplayOptions['show']) => ({ displayOptions: { show } });
+	const always = options.show ? shown(options.show) : {};
+	const periodShown = shown({ ...options.show, reEntry: ['oncePerPeriod'] });
+	return [
+		// The default is the trigger's own, one of the values below.
+		// eslint-disable-next-line n8n-nodes-base/node-param-default-missing
+		{
+			displayName: 'Re-Entry',
+			name: 'reEntry',
+			type: 'options',
+			options: [
+				{ name: 'Every Time', value: 'everyTime', description: options.everyTime },
+				{
+					name: 'Once Ever',
+					value: 'once',
+					description: 'A user enters this campaign a single time',
+				},
+				{
+					name: 'Once per Period',
+					value: 'oncePerPeriod',
+					description: 'Two entries of a user are at least the period apart',
+				},
+			],
+			default: options.default,
+			description: options.description,
+			...always,
+		},
+		{
+			displayName: 'Period',
+			name: 'reEntryPeriod',
+			type: 'number',
+			typeOptions: { minValue: 1 },
+			default: 24,
+			...periodShown,
+		},
+		{
+			displayName: 'Period Unit',
+			name: 'reEntryPeriodUnit',
+			type: 'options',
+			options: [
+				{ name: 'Minutes', value: 'minutes' },
+				{ name: 'Hours', value: 'hours' },
+				{ name: 'Days', value: 'days' },
+			],
+			default: 'hours',
+			...periodShown,
+		},
+	];
+}

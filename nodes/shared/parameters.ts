@@ -1,6 +1,13 @@
-import { NodeOperationError, type IExecuteFunctions } from 'n8n-workflow';
+import type { IExecuteFunctions } from 'n8n-workflow';
 
-import { assertTimeZone, parseDateInZone } from '../../src';
+import {
+	assertTimeZone,
+	elapsedMs,
+	parseDateInZone,
+	type DurationUnit,
+	type ReEntryRule,
+} from '../../src';
+import { toNodeError } from './node-errors';
 
 /** "a, b,,c" → ["a", "b", "c"] */
 export function splitList(text: string): string[] {
@@ -35,7 +42,26 @@ export function readDefaultTimeZone(context: IExecuteFunctions): string | undefi
 	try {
 		assertTimeZone(zone, 'Campaign Default Time Zone');
 	} catch (error) {
-		throw new NodeOperationError(context.getNode(), (error as Error).message);
+		throw toNodeError(context, error);
 	}
 	return zone;
+}
+
+/**
+ * A campaign trigger's re-entry rule from its parameters Re-Entry, Period and Period Unit
+ * (`reEntryProperties`). `read` gives a parameter's value, or the fallback when it has none.
+ */
+export function readReEntryRule(
+	read: (name: 'reEntry' | 'reEntryPeriod' | 'reEntryPeriodUnit', fallback: unknown) => unknown,
+	defaultMode: ReEntryRule['mode'],
+): ReEntryRule {
+	const mode = read('reEntry', defaultMode) as ReEntryRule['mode'];
+	if (mode !== 'oncePerPeriod') return { mode };
+	return {
+		mode,
+		periodMs: elapsedMs(
+			Number(read('reEntryPeriod', 24)),
+			read('reEntryPeriodUnit', 'hours') as DurationUnit,
+		),
+	};
 }

@@ -1,5 +1,4 @@
 import {
-	NodeApiError,
 	NodeOperationError,
 	type ICredentialDataDecryptedObject,
 	type ICredentialsDecrypted,
@@ -10,13 +9,10 @@ import {
 	type INodeCredentialTestResult,
 	type INodeProperties,
 	type IPollFunctions,
-	type JsonObject,
 } from 'n8n-workflow';
 
 import {
-	CampaignError,
 	DEFAULT_API_VERSION,
-	InvalidInputError,
 	jwtBearerSession,
 	passwordSession,
 	SalesforceApi,
@@ -28,6 +24,7 @@ import {
 	type SyncLogger,
 } from '../../src';
 import { n8nLegacySalesforceTransport, n8nSalesforceTransport } from './transport';
+import { toNodeError } from './node-errors';
 
 /** Contexts the Salesforce nodes run in. */
 export type SalesforceContext = IExecuteFunctions | IPollFunctions;
@@ -256,7 +253,7 @@ export async function salesforceApiFor(
 			transport,
 		});
 	} catch (error) {
-		throw salesforceNodeError(context, error as Error, {
+		throw toNodeError(context, error, {
 			fieldLabels: CREDENTIAL_FIELD_LABELS,
 			fieldKind: 'field of the Salesforce credential',
 		});
@@ -305,57 +302,4 @@ export async function testSalesforceCredential(
 	} catch (error) {
 		return { status: 'Error', message: (error as Error).message };
 	}
-}
-
-/**
- * An engine error as n8n shows it: the Salesforce API's errors as NodeApiError (with the HTTP
- * status), invalid settings as NodeOperationError naming the parameter. Errors that already
- * are n8n's pass through.
- */
-export function salesforceNodeError(
-	context: SalesforceContext,
-	error: Error,
-	options: {
-		itemIndex?: number;
-		/** Engine field paths → parameter names, for "Check the … parameter". */
-		fieldLabels?: Record<string, string>;
-		/** What the labels name: default "parameter". */
-		fieldKind?: string;
-		/** Shown under a query Salesforce rejected (the message has the SOQL). */
-		queryDescription?: string;
-	} = {},
-): NodeApiError | NodeOperationError {
-	if (error instanceof NodeApiError || error instanceof NodeOperationError) return error;
-	const node = context.getNode();
-	if (error instanceof InvalidInputError) {
-		const label = fieldLabel(error.field, options.fieldLabels);
-		return new NodeOperationError(node, error.message, {
-			itemIndex: options.itemIndex,
-			description: label ? `Check the "${label}" ${options.fieldKind ?? 'parameter'}.` : undefined,
-		});
-	}
-	if (error instanceof CampaignError) {
-		const status = (error as { status?: unknown }).status;
-		const httpCode = typeof status === 'number' ? String(status) : undefined;
-		if (error.code.startsWith('salesforce')) {
-			const soql = (error as { soql?: unknown }).soql;
-			return new NodeApiError(node, { code: error.code, message: error.message } as JsonObject, {
-				message: error.message,
-				description: typeof soql === 'string' ? options.queryDescription : undefined,
-				httpCode,
-				itemIndex: options.itemIndex,
-			});
-		}
-		return new NodeOperationError(node, error.message, { itemIndex: options.itemIndex });
-	}
-	return new NodeOperationError(node, error, { itemIndex: options.itemIndex });
-}
-
-/** The parameter an engine field path comes from (`source.where` → "Condition (SOQL WHERE)"). */
-function fieldLabel(field: string, labels: Record<string, string> = {}): string | undefined {
-	if (labels[field]) return labels[field];
-	const prefix = Object.keys(labels)
-		.filter((key) => key.endsWith('.') && field.startsWith(key))
-		.sort((a, b) => b.length - a.length)[0];
-	return prefix ? labels[prefix] : undefined;
 }

@@ -1,4 +1,4 @@
-import type { CampaignItem } from '../campaign-item';
+import type { CampaignItem, ExitReason } from '../campaign-item';
 import { InvalidInputError } from '../errors';
 import type { CampaignEvent, CampaignStore, UserProfile } from '../store/campaign-store';
 import { readProperty } from '../trigger/property-filter';
@@ -19,7 +19,7 @@ export interface ExceptionRule {
 	exitWhenUnsubscribed: boolean;
 }
 
-export type ExitReason = 'exceptionEvent' | 'campaignEnded' | 'unsubscribed' | 'entryNotActive';
+export type { ExitReason };
 
 export type ExceptionResult =
 	| { exited: false }

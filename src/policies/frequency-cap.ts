@@ -1,5 +1,6 @@
 import { InvalidInputError } from '../errors';
 import type {
+	CampaignStore,
 	LimitUsage,
 	SendCountLimit,
 	SendRecord,
@@ -291,6 +292,37 @@ export function decide(
 		earliestAllowedAt: earliest,
 		usage,
 	};
+}
+
+/**
+ * The cap step for a batch of users, in their order: a user past the campaign end is refused
+ * before any counting; everyone else is counted and reserved in one store call (inside quiet
+ * hours only checked, so no slot is taken), and the store's answer becomes the decision.
+ */
+export async function applyFrequencyCap(
+	store: Pick<CampaignStore, 'reserveSends'>,
+	policy: FrequencyPolicy,
+	requests: CapRequest[],
+): Promise<CapDecision[]> {
+	const decisions: CapDecision[] = new Array<CapDecision>(requests.length);
+	const pending: Array<{ index: number; request: CapRequest; quiet: boolean }> = [];
+	requests.forEach((request, index) => {
+		const early = precheck(policy, request);
+		if (early) decisions[index] = early;
+		else pending.push({ index, request, quiet: isInQuietHours(policy, request) });
+	});
+	const results =
+		pending.length === 0
+			? []
+			: await store.reserveSends(
+					pending.map(({ request, quiet }) =>
+						buildReservation(policy, request, { checkOnly: quiet }),
+					),
+				);
+	pending.forEach(({ index, request, quiet }, position) => {
+		decisions[index] = decide(policy, request, results[position], quiet);
+	});
+	return decisions;
 }
 
 /**

@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
 
+import { stepIdempotencyKey, type CampaignItem, type CapHandOff } from '../campaign-item';
+import { InvalidInputError } from '../errors';
 import type { CampaignStore, SendRecord } from '../store/campaign-store';
 import type { HttpRequest, HttpTransport, MessageChannel, RenderedMessage } from './channel';
 
@@ -24,7 +26,10 @@ export interface DeliveryRequest {
 	/** A reservation this step takes itself stops counting after this long if never completed. */
 	reservationTtlMs: number;
 	choice: { kind: 'control' } | { kind: 'variant'; name: string };
-	/** Called only when the message will really be sent. */
+	/**
+	 * Called only when the message will really be sent. An {@link InvalidInputError} (a template
+	 * that does not render for this user) fails this send alone, naming the field.
+	 */
 	render: () => Promise<RenderedMessage>;
 	channel: MessageChannel;
 	transport: HttpTransport;
@@ -59,6 +64,8 @@ export type DeliveryResult =
 			 * sent again. Recorded `failed`, so it does not count toward caps.
 			 */
 			deliveryUnknown?: true;
+			/** The parameter that did not render (a template error): nothing was sent. */
+			field?: string;
 	  };
 
 const hashContent = (message: RenderedMessage): string =>
@@ -126,7 +133,8 @@ export async function deliver(request: DeliveryRequest): Promise<DeliveryResult>
 			error: (error as Error).message,
 			variant,
 		});
-		throw error;
+		if (!(error instanceof InvalidInputError)) throw error;
+		return { status: 'failed', error: error.message, field: error.field, attempts: 0, variant };
 	}
 	await request.throttle?.();
 	const outcome = await request.channel.send(message, request.transport);
@@ -174,4 +182,46 @@ export async function deliver(request: DeliveryRequest): Promise<DeliveryResult>
 		request: outcome.request,
 		attempts: outcome.attempts,
 	};
+}
+
+/**
+ * The send step of one campaign item: takes over the Frequency Cap's reservation when the item
+ * carries one (its key, and the channel it counted on), else holds its own key for (campaign,
+ * entry, step), then {@link deliver}s, which commits the key when sent or gives it back.
+ */
+export interface CampaignSendRequest
+	extends Omit<
+		DeliveryRequest,
+		'idempotencyKey' | 'reservedByCap' | 'campaignId' | 'entryId' | 'userId' | 'render'
+	> {
+	item: CampaignItem;
+	/** What a Frequency Cap before this step handed over (`readCapHandOff`), if anything. */
+	capHandOff?: CapHandOff;
+	/** The execution: the key of an item without an entry id is unique only within it. */
+	executionId: string;
+	/**
+	 * The channel caps count this send on: the node's explicit choice, else the cap's channel,
+	 * else this default. Given as `channelName` (empty: not chosen).
+	 */
+	defaultChannelName: string;
+	render: (idempotencyKey: string) => Promise<RenderedMessage>;
+}
+
+export async function deliverCampaignItem(
+	request: CampaignSendRequest,
+): Promise<{ idempotencyKey: string; result: DeliveryResult }> {
+	const { item, capHandOff } = request;
+	const idempotencyKey =
+		capHandOff?.idempotencyKey ?? stepIdempotencyKey(item, request.stepId, request.executionId);
+	const result = await deliver({
+		...request,
+		idempotencyKey,
+		reservedByCap: capHandOff !== undefined,
+		campaignId: item.campaignId,
+		entryId: item.entryId,
+		userId: item.userId,
+		channelName: request.channelName || capHandOff?.channel || request.defaultChannelName,
+		render: async () => await request.render(idempotencyKey),
+	});
+	return { idempotencyKey, result };
 }

@@ -1,7 +1,12 @@
 import { BatchTooLargeError, parseEventPayload, parseJsonBody } from '../events/parse-events';
 import { InvalidInputError, StoreConfigurationError } from '../errors';
 import { ingestEvents, type IngestOutcome, type TriggeredEntry } from '../ingest/ingest-events';
-import type { CampaignStore } from '../store/campaign-store';
+import type {
+	CampaignEntry,
+	CampaignEvent,
+	CampaignStore,
+	ProfileUpdate,
+} from '../store/campaign-store';
 import type { TriggerRule } from '../trigger/trigger-rule';
 import { verifyWebhookRequest, type Headers, type WebhookAuth } from './verify-request';
 
@@ -110,8 +115,18 @@ export async function handleEventRequest(request: EventRequest): Promise<EventRe
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-/** The JSON of one trigger item: who entered, with the event and the entry. */
-export function triggeredEntryToJson(triggered: TriggeredEntry): Record<string, unknown> {
+/** What a trigger item is made of: the entry, its trigger event and the user's profile. */
+export interface TriggerItemSource {
+	entry: Pick<CampaignEntry, 'userId' | 'campaignId' | 'entryId' | 'triggeredAt' | 'enteredAt'>;
+	event: CampaignEvent;
+	profile?: Omit<ProfileUpdate, 'userId'>;
+}
+
+/**
+ * The JSON of one trigger item, the one shape every campaign trigger emits (the steps read it
+ * with `readCampaignItem`): who entered, with the event and the entry.
+ */
+export function triggeredEntryToJson(triggered: TriggerItemSource): Record<string, unknown> {
 	const { event, entry, profile } = triggered;
 	return {
 		userId: entry.userId,
@@ -132,9 +147,9 @@ export function triggeredEntryToJson(triggered: TriggeredEntry): Record<string, 
 					email: profile.email ?? null,
 					phone: profile.phone ?? null,
 					timeZone: profile.timeZone ?? null,
-					unsubscribed: profile.unsubscribed,
-					attributes: profile.attributes,
-					externalIds: profile.externalIds,
+					unsubscribed: profile.unsubscribed ?? false,
+					attributes: profile.attributes ?? {},
+					externalIds: profile.externalIds ?? {},
 				}
 			: null,
 	};

@@ -7,8 +7,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import type { ICredentialTestFunctions, INodeExecutionData } from 'n8n-workflow';
+import {
+	NodeHelpers,
+	type ICredentialTestFunctions,
+	type INodeExecutionData,
+	type INodeProperties,
+} from 'n8n-workflow';
 
+import { CampaignEventTrigger } from '../../nodes/CampaignEventTrigger/CampaignEventTrigger.node';
 import { SalesforceSegmentTrigger } from '../../nodes/SalesforceSegmentTrigger/SalesforceSegmentTrigger.node';
 import { closeSharedCampaignStores, SqliteCampaignStore } from '../../src';
 import { clearSalesforceTokenCache } from '../../src/salesforce/auth/sessions';
@@ -92,7 +98,11 @@ const baseParameters = {
 /** A trigger as one node of one workflow: each call of `poll` is one poll of that node. */
 function trigger(
 	parameters: Record<string, unknown> = {},
-	options: { credentials?: Record<string, Record<string, unknown>>; workflowId?: string } = {},
+	options: {
+		credentials?: Record<string, Record<string, unknown>>;
+		workflowId?: string;
+		typeVersion?: number;
+	} = {},
 ) {
 	const workflowId = options.workflowId ?? `wf-${++workflowCounter}`;
 	const node = new SalesforceSegmentTrigger();
@@ -107,6 +117,7 @@ function trigger(
 			mode,
 			workflowId,
 			nodeId: 'trigger-node',
+			typeVersion: options.typeVersion,
 		});
 		return await node.poll.call(poll);
 	};
@@ -285,6 +296,106 @@ describe('Salesforce Segment Trigger: polls', () => {
 	});
 });
 
+describe('Salesforce Segment Trigger: the re-entry rule', () => {
+	// Entries are timed by this process's clock when a sync reads changes only (a full read runs
+	// on a thread of its own): move it and Salesforce's forward together.
+	let clockShift = 0;
+	beforeEach(() => {
+		clockShift = 0;
+		const realNow = Date.now.bind(Date);
+		jest.spyOn(Date, 'now').mockImplementation(() => realNow() + clockShift);
+	});
+	afterEach(() => jest.restoreAllMocks());
+	const advance = (ms: number) => {
+		clockShift += ms;
+		fake.advance(ms);
+	};
+
+	/** Leaves the segment, then joins it again, a minute apart. */
+	const leaveAndRejoin = async (id: string, run: () => Promise<unknown>) => {
+		advance(60_000);
+		fake.update('Contact', id, { IsConverted__c: true });
+		await run();
+		advance(60_000);
+		fake.update('Contact', id, { IsConverted__c: false });
+	};
+
+	it("has the Campaign Event Trigger's parameters in version 2", async () => {
+		const id = addContact(1);
+		const { run } = trigger(
+			{
+				campaignId: 'per-period-v2',
+				reEntry: 'oncePerPeriod',
+				reEntryPeriod: 3,
+				reEntryPeriodUnit: 'minutes',
+				options: { fullResync: 'changesOnly' },
+			},
+			{ typeVersion: 2 },
+		);
+		expect(userIdsOf(await run())).toEqual(['entered:u1']);
+		await leaveAndRejoin(id, run);
+		expect(await run()).toBeNull(); // 2 minutes after entering
+		await leaveAndRejoin(id, run);
+		expect(userIdsOf(await run())).toEqual(['entered:u1']); // 4 minutes after
+	});
+
+	it("reads a saved version 1 node's rule from Options, its period in hours", async () => {
+		const id = addContact(1);
+		const { run } = trigger({
+			campaignId: 'per-period-v1',
+			options: { reEntry: 'oncePerPeriod', reEntryPeriodHours: 1, fullResync: 'changesOnly' },
+		});
+		expect(userIdsOf(await run())).toEqual(['entered:u1']);
+		await leaveAndRejoin(id, run);
+		expect(await run()).toBeNull();
+		advance(3_600_000);
+		await leaveAndRejoin(id, run);
+		expect(userIdsOf(await run())).toEqual(['entered:u1']);
+	});
+
+	it('keeps a saved version 1 rule in Options as n8n resolves the parameters, and shows version 2 the new ones', () => {
+		const description = new SalesforceSegmentTrigger().description;
+		const saved = {
+			campaignId: 'c',
+			reEntry: 'once',
+			options: { reEntry: 'oncePerPeriod', reEntryPeriodHours: 2, fullResync: 'always' },
+		};
+		const resolve = (typeVersion: number) =>
+			NodeHelpers.getNodeParameters(
+				description.properties,
+				saved,
+				true,
+				false,
+				{ typeVersion },
+				description,
+			);
+		expect(resolve(1)).toMatchObject({
+			options: { reEntry: 'oncePerPeriod', reEntryPeriodHours: 2, fullResync: 'always' },
+		});
+		expect(resolve(1)).not.toHaveProperty('reEntry');
+		const version2 = resolve(2)!;
+		expect(version2).toMatchObject({ reEntry: 'once', options: { fullResync: 'always' } });
+		expect(version2.options).not.toHaveProperty('reEntry');
+		expect(version2.options).not.toHaveProperty('reEntryPeriodHours');
+	});
+
+	it('is one parameter shape in both triggers', () => {
+		const shapeOf = (properties: INodeProperties[]) =>
+			properties
+				.filter((property) => property.name.startsWith('reEntry'))
+				.map((property) => ({
+					name: property.name,
+					type: property.type,
+					values: property.options?.map((option) => (option as { value: unknown }).value),
+					shownFor: property.displayOptions?.show?.reEntry,
+				}));
+		const segment = new SalesforceSegmentTrigger().description;
+		const event = new CampaignEventTrigger().description;
+		expect(shapeOf(segment.properties)).toEqual(shapeOf(event.properties));
+		expect(segment.defaultVersion).toBe(2);
+	});
+});
+
 describe('Salesforce Segment Trigger: manual mode ("Fetch Test Event")', () => {
 	it('previews up to five members without changing the store, so the first real poll still emits them', async () => {
 		for (let i = 1; i <= 7; i++) addContact(i);
@@ -303,7 +414,21 @@ describe('Salesforce Segment Trigger: manual mode ("Fetch Test Event")', () => {
 			expect(await store.listSegmentMembers({ segmentId })).toEqual([]);
 		});
 
-		expect(jsonOf(await run())).toHaveLength(7);
+		const polled = jsonOf(await run());
+		expect(polled).toHaveLength(7);
+		// The preview shows the item a poll emits: the same fields, down to the profile.
+		const shape = (json: Record<string, unknown>) =>
+			Object.fromEntries(
+				Object.entries(json).map(([key, value]) => [
+					key,
+					value !== null && typeof value === 'object' ? Object.keys(value).sort() : typeof value,
+				]),
+			);
+		const previewed = jsonOf(preview)[0];
+		const previewRecord = { ...(previewed.salesforce as Record<string, unknown>) };
+		delete previewRecord.preview;
+		delete previewRecord.membersNow;
+		expect(shape({ ...previewed, salesforce: previewRecord })).toEqual(shape(polled[0]));
 	});
 
 	it('says so when the segment is empty', async () => {

@@ -37,6 +37,7 @@ async function run(
 	parameters: Record<string, unknown>,
 	items: Array<{ json: Record<string, unknown> }>,
 	credentials: Record<string, Record<string, unknown>> = {},
+	{ continueOnFail = true } = {},
 ) {
 	const { context } = fakeContext({
 		nodeType: new SendMessage(),
@@ -48,7 +49,7 @@ async function run(
 			campaignHttpAuthApi: { headerName: 'Authorization', secretValue: 'Bearer sms-key' },
 			...credentials,
 		},
-		continueOnFail: true,
+		continueOnFail,
 	});
 	return await new SendMessage().execute.call(context as unknown as IExecuteFunctions);
 }
@@ -164,6 +165,48 @@ describe('Send Message node, HTTP channel', () => {
 			);
 			expect(controlAgain.map((i) => i.json.userId)).toEqual(control.map((i) => i.json.userId));
 		} finally {
+			await provider.close();
+		}
+	});
+
+	it('sends a Body Template that does not parse to Failed naming the field, and sends the others', async () => {
+		const provider = await startRecordingServer([
+			{ status: 201, body: { data: { id: 'sms-a' } } },
+			{ status: 201, body: { data: { id: 'sms-c' } } },
+		]);
+		const store = new SqliteCampaignStore({ filePath });
+		try {
+			const good = '{"to": "{{ user.id }}", "text": "{{ message.body }}"}';
+			const broken = '{"to": "{{ user.id }}", "text": "{{ message.body "}';
+			const [sent, failed] = await run(
+				parameters(`${provider.baseUrl}/messages`, {
+					// The Body Template is an expression per item: item 1's does not parse.
+					httpBody: (itemIndex: number) => (itemIndex === 1 ? broken : good),
+				}),
+				[item('tpl-a'), item('tpl-b'), item('tpl-c')],
+				{},
+				{ continueOnFail: false },
+			);
+			expect(sent.map((i) => i.json.userId)).toEqual(['tpl-a', 'tpl-c']);
+			expect(failed).toHaveLength(1);
+			expect(failed[0].json.userId).toBe('tpl-b');
+			expect(failed[0].pairedItem).toEqual({ item: 1 });
+			expect(failed[0].json.send).toMatchObject({
+				status: 'failed',
+				idempotencyKey: 'cart:entry-tpl-b:send-node',
+				field: 'Body Template',
+				attempts: 0,
+			});
+			expect(String(failed[0].json.error)).toMatch(
+				/^Body Template: template syntax error \(at text\)/,
+			);
+			expect(provider.received.map((r) => JSON.parse(r.body).to)).toEqual(['tpl-a', 'tpl-c']);
+			// Nothing was sent: the key is given back, and a fixed template sends it later.
+			expect(await store.getSend('cart:entry-tpl-b:send-node')).toMatchObject({
+				state: 'released',
+			});
+		} finally {
+			await store.close();
 			await provider.close();
 		}
 	});

@@ -22,6 +22,8 @@ export interface FakeContextOptions {
 	continueOnFail?: boolean;
 	timeZone?: string;
 	nodeId?: string;
+	/** The node's version in the workflow (default 1). */
+	typeVersion?: number;
 }
 
 export interface FakeResponse {
@@ -124,7 +126,7 @@ export function fakeContext(options: FakeContextOptions) {
 		id: options.nodeId ?? 'node-1',
 		name: 'Node',
 		type: 'test',
-		typeVersion: 1,
+		typeVersion: options.typeVersion ?? 1,
 		position: [0, 0],
 		parameters: {},
 		credentials: Object.fromEntries(

@@ -1,4 +1,9 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
 import {
+	applyFrequencyCap,
 	buildReservation,
 	decide,
 	earliestAllowedAt,
@@ -10,7 +15,9 @@ import {
 	type FrequencyPolicy,
 	type LimitUsage,
 	type SendRecord,
+	type SendReservationRequest,
 } from '../../src';
+import { SqliteCampaignStore } from '../../src/store/sqlite/sqlite-store';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -209,5 +216,86 @@ describe('validateFrequencyPolicy', () => {
 		const noTag = policy();
 		noTag.rules[1].scope = { kind: 'tag', tag: ' ' };
 		expect(() => validateFrequencyPolicy(noTag)).toThrow(/rules\[1\]\.tag: is empty/);
+	});
+});
+
+describe('applyFrequencyCap', () => {
+	const folder = mkdtempSync(join(tmpdir(), 'tc-apply-cap-'));
+	const store = new SqliteCampaignStore({ filePath: join(folder, 'store.sqlite') });
+	afterAll(async () => {
+		await store.close();
+		rmSync(folder, { recursive: true, force: true });
+	});
+
+	it('refuses after the campaign end, only checks inside quiet hours, reserves the rest: one store call, in order', async () => {
+		const calls: SendReservationRequest[][] = [];
+		const counting = {
+			reserveSends: async (requests: SendReservationRequest[]) => {
+				calls.push(requests);
+				return await store.reserveSends(requests);
+			},
+		};
+		const capPolicy = policy({
+			deliveryWindow: quietHoursToWindow('21:00', '08:00'),
+			campaignEndsAt: at('2026-03-11T00:00:00Z'),
+		});
+		const ended = request({
+			idempotencyKey: 'cart:e-ended:cap',
+			entryId: 'e-ended',
+			userId: 'late',
+			now: at('2026-03-11T00:00:00Z'),
+		});
+		// 10:00Z is 03:00 in Los Angeles: inside quiet hours.
+		const asleep = request({
+			idempotencyKey: 'cart:e-asleep:cap',
+			entryId: 'e-asleep',
+			userId: 'asleep',
+			timeZone: 'America/Los_Angeles',
+		});
+		const awake = request({
+			idempotencyKey: 'cart:e-awake:cap',
+			entryId: 'e-awake',
+			userId: 'awake',
+		});
+
+		const [first, second, third] = await applyFrequencyCap(counting, capPolicy, [
+			ended,
+			asleep,
+			awake,
+		]);
+		expect(first).toMatchObject({
+			decision: 'capped',
+			rules: ['campaignEnded'],
+			earliestAllowedAt: null,
+		});
+		expect(second).toMatchObject({
+			decision: 'deferred',
+			rules: [QUIET_HOURS_RULE],
+			earliestAllowedAt: at('2026-03-10T15:00:00Z'), // 08:00 in Los Angeles (PDT)
+		});
+		expect(third).toMatchObject({ decision: 'allowed', alreadyReserved: false });
+		expect(calls.map((batch) => batch.map((r) => [r.userId, r.checkOnly ?? false]))).toEqual([
+			[
+				['asleep', true],
+				['awake', false],
+			],
+		]);
+		expect(await store.getSend('cart:e-ended:cap')).toBeUndefined();
+		expect(await store.getSend('cart:e-asleep:cap')).toBeUndefined();
+		expect(await store.getSend('cart:e-awake:cap')).toMatchObject({ state: 'reserved' });
+	});
+
+	it('does not call the store when the campaign end refuses everyone', async () => {
+		const noStore = {
+			reserveSends: async (): Promise<never> => {
+				throw new Error('the store was called');
+			},
+		};
+		const decisions = await applyFrequencyCap(
+			noStore,
+			policy({ campaignEndsAt: at('2026-03-10T00:00:00Z') }),
+			[request()],
+		);
+		expect(decisions).toMatchObject([{ decision: 'capped', rules: ['campaignEnded'] }]);
 	});
 });

@@ -9,7 +9,8 @@ import type {
 	RenderedMessage,
 	SendOutcome,
 } from '../../src/send/channel';
-import { deliver, type DeliveryRequest } from '../../src/send/deliver';
+import { InvalidInputError } from '../../src/errors';
+import { deliver, deliverCampaignItem, type DeliveryRequest } from '../../src/send/deliver';
 import { createIntercomChannel, IntercomContactCache } from '../../src/send/intercom';
 import { fetchTransport } from './support/fetch-transport';
 import { startIntercomImitation } from './support/intercom-imitation';
@@ -268,6 +269,98 @@ describe('deliver', () => {
 			} finally {
 				await imitation.close();
 			}
+		});
+	});
+});
+
+describe('deliverCampaignItem', () => {
+	const base = (channel: MessageChannel) => ({
+		store,
+		stepId: 'send',
+		executionId: 'exec-1',
+		defaultChannelName: 'in_app',
+		tags: [],
+		reservationTtlMs: 3_600_000,
+		choice: { kind: 'variant' as const, name: 'A' },
+		channel,
+		transport: async () => ({ status: 200, headers: {}, body: {} }),
+		now: () => T0,
+		render: async (key: string): Promise<RenderedMessage> => ({
+			idempotencyKey: key,
+			userId: 'rosa',
+			externalIds: {},
+			body: 'Hi',
+		}),
+	});
+
+	it("commits the Frequency Cap's reservation under its key and channel", async () => {
+		const { channel, sent } = recordingChannel();
+		await store.reserveSends([
+			{
+				idempotencyKey: 'cart:entry-rosa:cap',
+				campaignId: 'cart',
+				stepId: 'cap',
+				entryId: 'entry-rosa',
+				userId: 'rosa',
+				channel: 'email',
+				tags: [],
+				now: T0,
+				expiresAt: T0 + 3_600_000,
+				countsTowardCap: true,
+				limits: [],
+			},
+		]);
+		const { idempotencyKey, result } = await deliverCampaignItem({
+			...base(channel),
+			item: { userId: 'rosa', campaignId: 'cart', entryId: 'entry-rosa' },
+			capHandOff: { idempotencyKey: 'cart:entry-rosa:cap', channel: 'email' },
+			channelName: '',
+		});
+		expect(idempotencyKey).toBe('cart:entry-rosa:cap');
+		expect(result).toMatchObject({ status: 'sent' });
+		expect(sent.map((message) => message.idempotencyKey)).toEqual(['cart:entry-rosa:cap']);
+		expect(await store.getSend('cart:entry-rosa:cap')).toMatchObject({
+			state: 'sent',
+			channel: 'email',
+		});
+	});
+
+	it('holds its own key for (campaign, entry, step) without a cap, on the default channel', async () => {
+		const { channel } = recordingChannel();
+		const { idempotencyKey, result } = await deliverCampaignItem({
+			...base(channel),
+			item: { userId: 'ivo', campaignId: 'cart', entryId: 'entry-ivo' },
+			channelName: '',
+		});
+		expect(idempotencyKey).toBe('cart:entry-ivo:send');
+		expect(result).toMatchObject({ status: 'sent' });
+		expect(await store.getSend('cart:entry-ivo:send')).toMatchObject({
+			state: 'sent',
+			channel: 'in_app',
+		});
+	});
+
+	it('fails only this send when its template does not render, naming the field, and gives the key back', async () => {
+		const { channel, sent } = recordingChannel();
+		const { idempotencyKey, result } = await deliverCampaignItem({
+			...base(channel),
+			item: { userId: 'lea', campaignId: 'cart', entryId: 'entry-lea' },
+			channelName: 'sms',
+			render: async () => {
+				throw new InvalidInputError('Body Template', 'template syntax error (at text)');
+			},
+		});
+		expect(result).toEqual({
+			status: 'failed',
+			error: 'Body Template: template syntax error (at text)',
+			field: 'Body Template',
+			attempts: 0,
+			variant: 'A',
+		});
+		expect(sent).toEqual([]);
+		expect(await store.getSend(idempotencyKey)).toMatchObject({
+			state: 'released',
+			channel: 'sms',
 		});
 	});
 });

@@ -1,14 +1,12 @@
 import { DateTime } from 'luxon';
 
 import {
-	buildReservation,
+	applyFrequencyCap,
+	CAMPAIGN_ENDED_RULE,
 	checkExceptions,
 	computeResumeAt,
-	decide,
 	ingestEvents,
-	isInQuietHours,
 	parseEventPayload,
-	precheck,
 	quietHoursToWindow,
 	readCampaignItem,
 	resolveItemTimeZone,
@@ -395,7 +393,7 @@ async function runSteps(
 ): Promise<Pending[]> {
 	const requeue: Pending[] = [];
 	const profiles = await store.getProfiles(group.map((p) => String(p.json.userId)));
-	const continuing: Array<{ pending: Pending; request: CapRequest; quiet: boolean }> = [];
+	const continuing: Array<{ pending: Pending; request: CapRequest }> = [];
 	const policy = capPolicy(campaign.important);
 	for (const p of group) {
 		const item = readCampaignItem(p.json);
@@ -421,16 +419,19 @@ async function runSteps(
 			timeZone: zoneOfItem(p.json),
 			now,
 		};
-		const early = precheck(policy, request);
-		if (early) throw new Error(`unexpected precheck refusal: ${early.reason}`);
-		continuing.push({ pending: p, request, quiet: isInQuietHours(policy, request) });
+		continuing.push({ pending: p, request });
 	}
-	const results = await store.reserveSends(
-		continuing.map(({ request, quiet }) => buildReservation(policy, request, { checkOnly: quiet })),
+	// The Frequency Cap node's one call: campaign end, quiet hours, one reservation, decisions.
+	const decisions = await applyFrequencyCap(
+		store,
+		policy,
+		continuing.map(({ request }) => request),
 	);
 	report.decisions += continuing.length;
-	for (const [index, { pending: p, request, quiet }] of continuing.entries()) {
-		const decision = decide(policy, request, results[index], quiet);
+	for (const [index, { pending: p, request }] of continuing.entries()) {
+		const decision = decisions[index];
+		if (decision.decision !== 'allowed' && decision.rules.includes(CAMPAIGN_ENDED_RULE))
+			throw new Error(`unexpected campaign-end refusal: ${decision.reason}`);
 		if (decision.decision !== 'allowed') {
 			if (decision.decision === 'deferred') report.deferred++;
 			else report.capped++;
