@@ -184,6 +184,8 @@ export interface ProviderRequest {
 	authorization?: string;
 	idempotencyKey?: string;
 	body: Record<string, unknown>;
+	/** False until the answer was written; stays false when the caller hung up (e.g. it died). */
+	answered: boolean;
 }
 
 export interface RecordingProvider {
@@ -206,16 +208,20 @@ export async function startRecordingProvider(): Promise<RecordingProvider> {
 		let raw = '';
 		request.on('data', (chunk: Buffer) => (raw += chunk.toString()));
 		request.on('end', () => {
-			requests.push({
+			const recorded: ProviderRequest = {
 				at: Date.now(),
 				authorization: request.headers.authorization,
 				idempotencyKey: request.headers['idempotency-key'] as string | undefined,
 				body: JSON.parse(raw) as Record<string, unknown>,
-			});
+				answered: false,
+			};
+			requests.push(recorded);
 			const id = `msg-${requests.length}`;
 			const answer = () => {
+				if (request.socket.destroyed) return;
 				response.writeHead(201, { 'content-type': 'application/json' });
 				response.end(JSON.stringify({ id }));
+				recorded.answered = true;
 			};
 			if (provider.delayMs > 0) setTimeout(answer, provider.delayMs);
 			else answer();

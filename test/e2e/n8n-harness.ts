@@ -1693,7 +1693,9 @@ export class N8nSideProcess {
 		return readLogTail(this.logPath, lines);
 	}
 
+	/** Starts the process (again, after kill or stop: same ports, env and log). */
 	spawn(): void {
+		this.exitInfo = undefined;
 		fs.appendFileSync(
 			this.logPath,
 			`\n===== n8n ${this.args.join(' ')} as ${this.name} (${new Date().toISOString()}) =====\n`,

@@ -38,6 +38,7 @@ import {
 	startN8nQueueMode,
 	type ExecutionSummary,
 	type N8nQueueCluster,
+	type N8nSideProcess,
 	type WorkflowJson,
 	type WorkflowNode,
 } from './n8n-harness';
@@ -51,7 +52,6 @@ import {
 } from './campaign-e2e-helpers';
 
 const PKG = 'n8n-nodes-triggered-campaigns';
-const CAMPAIGN_ID = 'e2e-queue-mode';
 const USERS = 200;
 const EVENTS = 1000;
 const BATCH = 10;
@@ -61,12 +61,22 @@ const FINISHED = new Set(['success', 'error', 'crashed', 'canceled']);
 
 const to = (name: string) => [{ node: name, type: 'main', index: 0 }];
 
-function queueWorkflow(store: { id: string; name: string }, providerUrl: string): WorkflowJson {
+/**
+ * Trigger → Frequency Cap → Send Message; with `schedule`, Trigger → Campaign Delay (per user,
+ * `delaySeconds` after the event) and Campaign Resume Trigger → Frequency Cap → Send Message.
+ */
+function queueWorkflow(
+	id: string,
+	campaignId: string,
+	store: { id: string; name: string },
+	providerUrl: string,
+	schedule?: { delaySeconds: number },
+): WorkflowJson {
 	const credentials = { campaignStoreApi: store };
 	const node = (
 		name: string,
 		type: string,
-		x: number,
+		position: [number, number],
 		parameters: Record<string, unknown>,
 		extra: Partial<WorkflowNode> = {},
 	): WorkflowNode => ({
@@ -74,71 +84,89 @@ function queueWorkflow(store: { id: string; name: string }, providerUrl: string)
 		name,
 		type: type.includes('.') ? type : `${PKG}.${type}`,
 		typeVersion: 1,
-		position: [x, 0],
+		position,
 		parameters,
+		credentials,
 		...extra,
 	});
-	const noOp = (name: string, x: number) => node(name, 'n8n-nodes-base.noOp', x, {});
-	return {
-		id: 'e2eQueueModeCap1',
-		name: 'e2e queue mode: trigger, cap, send',
-		nodes: [
-			node(
-				'Trigger',
-				'campaignEventTrigger',
-				0,
-				{ campaignId: CAMPAIGN_ID, eventNames: 'Order Shipped', reEntry: 'everyTime', options: {} },
-				{ webhookId: '5b0f5e0a-7c1d-4e2f-9a3b-0c4d5e6f7a81', credentials },
-			),
-			node(
-				'Frequency Cap',
-				'frequencyCap',
-				220,
-				{
-					channel: 'sms',
-					quietHours: false,
-					rules: {
-						rule: [
-							{
-								maxMessages: CAP,
-								window: 'rolling',
-								amount: 1,
-								unit: 'days',
-								scope: 'all',
-								channelScope: 'any',
-							},
-						],
+	const y = schedule ? 240 : 0;
+	const noOp = (name: string, x: number, dy = 0) =>
+		node(name, 'n8n-nodes-base.noOp', [x, y + dy], {}, { credentials: undefined });
+	const nodes: WorkflowNode[] = [
+		node(
+			'Trigger',
+			'campaignEventTrigger',
+			[0, 0],
+			{ campaignId, eventNames: 'Order Shipped', reEntry: 'everyTime', options: {} },
+			{ webhookId: randomUUID() },
+		),
+		node('Frequency Cap', 'frequencyCap', [220, y], {
+			channel: 'sms',
+			quietHours: false,
+			rules: {
+				rule: [
+					{
+						maxMessages: CAP,
+						window: 'rolling',
+						amount: 1,
+						unit: 'days',
+						scope: 'all',
+						channelScope: 'any',
 					},
-				},
-				{ credentials },
-			),
-			noOp('Capped', 440),
-			noOp('Deferred', 440),
+				],
+			},
+		}),
+		noOp('Capped', 440, 120),
+		noOp('Deferred', 440, 240),
+		node('Send Message', 'sendMessage', [440, y], {
+			channel: 'http',
+			httpMethod: 'POST',
+			httpUrl: providerUrl,
+			httpAuthentication: 'none',
+			httpBody:
+				'{"to": "{{ user.id }}", "entry": "{{ campaign.entryId }}", "text": "{{ message.body }}"}',
+			httpIdempotencyHeader: 'Idempotency-Key',
+			body: 'Your order is on its way',
+			options: {},
+		}),
+		noOp('Sent', 660),
+		noOp('Failed', 660, 120),
+	];
+	const connections: Record<string, unknown> = {
+		'Frequency Cap': { main: [to('Send Message'), to('Capped'), to('Deferred')] },
+		'Send Message': { main: [to('Sent'), to('Failed')] },
+	};
+	if (schedule) {
+		nodes.push(
 			node(
-				'Send Message',
-				'sendMessage',
-				440,
+				'Delay',
+				'campaignDelay',
+				[220, 0],
 				{
-					channel: 'http',
-					httpMethod: 'POST',
-					httpUrl: providerUrl,
-					httpAuthentication: 'none',
-					httpBody:
-						'{"to": "{{ user.id }}", "entry": "{{ campaign.entryId }}", "text": "{{ message.body }}"}',
-					httpIdempotencyHeader: 'Idempotency-Key',
-					body: 'Your order is on its way',
-					options: {},
+					waitHow: 'schedule',
+					resumePoint: 'shipped',
+					mode: 'afterEvent',
+					amount: schedule.delaySeconds,
+					unit: 'seconds',
 				},
-				{ credentials },
+				{ typeVersion: 2 },
 			),
-			noOp('Sent', 660),
-			noOp('Failed', 660),
-		],
-		connections: {
-			Trigger: { main: [to('Frequency Cap')] },
-			'Frequency Cap': { main: [to('Send Message'), to('Capped'), to('Deferred')] },
-			'Send Message': { main: [to('Sent'), to('Failed')] },
-		},
+			node('Resume', 'campaignResumeTrigger', [0, y], {
+				campaignId,
+				resumePoint: 'shipped',
+				options: { pollSeconds: 1, batchSize: 10, maxInFlight: 8 },
+			}),
+		);
+		connections.Trigger = { main: [to('Delay')] };
+		connections.Resume = { main: [to('Frequency Cap')] };
+	} else {
+		connections.Trigger = { main: [to('Frequency Cap')] };
+	}
+	return {
+		id,
+		name: `e2e queue mode: ${campaignId}`,
+		nodes,
+		connections,
 		settings: { executionOrder: 'v1' },
 	};
 }
@@ -188,11 +216,13 @@ describe('queue mode: main + 2 workers + webhook process + Redis, PostgreSQL sto
 	let tmp: string;
 	let cluster: N8nQueueCluster | undefined;
 	let provider: RecordingProvider;
-	let workflowId: string;
-	let webhookUrl: string;
+	let store: { id: string; name: string };
+	let direct: { id: string; url: string };
 
 	const rows = async <R extends Record<string, unknown>>(sql: string, params: unknown[] = []) =>
 		(await admin.query(sql, params)).rows as R[];
+	const callsOf = (run: string) =>
+		provider.requests.filter((r) => String(r.body.to).startsWith(`${run}-`));
 
 	/** Any failure carries the tail of every n8n process's log. */
 	const logged = (fn: () => Promise<void>) => async () => {
@@ -204,8 +234,20 @@ describe('queue mode: main + 2 workers + webhook process + Redis, PostgreSQL sto
 		}
 	};
 
-	/** Waits until `count` executions exist and none is running; returns them. */
-	async function settledExecutions(count: number, timeoutMs: number): Promise<ExecutionSummary[]> {
+	async function publish(workflow: WorkflowJson): Promise<{ id: string; url: string }> {
+		const published = await cluster!.main.importAndPublishWorkflow(workflow, {
+			timeoutMs: 120_000,
+		});
+		const [{ url }] = await cluster!.webhookUrls(published.id);
+		return { id: published.id, url };
+	}
+
+	/** Waits until a workflow has at least `count` executions and none is running; returns them. */
+	async function settledExecutions(
+		workflowId: string,
+		count: number,
+		timeoutMs: number,
+	): Promise<ExecutionSummary[]> {
 		const deadline = Date.now() + timeoutMs;
 		let seen: ExecutionSummary[] = [];
 		while (Date.now() < deadline) {
@@ -238,40 +280,54 @@ describe('queue mode: main + 2 workers + webhook process + Redis, PostgreSQL sto
 			`SELECT idempotency_key, entry_id, user_id, state FROM "${schema}".sends WHERE user_id LIKE $1`,
 			[users],
 		);
-		const calls = provider.requests.filter((r) => String(r.body.to).startsWith(`${run}-`));
+		const calls = callsOf(run);
 		const callsPerKey = countBy(calls.map((r) => String(r.idempotencyKey)));
 		const callsPerEntry = countBy(calls.map((r) => String(r.body.entry)));
+		const keysPerUser = new Map<string, Set<string>>();
+		for (const call of calls) {
+			const user = String(call.body.to);
+			keysPerUser.set(user, (keysPerUser.get(user) ?? new Set()).add(String(call.idempotencyKey)));
+		}
 		const sentPerUser = countBy(sends.filter((s) => s.state === 'sent').map((s) => s.user_id));
-		const inDoubt = sends.filter((s) => s.state === 'reserved');
+		const reserved = sends.filter((s) => s.state === 'reserved');
 		const calledKeys = new Set(calls.map((r) => String(r.idempotencyKey)));
-		// A user with fewer than CAP messages sent or in doubt lost some (each has 5 entries).
+		// Each user has 5 entries: CAP of them must end sent, or visibly reserved (in doubt).
 		const lost = Array.from({ length: USERS }, (_, i) => `${run}-u${i}`)
 			.map((user) => ({
 				user,
-				missing: CAP - (sentPerUser[user] ?? 0) - inDoubt.filter((s) => s.user_id === user).length,
+				missing: CAP - (sentPerUser[user] ?? 0) - reserved.filter((s) => s.user_id === user).length,
 			}))
 			.filter((u) => u.missing > 0);
+		const repeatedKeys = Object.entries(callsPerKey).filter(([, n]) => n > 1);
 		return {
 			eventsRecorded: Number(events.n),
 			entries: Number(entries.n),
 			sendsByState: countBy(sends.map((s) => s.state)),
 			providerCalls: calls.length,
-			duplicateCallsPerKey: Object.entries(callsPerKey).filter(([, n]) => n > 1),
+			providerCallsUnanswered: calls.filter((c) => !c.answered).length,
+			repeatedKeys,
 			duplicateCallsPerEntry: Object.entries(callsPerEntry).filter(([, n]) => n > 1),
 			usersOverCap: Object.entries(sentPerUser).filter(([, n]) => n > CAP),
-			usersWithMoreCallsThanCap: Object.entries(
-				countBy(calls.map((r) => String(r.body.to))),
-			).filter(([, n]) => n > CAP),
+			usersWithMoreMessagesThanCap: [...keysPerUser].filter(([, keys]) => keys.size > CAP),
 			sentWithoutProviderCall: sends.filter(
 				(s) => s.state === 'sent' && !calledKeys.has(s.idempotency_key),
 			).length,
-			inDoubt: inDoubt.map((s) => ({
+			reserved: reserved.map((s) => ({
 				key: s.idempotency_key,
 				user: s.user_id,
 				providerCalls: callsPerKey[s.idempotency_key] ?? 0,
 			})),
 			lost,
 		};
+	}
+
+	/** Kills `victim` once `calls` messages of `run` reached the provider. */
+	async function killWhenCalls(victim: N8nSideProcess, run: string, calls: number) {
+		const deadline = Date.now() + 240_000;
+		while (callsOf(run).length < calls && Date.now() < deadline) await sleep(20);
+		const callsAtKill = callsOf(run).length;
+		const { pid, killedAt } = await victim.kill();
+		return { worker: victim.name, pid, killedAt, callsAtKill };
 	}
 
 	beforeAll(async () => {
@@ -286,17 +342,14 @@ describe('queue mode: main + 2 workers + webhook process + Redis, PostgreSQL sto
 		console.log(
 			`queue-mode cluster ready in ${((Date.now() - started) / 1000).toFixed(1)} s: main pid ${cluster.main.pid}, workers ${cluster.workers.map((w) => w.pid).join(', ')}, webhook ${cluster.webhook.pid}`,
 		);
-		const store = await cluster.main.createCredential(
+		store = await cluster.main.createCredential(
 			'e2e PostgreSQL store',
 			'campaignStoreApi',
 			postgresStoreCredentialData(schema),
 		);
-		const published = await cluster.main.importAndPublishWorkflow(
-			queueWorkflow(store, provider.url),
-			{ timeoutMs: 120_000 },
+		direct = await publish(
+			queueWorkflow('e2eQueueModeCap1', 'e2e-queue-direct', store, provider.url),
 		);
-		workflowId = published.id;
-		[{ url: webhookUrl }] = await cluster.webhookUrls(workflowId);
 	}, 10 * 60_000);
 
 	afterAll(async () => {
@@ -311,21 +364,14 @@ describe('queue mode: main + 2 workers + webhook process + Redis, PostgreSQL sto
 		'1,000 events for 200 users in parallel: all recorded, run on the workers, capped at 2 per user, nothing sent twice',
 		logged(async () => {
 			const started = Date.now();
-			const posted = await postInParallel(webhookUrl, eventBatches('r1'));
+			const posted = await postInParallel(direct.url, eventBatches('r1'));
 			const postedMs = Date.now() - started;
 			const accepted = posted.filter((p) => p.answer.status === 202);
 			const triggered = accepted.filter((p) => Number(p.answer.json?.triggered) > 0).length;
 			expect(posted.filter((p) => p.answer.status !== 202).map((p) => p.answer)).toEqual([]);
 
-			const executions = await settledExecutions(triggered, 5 * 60_000);
+			const executions = await settledExecutions(direct.id, triggered, 5 * 60_000);
 			const result = await outcome('r1');
-			const workerLogs = cluster!.workers.map(
-				(w) =>
-					fs
-						.readFileSync(w.logPath, 'utf8')
-						.split('\n')
-						.filter((l) => /Worker started execution|started execution/i.test(l)).length,
-			);
 			console.log(
 				`queue mode, run 1:\n${JSON.stringify(
 					{
@@ -334,7 +380,6 @@ describe('queue mode: main + 2 workers + webhook process + Redis, PostgreSQL sto
 						postedInS: postedMs / 1000,
 						executions: countBy(executions.map((e) => e.status)),
 						allDoneInS: (Date.now() - started) / 1000,
-						workerLogLinesPerWorker: workerLogs,
 						...result,
 						lost: result.lost.length,
 					},
@@ -351,17 +396,17 @@ describe('queue mode: main + 2 workers + webhook process + Redis, PostgreSQL sto
 			expect(result.sendsByState).toEqual({ sent: USERS * CAP });
 			expect(result.providerCalls).toBe(USERS * CAP);
 			expect({
-				duplicateCallsPerKey: result.duplicateCallsPerKey,
+				repeatedKeys: result.repeatedKeys,
 				duplicateCallsPerEntry: result.duplicateCallsPerEntry,
 				usersOverCap: result.usersOverCap,
-				usersWithMoreCallsThanCap: result.usersWithMoreCallsThanCap,
+				usersWithMoreMessagesThanCap: result.usersWithMoreMessagesThanCap,
 				sentWithoutProviderCall: result.sentWithoutProviderCall,
 				lost: result.lost,
 			}).toEqual({
-				duplicateCallsPerKey: [],
+				repeatedKeys: [],
 				duplicateCallsPerEntry: [],
 				usersOverCap: [],
-				usersWithMoreCallsThanCap: [],
+				usersWithMoreMessagesThanCap: [],
 				sentWithoutProviderCall: 0,
 				lost: [],
 			});
@@ -370,50 +415,33 @@ describe('queue mode: main + 2 workers + webhook process + Redis, PostgreSQL sto
 	);
 
 	it(
-		'a worker SIGKILLed while it sends: its executions are failed by n8n, retried once; nothing sent twice, every event recorded, every message sent or visibly in doubt',
+		'a worker SIGKILLed while it sends trigger executions: n8n fails them and cannot retry them; nothing sent twice, every event recorded, what was not sent stays reserved',
 		logged(async () => {
-			const before = (await cluster!.main.listExecutions(workflowId)).length;
+			const before = (await cluster!.main.listExecutions(direct.id)).length;
 			provider.delayMs = 400;
-			const victim = cluster!.workers[0];
 			const started = Date.now();
-			const posting = postInParallel(webhookUrl, eventBatches('r2'));
-			// Kill while messages are on their way (a quarter of the expected calls have arrived).
-			const deadline = Date.now() + 180_000;
-			while (
-				provider.requests.filter((r) => String(r.body.to).startsWith('r2-')).length <
-					(USERS * CAP) / 4 &&
-				Date.now() < deadline
-			)
-				await sleep(20);
-			const callsAtKill = provider.requests.filter((r) =>
-				String(r.body.to).startsWith('r2-'),
-			).length;
-			const { pid, killedAt } = await victim.kill();
+			const posting = postInParallel(direct.url, eventBatches('r2'));
+			const killed = await killWhenCalls(cluster!.workers[0], 'r2', (USERS * CAP) / 4);
 			const posted = await posting;
 			const accepted = posted.filter((p) => p.answer.status === 202);
 			const triggered = accepted.filter((p) => Number(p.answer.json?.triggered) > 0).length;
 
-			// n8n's own recovery: the surviving worker finds the dead one's jobs stalled, the
-			// webhook process marks their executions failed.
-			const settled = (await settledExecutions(before + triggered, 5 * 60_000)).slice(0, triggered);
-			const recoveredAfterS = (Date.now() - killedAt) / 1000;
+			// n8n's own recovery: the surviving worker finds the dead one's jobs stalled, and the
+			// webhook process that enqueued them writes their executions as failed.
+			const settled = (await settledExecutions(direct.id, before + triggered, 5 * 60_000)).slice(
+				0,
+				triggered,
+			);
+			const recoveredAfterS = (Date.now() - killed.killedAt) / 1000;
 			const afterRecovery = await outcome('r2');
 			const failed = settled.filter((e) => e.status !== 'success');
-			const failedDetails = await Promise.all(
-				failed.slice(0, 3).map(async (e) => {
-					const full = await cluster!.main.getExecution(e.id, true);
-					return {
-						id: e.id,
-						status: e.status,
-						error: JSON.stringify(full.data?.resultData.error ?? null).slice(0, 300),
-						nodesRun: Object.keys(full.data?.resultData.runData ?? {}),
-					};
-				}),
+			const failedRuns = await Promise.all(
+				failed.map(async (e) => await cluster!.main.getExecution(e.id, true)),
 			);
 
 			// The run repeated: each failed execution retried once through the public API.
 			provider.delayMs = 0;
-			const retries: Array<{ id: string; status: number; text: string }> = [];
+			const retries: Array<{ status: number; id?: string }> = [];
 			for (const execution of failed) {
 				const answer = await publicApiAnswer(
 					cluster!.main,
@@ -421,36 +449,48 @@ describe('queue mode: main + 2 workers + webhook process + Redis, PostgreSQL sto
 					`/api/v1/executions/${execution.id}/retry`,
 					{ loadWorkflow: false },
 				);
-				retries.push({ id: execution.id, status: answer.status, text: answer.text.slice(0, 300) });
+				retries.push({ status: answer.status, id: answer.json?.id as string | undefined });
 			}
-			await sleep(5000);
+			const retryRuns = await Promise.all(
+				retries.filter((r) => r.id).map(async (r) => await cluster!.main.getExecution(r.id!, true)),
+			);
+			await sleep(3000);
 			const final = await outcome('r2');
-			const allExecutions = await cluster!.main.listExecutions(workflowId);
 			console.log(
-				`queue mode, run 2 (worker killed):\n${JSON.stringify(
+				`queue mode, run 2 (a worker killed during trigger executions):\n${JSON.stringify(
 					{
-						killed: { worker: victim.name, pid, afterS: (killedAt - started) / 1000, callsAtKill },
+						killed: { ...killed, afterS: (killed.killedAt - started) / 1000 },
 						requests: posted.length,
 						requestsAnswered: countBy(posted.map((p) => String(p.answer.status))),
 						eventsAccepted: accepted.reduce((n, p) => n + Number(p.answer.json?.accepted), 0),
 						executions: countBy(settled.map((e) => e.status)),
-						recoveredAfterS,
-						failedExamples: failedDetails,
+						failedExecutionsMarkedAfterS: recoveredAfterS,
+						failedExecution: failedRuns[0] && {
+							error: String(
+								(failedRuns[0].data?.resultData.error as { message?: string } | undefined)?.message,
+							),
+							nodesWithData: Object.keys(failedRuns[0].data?.resultData.runData ?? {}),
+						},
 						afterRecovery: {
 							...afterRecovery,
 							lost: afterRecovery.lost.length,
-							inDoubt: afterRecovery.inDoubt.length,
-							inDoubtWithProviderCall: afterRecovery.inDoubt.filter((d) => d.providerCalls > 0)
+							reserved: afterRecovery.reserved.length,
+							reservedWithProviderCall: afterRecovery.reserved.filter((d) => d.providerCalls > 0)
 								.length,
 						},
-						retries: countBy(retries.map((r) => `${r.status} ${r.text.slice(0, 120)}`)),
-						executionsAfterRetries: countBy(allExecutions.map((e) => `${e.mode}:${e.status}`)),
+						retries: countBy(retries.map((r) => String(r.status))),
+						retryExecutions: countBy(
+							retryRuns.map(
+								(r) =>
+									`${r.status}: nodes run ${JSON.stringify(Object.keys(r.data?.resultData.runData ?? {}))}`,
+							),
+						),
 						final: {
 							...final,
 							lost: final.lost.length,
-							lostMessages: final.lost.reduce((n, u) => n + u.missing, 0),
-							inDoubt: final.inDoubt.length,
-							inDoubtWithProviderCall: final.inDoubt.filter((d) => d.providerCalls > 0).length,
+							reserved: final.reserved.length,
+							reservedWithProviderCall: final.reserved.filter((d) => d.providerCalls > 0).length,
+							reservedNeverCalled: final.reserved.filter((d) => d.providerCalls === 0).length,
 						},
 					},
 					null,
@@ -458,24 +498,147 @@ describe('queue mode: main + 2 workers + webhook process + Redis, PostgreSQL sto
 				)}`,
 			);
 
-			expect(victim.running).toBe(false);
+			expect(cluster!.workers[0].running).toBe(false);
 			expect(cluster!.workers[1].running).toBe(true);
 			expect(accepted.reduce((n, p) => n + Number(p.answer.json?.accepted), 0)).toBe(EVENTS);
+			// Events and entries are recorded by the webhook process before any worker runs.
 			expect(final.eventsRecorded).toBe(EVENTS);
 			expect(final.entries).toBe(EVENTS);
+			// The dead worker's executions are failed by n8n with no node data...
+			expect(failed.length).toBeGreaterThan(0);
+			for (const run of failedRuns) {
+				expect(run.status).toBe('error');
+				expect(Object.keys(run.data?.resultData.runData ?? {})).toEqual([]);
+			}
+			// ... so n8n's retry has nothing to run and sends nothing.
+			expect(final.providerCalls).toBe(afterRecovery.providerCalls);
+			// Nothing twice, no cap exceeded; every slot the dead worker held is visibly reserved
+			// (not sent), with at most the one provider call it was waiting on.
 			expect({
-				duplicateCallsPerKey: final.duplicateCallsPerKey,
+				repeatedKeys: final.repeatedKeys,
 				duplicateCallsPerEntry: final.duplicateCallsPerEntry,
 				usersOverCap: final.usersOverCap,
-				usersWithMoreCallsThanCap: final.usersWithMoreCallsThanCap,
+				usersWithMoreMessagesThanCap: final.usersWithMoreMessagesThanCap,
 				sentWithoutProviderCall: final.sentWithoutProviderCall,
+				lost: final.lost,
 			}).toEqual({
-				duplicateCallsPerKey: [],
+				repeatedKeys: [],
 				duplicateCallsPerEntry: [],
 				usersOverCap: [],
-				usersWithMoreCallsThanCap: [],
+				usersWithMoreMessagesThanCap: [],
 				sentWithoutProviderCall: 0,
+				lost: [],
 			});
+			expect(final.reserved.every((r) => r.providerCalls <= 1)).toBe(true);
+		}),
+		8 * 60_000,
+	);
+
+	it(
+		'through the per-user schedule, a worker SIGKILLed while it sends: every scheduled user released again and sent, only in-doubt calls repeated, with their idempotency key',
+		logged(async () => {
+			// Two workers again: the one killed before comes back.
+			const revived = cluster!.workers[0];
+			revived.spawn();
+			await revived.waitUntilReady(300_000);
+			const scheduled = await publish(
+				queueWorkflow('e2eQueueModeSch1', 'e2e-queue-schedule', store, provider.url, {
+					delaySeconds: 45,
+				}),
+			);
+			provider.delayMs = 400;
+			const started = Date.now();
+			const posted = await postInParallel(scheduled.url, eventBatches('r3'));
+			const postedS = (Date.now() - started) / 1000;
+			const steps = async () =>
+				countBy(
+					(
+						await rows<{ state: string }>(
+							`SELECT state FROM "${schema}".scheduled_steps WHERE campaign_id = 'e2e-queue-schedule'`,
+						)
+					).map((r) => r.state),
+				);
+			const scheduledAfterPosting = await steps();
+			const killed = await killWhenCalls(cluster!.workers[1], 'r3', (USERS * CAP) / 4);
+
+			// n8n fails the dead worker's executions; the resume trigger gives their users back,
+			// claims them again and runs them on the surviving worker.
+			const deadline = Date.now() + 5 * 60_000;
+			let stepStates = await steps();
+			while (Date.now() < deadline) {
+				stepStates = await steps();
+				const open = (stepStates.scheduled ?? 0) + (stepStates.claimed ?? 0);
+				const reserved = (await outcome('r3')).reserved.length;
+				if (open === 0 && (stepStates.done ?? 0) > 0 && reserved === 0) break;
+				await sleep(2000);
+			}
+			const releasedAfterS = (Date.now() - killed.killedAt) / 1000;
+			await sleep(3000);
+			const result = await outcome('r3');
+			const executions = await cluster!.main.listExecutions(scheduled.id);
+			const [attempts] = await rows<{ again: string; max: number }>(
+				`SELECT count(*) FILTER (WHERE attempts > 1) AS again, max(attempts) AS max FROM "${schema}".scheduled_steps WHERE campaign_id = 'e2e-queue-schedule'`,
+			);
+			// A key called twice must be one the dead worker had called before it died and never
+			// recorded: its first call before the kill, the second after.
+			const repeated = result.repeatedKeys.map(([key]) => {
+				const calls = callsOf('r3').filter((c) => c.idempotencyKey === key);
+				return {
+					key,
+					calls: calls.length,
+					firstBeforeKill: calls[0].at <= killed.killedAt,
+					firstAnswered: calls[0].answered,
+					againAfterKill: calls.slice(1).every((c) => c.at > killed.killedAt),
+				};
+			});
+			console.log(
+				`queue mode, run 3 (the per-user schedule, a worker killed during resumed executions):\n${JSON.stringify(
+					{
+						posted: { requests: posted.length, inS: postedS },
+						requestsAnswered: countBy(posted.map((p) => String(p.answer.status))),
+						scheduledAfterPosting,
+						killed: { ...killed, afterS: (killed.killedAt - started) / 1000 },
+						executions: countBy(executions.map((e) => `${e.mode}:${e.status}`)),
+						steps: stepStates,
+						usersClaimedAgain: Number(attempts.again),
+						maxAttempts: attempts.max,
+						allReleasedAndSentAfterKillS: releasedAfterS,
+						...result,
+						lost: result.lost.length,
+						repeatedKeys: result.repeatedKeys.length,
+						repeatedFirstCallUnanswered: repeated.filter((r) => !r.firstAnswered).length,
+						reserved: result.reserved.length,
+					},
+					null,
+					2,
+				)}`,
+			);
+
+			expect(posted.filter((p) => p.answer.status !== 202).map((p) => p.answer)).toEqual([]);
+			expect(cluster!.workers[1].running).toBe(false);
+			expect(result.eventsRecorded).toBe(EVENTS);
+			expect(result.entries).toBe(EVENTS);
+			// Every scheduled user released and run to its end.
+			expect(stepStates).toEqual({ done: EVENTS });
+			expect(Number(attempts.again)).toBeGreaterThan(0);
+			expect(result.sendsByState).toEqual({ sent: USERS * CAP });
+			expect({
+				usersOverCap: result.usersOverCap,
+				usersWithMoreMessagesThanCap: result.usersWithMoreMessagesThanCap,
+				sentWithoutProviderCall: result.sentWithoutProviderCall,
+				lost: result.lost,
+			}).toEqual({
+				usersOverCap: [],
+				usersWithMoreMessagesThanCap: [],
+				sentWithoutProviderCall: 0,
+				lost: [],
+			});
+			// A message called again is one the dead worker was sending when it died (the provider
+			// had it, the store did not): called twice with the same Idempotency-Key, so a provider
+			// that honours the header delivers it once.
+			expect(
+				repeated.filter((r) => !(r.calls === 2 && r.firstBeforeKill && r.againAfterKill)),
+			).toEqual([]);
 		}),
 		8 * 60_000,
 	);
