@@ -1805,7 +1805,9 @@ export class N8nQueueCluster {
 		readonly main: N8nInstance,
 		readonly workers: N8nSideProcess[],
 		readonly webhook: N8nSideProcess,
-		readonly bullPrefix: string,
+		/** Every Redis key of this cluster starts with it (Bull queue, pub/sub, caches). */
+		readonly redisPrefix: string,
+		private readonly redis: { host: string; port: number },
 	) {}
 
 	/** A workflow's production webhooks, addressed to the webhook process. */
@@ -1826,10 +1828,19 @@ export class N8nQueueCluster {
 			.join('\n');
 	}
 
-	/** Stops every process (webhook and workers first, then the main, which drops the DB). */
+	/**
+	 * Stops every process (webhook and workers first, then the main, which drops the DB) and
+	 * deletes the cluster's Redis keys.
+	 */
 	async stop(): Promise<void> {
 		await Promise.all([this.webhook.stop(), ...this.workers.map((w) => w.stop())]);
 		await this.main.stop();
+		await redisCommand(this.redis, [
+			'EVAL',
+			"local keys = redis.call('KEYS', ARGV[1]) for _, key in ipairs(keys) do redis.call('DEL', key) end return #keys",
+			'0',
+			`${this.redisPrefix}*`,
+		]).catch(() => undefined);
 	}
 }
 
@@ -1916,7 +1927,7 @@ export async function startN8nQueueMode(options: StartQueueModeOptions): Promise
 		logFor('webhook'),
 		log,
 	);
-	const cluster = new N8nQueueCluster(main, workers, webhook, queueEnv.QUEUE_BULL_PREFIX);
+	const cluster = new N8nQueueCluster(main, workers, webhook, prefix, redis);
 	try {
 		for (const side of [...workers, webhook]) side.spawn();
 		await Promise.all(
@@ -1931,9 +1942,12 @@ export async function startN8nQueueMode(options: StartQueueModeOptions): Promise
 	return cluster;
 }
 
-/** Fails early, naming the address, when nothing answers Redis's PING there. */
-async function assertRedisAnswers(redis: { host: string; port: number }): Promise<void> {
-	const answer = await new Promise<string>((resolve) => {
+/** Sends one command to Redis (RESP) and returns its one-line reply (`+PONG`, `:3`, `-ERR ...`). */
+async function redisCommand(
+	redis: { host: string; port: number },
+	args: string[],
+): Promise<string> {
+	return await new Promise<string>((resolve) => {
 		const socket = net.connect(redis.port, redis.host);
 		let data = '';
 		const done = (result: string) => {
@@ -1942,12 +1956,21 @@ async function assertRedisAnswers(redis: { host: string; port: number }): Promis
 		};
 		socket.setTimeout(5000, () => done('timeout'));
 		socket.on('error', (error) => done(String(error)));
-		socket.on('connect', () => socket.write('PING\r\n'));
+		socket.on('connect', () =>
+			socket.write(
+				`*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`,
+			),
+		);
 		socket.on('data', (chunk) => {
 			data += chunk.toString();
 			if (data.includes('\r\n')) done(data.trim());
 		});
 	});
+}
+
+/** Fails early, naming the address, when nothing answers Redis's PING there. */
+async function assertRedisAnswers(redis: { host: string; port: number }): Promise<void> {
+	const answer = await redisCommand(redis, ['PING']);
 	if (answer !== '+PONG')
 		throw new N8nHarnessError(
 			`Queue mode needs Redis at ${redis.host}:${redis.port} (N8N_E2E_REDIS_HOST/PORT); PING answered: ${answer}`,
