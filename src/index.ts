@@ -55,6 +55,7 @@ export { SqliteCampaignStore } from './store/sqlite/sqlite-store';
 export { assertTimeZone } from './time/time-zone';
 export {
 	evaluatePropertyFilter,
+	FILTER_OPERATOR_NAMES,
 	FILTER_OPERATORS,
 	readProperty,
 	type FilterOperator,

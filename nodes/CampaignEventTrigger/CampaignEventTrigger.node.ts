@@ -2,6 +2,7 @@ import {
 	NodeConnectionTypes,
 	NodeOperationError,
 	type IDataObject,
+	type IHookFunctions,
 	type INodeType,
 	type INodeTypeDescription,
 	type IWebhookFunctions,
@@ -75,10 +76,41 @@ export class CampaignEventTrigger implements INodeType {
 
 	methods = { credentialTest: { testCampaignStoreCredential, testWebhookCredential } };
 
+	/**
+	 * n8n runs these when the workflow is published (and when a test listens): settings that
+	 * cannot work stop the activation there, with the message the editor shows, instead of
+	 * answering every sender with an error later. Nothing is registered outside n8n.
+	 */
+	webhookMethods = {
+		default: {
+			async checkExists(this: IHookFunctions): Promise<boolean> {
+				readTriggerRule(this);
+				return true;
+			},
+			async create(this: IHookFunctions): Promise<boolean> {
+				readTriggerRule(this);
+				return true;
+			},
+			async delete(this: IHookFunctions): Promise<boolean> {
+				return true;
+			},
+		},
+	};
+
 	async webhook(this: IWebhookFunctions): Promise<IWebhookResponseData> {
 		const now = Date.now();
 		const request = this.getRequestObject();
-		const rule = readTriggerRule(this);
+		let rule: TriggerRule;
+		try {
+			rule = readTriggerRule(this);
+		} catch (error) {
+			// Published before its settings were checked (an older version of this package):
+			// the sender learns what to fix, in the panel's words, and nothing is recorded.
+			const message = `The Campaign Event Trigger "${this.getNode().name}" is not set up correctly; nothing was recorded. ${(error as Error).message}`;
+			this.logger.error(message);
+			this.getResponseObject().status(500).json({ error: message });
+			return { noWebhookResponse: true };
+		}
 		const options = this.getNodeParameter('options', {}) as IDataObject;
 		const rawBody: Buffer = Buffer.isBuffer(request.rawBody)
 			? request.rawBody
@@ -114,7 +146,10 @@ export class CampaignEventTrigger implements INodeType {
 	}
 }
 
-function readTriggerRule(context: IWebhookFunctions): TriggerRule {
+/** The node's trigger settings, checked; an error names the setting as the panel shows it. */
+function readTriggerRule(
+	context: Pick<IHookFunctions, 'getNode' | 'getNodeParameter' | 'getTimezone'>,
+): TriggerRule {
 	const options = context.getNodeParameter('options', {}) as IDataObject;
 	const filters = (context.getNodeParameter('propertyFilters', {}) as IDataObject).filter as
 		| IDataObject[]
@@ -156,6 +191,7 @@ function readTriggerRule(context: IWebhookFunctions): TriggerRule {
 			error instanceof InvalidInputError
 				? `Campaign Event Trigger settings: ${error.message}`
 				: (error as Error),
+			{ description: 'Open the Campaign Event Trigger and correct the setting named above.' },
 		);
 	}
 	return rule;

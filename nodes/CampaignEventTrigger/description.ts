@@ -1,6 +1,6 @@
 import type { INodeProperties } from 'n8n-workflow';
 
-import { DEFAULT_MAX_BATCH_SIZE } from '../../src';
+import { DEFAULT_MAX_BATCH_SIZE, FILTER_OPERATOR_NAMES, FILTER_OPERATORS } from '../../src';
 
 export const WEBHOOK_PATH = 'events';
 
@@ -49,6 +49,7 @@ export const triggerProperties: INodeProperties[] = [
 						displayName: 'Property',
 						name: 'property',
 						type: 'string',
+						required: true,
 						default: '',
 						placeholder: 'cart_value',
 						description: 'Property name; use a dot to reach into objects (cart.total)',
@@ -57,19 +58,11 @@ export const triggerProperties: INodeProperties[] = [
 						displayName: 'Operator',
 						name: 'operator',
 						type: 'options',
-						// eslint-disable-next-line n8n-nodes-base/node-param-options-type-unsorted-items
-						options: [
-							{ name: 'Equals', value: 'equals' },
-							{ name: 'Not Equals', value: 'notEquals' },
-							{ name: 'Greater Than', value: 'greaterThan' },
-							{ name: 'Greater Than or Equal', value: 'greaterThanOrEqual' },
-							{ name: 'Less Than', value: 'lessThan' },
-							{ name: 'Less Than or Equal', value: 'lessThanOrEqual' },
-							{ name: 'Contains', value: 'contains' },
-							{ name: 'Is in List', value: 'inList' },
-							{ name: 'Exists', value: 'exists' },
-							{ name: 'Does Not Exist', value: 'notExists' },
-						],
+						// In the order of FILTER_OPERATORS: equality, comparison, membership, presence.
+						options: FILTER_OPERATORS.map((value) => ({
+							name: FILTER_OPERATOR_NAMES[value],
+							value,
+						})),
 						default: 'equals',
 					},
 					{
@@ -110,7 +103,7 @@ export const triggerProperties: INodeProperties[] = [
 		description: 'Whether a user who entered this campaign may enter it again',
 	},
 	{
-		displayName: 'Period',
+		displayName: 'Re-Entry Period',
 		name: 'reEntryPeriod',
 		type: 'number',
 		typeOptions: { minValue: 1 },
@@ -118,7 +111,7 @@ export const triggerProperties: INodeProperties[] = [
 		displayOptions: { show: { reEntry: ['oncePerPeriod'] } },
 	},
 	{
-		displayName: 'Period Unit',
+		displayName: 'Re-Entry Period Unit',
 		name: 'reEntryPeriodUnit',
 		type: 'options',
 		options: [
