@@ -24,6 +24,7 @@ import {
 } from '../../src';
 import { campaignStoreFor, testCampaignStoreCredential } from '../shared/campaign-store';
 import { readCredential } from '../shared/credentials';
+import { textSubtitleExpression } from '../shared/descriptions';
 import { parseDateParameter, splitList } from '../shared/parameters';
 import { testWebhookCredential } from './credential-test';
 import { triggerProperties, WEBHOOK_PATH } from './description';
@@ -35,7 +36,7 @@ export class CampaignEventTrigger implements INodeType {
 		icon: { light: 'file:campaignEventTrigger.svg', dark: 'file:campaignEventTrigger.dark.svg' },
 		group: ['trigger'],
 		version: 1,
-		subtitle: '={{"Campaign: " + $parameter["campaignId"]}}',
+		subtitle: `={{ ${textSubtitleExpression('campaignId', 'Campaign: ', 'Campaign ID not set')} }}`,
 		description:
 			'Starts a triggered campaign when users do something: records behavioural events and enters matching users',
 		defaults: { name: 'Campaign Event Trigger' },

@@ -18,6 +18,7 @@ import {
 	type ResumeLoopOptions,
 } from '../../src';
 import { campaignStoreFor, testCampaignStoreCredential } from '../shared/campaign-store';
+import { textSubtitleExpression } from '../shared/descriptions';
 import { resumeTriggerProperties } from './description';
 
 /** A claim is renewed while its execution runs; after a crash, its users resume this much later. */
@@ -30,7 +31,7 @@ export class CampaignResumeTrigger implements INodeType {
 		icon: { light: 'file:campaignResumeTrigger.svg', dark: 'file:campaignResumeTrigger.dark.svg' },
 		group: ['trigger'],
 		version: 1,
-		subtitle: '={{$parameter["campaignId"] + " at " + $parameter["resumePoint"]}}',
+		subtitle: `={{ ${textSubtitleExpression('campaignId', 'Campaign: ', 'Campaign ID not set')} + " › " + ${textSubtitleExpression('resumePoint', '', 'Resume Point not set')} }}`,
 		description:
 			'Continues each user of a campaign at their own time: starts executions with the users a Campaign Delay scheduled, as they fall due',
 		defaults: { name: 'Campaign Resume Trigger' },

@@ -15,6 +15,7 @@ import {
 	type UserProfile,
 } from '../../src';
 import { campaignStoreFor, testCampaignStoreCredential } from '../shared/campaign-store';
+import { optionNameExpression } from '../shared/descriptions';
 import { campaignStoreProperties } from './description';
 import { readEvent, readProfileUpdate, readUserId } from './read-parameters';
 
@@ -27,7 +28,7 @@ export class CampaignStore implements INodeType {
 		icon: { light: 'file:campaignStore.svg', dark: 'file:campaignStore.dark.svg' },
 		group: ['transform'],
 		version: 1,
-		subtitle: '={{$parameter["operation"]}}',
+		subtitle: `={{ ${optionNameExpression(campaignStoreProperties, 'operation')} }}`,
 		description: 'Record behavioural events and keep user profiles for triggered campaigns',
 		defaults: { name: 'Campaign Store' },
 		inputs: [NodeConnectionTypes.Main],

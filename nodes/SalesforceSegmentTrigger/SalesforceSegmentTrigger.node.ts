@@ -23,6 +23,7 @@ import {
 	type TriggerRule,
 } from '../../src';
 import { storeConfigFor, testCampaignStoreCredential } from '../shared/campaign-store';
+import { textSubtitleExpression } from '../shared/descriptions';
 import { parseDateParameter, splitList } from '../shared/parameters';
 import {
 	salesforceApiFor,
@@ -72,7 +73,7 @@ export class SalesforceSegmentTrigger implements INodeType {
 		},
 		group: ['trigger'],
 		version: 1,
-		subtitle: '={{"Campaign: " + $parameter["campaignId"]}}',
+		subtitle: `={{ ${textSubtitleExpression('campaignId', 'Campaign: ', 'Campaign ID not set')} }}`,
 		description:
 			'Starts a triggered campaign when Salesforce records join a segment: a SOQL condition on an object, or the members of a Salesforce Campaign',
 		defaults: { name: 'Salesforce Segment Trigger' },

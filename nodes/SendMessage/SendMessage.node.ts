@@ -29,6 +29,7 @@ import {
 } from '../../src';
 import { campaignStoreFor, testCampaignStoreCredential } from '../shared/campaign-store';
 import { itemError, userIdsOf } from '../shared/campaign-items';
+import { optionNameExpression } from '../shared/descriptions';
 import { splitList } from '../shared/parameters';
 import { n8nTransport } from '../shared/transport';
 import { sendMessageProperties } from './description';
@@ -50,10 +51,10 @@ export class SendMessage implements INodeType {
 		icon: { light: 'file:sendMessage.svg', dark: 'file:sendMessage.dark.svg' },
 		group: ['output'],
 		version: 1,
-		subtitle: '={{$parameter["channel"]}}',
+		subtitle: `={{ ${optionNameExpression(sendMessageProperties, 'channel')} + ($parameter["channel"] === "intercom" ? " " + ${optionNameExpression(sendMessageProperties, 'intercomMessageType')} : "") }}`,
 		description:
 			'Sends a personalised message through Intercom or any HTTP provider, with A/B variants and a control group, never twice',
-		defaults: { name: 'Send Message' },
+		defaults: { name: 'Campaign Send Message' },
 		inputs: [NodeConnectionTypes.Main],
 		usableAsTool: true,
 		outputs: [NodeConnectionTypes.Main, NodeConnectionTypes.Main, NodeConnectionTypes.Main],

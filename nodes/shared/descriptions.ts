@@ -51,3 +51,27 @@ export const resumePointProperty: INodeProperties = {
 	description:
 		'A name for this point of the campaign. The Campaign Delay (or Frequency Cap) schedules each user under it; the Campaign Resume Trigger with the same Campaign ID and Resume Point continues them.',
 };
+
+/**
+ * A subtitle expression (without `={{ }}`) giving the display name of the option chosen in
+ * `parameter`, e.g. "Record Event" for `recordEvent`: the canvas shows what the panel shows.
+ * `properties` is the node's parameter list; the options are read from it.
+ */
+export function optionNameExpression(properties: INodeProperties[], parameter: string): string {
+	const options = properties.find((property) => property.name === parameter)?.options as
+		| INodePropertyOptions[]
+		| undefined;
+	if (!options?.length) throw new Error(`No options parameter "${parameter}"`);
+	const chosen = `$parameter[${JSON.stringify(parameter)}]`;
+	return options.reduceRight(
+		(otherwise, option) =>
+			`(${chosen} === ${JSON.stringify(option.value)} ? ${JSON.stringify(option.name)} : ${otherwise})`,
+		'""',
+	);
+}
+
+/** A subtitle expression: `prefix + value` of a text parameter, or `whenEmpty` while it is empty. */
+export function textSubtitleExpression(parameter: string, prefix: string, whenEmpty: string): string {
+	const value = `$parameter[${JSON.stringify(parameter)}]`;
+	return `(${value} ? ${JSON.stringify(prefix)} + ${value} : ${JSON.stringify(whenEmpty)})`;
+}
