@@ -481,4 +481,48 @@ describe("the nodes in n8n 2.41.0's editor, in Chromium", () => {
 			expect(await n8n!.webhooks(blank)).toEqual([]);
 		}),
 	);
+
+	it(
+		'offers Campaign Store in the nodes panel as one node, with no action marked as a trigger',
+		logged(async () => {
+			// n8n marks an action as a trigger when its node type's name contains "trigger", which
+			// this package's name does: Campaign Store lists no actions, so none is marked.
+			const id = await n8n!.importWorkflow({
+				...emptyFilterWorkflow('e2eNodesPanel001', 'cart_value'),
+				name: 'e2e nodes panel',
+			});
+			await openWorkflow(id);
+			await page.locator('[data-test-id="node-creator-plus-button"]').click();
+			const creator = page.locator('[data-test-id="node-creator"]');
+			await creator.waitFor();
+			await creator
+				.locator(
+					'[data-test-id="node-creator-search-bar"] input, input[data-test-id="node-creator-search-bar"]',
+				)
+				.first()
+				.fill('Campaign Store');
+			const item = creator
+				.locator('[data-test-id="node-creator-item-name"]')
+				.getByText('Campaign Store', { exact: true });
+			await item.waitFor();
+			await item.click();
+			// A community node opens its details in the nodes panel: its actions, each marked as a
+			// trigger (the bug), or, without actions, an "Add to workflow" button.
+			const addButton = creator.getByRole('button', { name: 'Add to workflow' });
+			const actionsHeader = creator.getByText(/^Actions \(\d+\)$/);
+			await addButton.or(actionsHeader).first().waitFor();
+			await page.waitForTimeout(1500); // the details view slides in
+			await screenshot('campaign-store-from-nodes-panel');
+			expect({
+				actions: await actionsHeader.count(),
+				markedAsTrigger: await creator
+					.locator('svg[data-icon="bolt-filled"]')
+					.filter({ visible: true })
+					.count(),
+			}).toEqual({ actions: 0, markedAsTrigger: 0 });
+			// Offered as one node; nothing is added, so the workflow stays unchanged.
+			await addButton.waitFor();
+			await page.keyboard.press('Escape');
+		}),
+	);
 });
