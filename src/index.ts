@@ -72,7 +72,12 @@ export {
 	type ParsedEvents,
 	type RejectedEvent,
 } from './events/parse-events';
-export type { FilterOperator, PropertyFilter } from './trigger/property-filter';
+export {
+	FILTER_OPERATOR_NAMES,
+	FILTER_OPERATORS,
+	type FilterOperator,
+	type PropertyFilter,
+} from './trigger/property-filter';
 export { validateTriggerRule, type TriggerRule } from './trigger/trigger-rule';
 export {
 	ingestEvents,

@@ -18,12 +18,26 @@ import {
 import { testCampaignStoreCredential } from '../shared/campaign-store';
 import { openCampaignStep } from '../shared/campaign-items';
 import { itemError } from '../shared/node-errors';
+import { optionNameExpression } from '../shared/descriptions';
 import { readDefaultTimeZone } from '../shared/parameters';
 import { readResumePoint, scheduleUsers, type UserToSchedule } from '../shared/schedule';
 import { delayProperties } from './description';
 
 /** Below this n8n's wait tracker (which polls every 60 s) would resume late: wait in-process, as the Wait node does. */
 const IN_PROCESS_WAIT_LIMIT_MS = 65_000;
+
+/** E.g. "30 minutes after the event · per user → after-30-min". */
+function delaySubtitle(): string {
+	const unit = optionNameExpression(delayProperties, 'unit');
+	const offsetUnit = optionNameExpression(delayProperties, 'offsetUnit');
+	const offset = '$parameter["offsetAmount"]';
+	const what =
+		`($parameter["mode"] === "afterEvent" ? $parameter["amount"] + " " + ${unit}.toLowerCase() + " after the event"` +
+		` : $parameter["mode"] === "untilDate" ? "Until the date" + (${offset} ? (${offset} > 0 ? " +" : " ") + ${offset} + " " + ${offsetUnit}.toLowerCase() : "")` +
+		` : "Until " + $parameter["windowStart"] + "–" + $parameter["windowEnd"] + " local time")`;
+	const how = '($parameter["waitHow"] === "schedule" ? "per user → " + $parameter["resumePoint"] : "in this execution")';
+	return `={{ ${what} + " · " + ${how} }}`;
+}
 
 export class CampaignDelay implements INodeType {
 	description: INodeTypeDescription = {
@@ -33,8 +47,7 @@ export class CampaignDelay implements INodeType {
 		group: ['transform'],
 		version: [1, 2],
 		defaultVersion: 2,
-		subtitle:
-			'={{ ($parameter["waitHow"] === "schedule" ? "per user → " + $parameter["resumePoint"] : "in this execution") }}',
+		subtitle: delaySubtitle(),
 		description:
 			"Waits per user: after the trigger event, until a date, or until the user's next local delivery window; nobody leaves early",
 		defaults: { name: 'Campaign Delay' },

@@ -103,9 +103,12 @@ export const delayProperties: INodeProperties[] = [
 		displayName: 'Date',
 		name: 'date',
 		type: 'string',
-		default: '={{ $json.profile.attributes.trialEndsAt }}',
+		// n8n's editor marks an expression that resolves to undefined as an error (red): on an item
+		// without a stored profile this one resolves to "", and the node reports the empty Date.
+		default: '={{ $json.profile?.attributes?.trialEndsAt ?? "" }}',
 		description:
-			"ISO date or date-time from the item. Without an offset it is read in the user's time zone; a plain date is 00:00 local.",
+			"ISO date or date-time from the item, e.g. a profile attribute. Without an offset it is read in the user's time zone; a plain date is 00:00 local.",
+		hint: 'The default reads the profile attribute trialEndsAt; change it to the date your users wait for',
 		displayOptions: { show: { mode: ['untilDate'] } },
 	},
 	{

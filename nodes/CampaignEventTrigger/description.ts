@@ -1,6 +1,6 @@
 import type { INodeProperties } from 'n8n-workflow';
 
-import { DEFAULT_MAX_BATCH_SIZE } from '../../src';
+import { DEFAULT_MAX_BATCH_SIZE, FILTER_OPERATOR_NAMES, FILTER_OPERATORS } from '../../src';
 import { reEntryProperties } from '../shared/descriptions';
 
 export const WEBHOOK_PATH = 'events';
@@ -50,6 +50,7 @@ export const triggerProperties: INodeProperties[] = [
 						displayName: 'Property',
 						name: 'property',
 						type: 'string',
+						required: true,
 						default: '',
 						placeholder: 'cart_value',
 						description: 'Property name; use a dot to reach into objects (cart.total)',
@@ -58,19 +59,11 @@ export const triggerProperties: INodeProperties[] = [
 						displayName: 'Operator',
 						name: 'operator',
 						type: 'options',
-						// eslint-disable-next-line n8n-nodes-base/node-param-options-type-unsorted-items
-						options: [
-							{ name: 'Equals', value: 'equals' },
-							{ name: 'Not Equals', value: 'notEquals' },
-							{ name: 'Greater Than', value: 'greaterThan' },
-							{ name: 'Greater Than or Equal', value: 'greaterThanOrEqual' },
-							{ name: 'Less Than', value: 'lessThan' },
-							{ name: 'Less Than or Equal', value: 'lessThanOrEqual' },
-							{ name: 'Contains', value: 'contains' },
-							{ name: 'Is in List', value: 'inList' },
-							{ name: 'Exists', value: 'exists' },
-							{ name: 'Does Not Exist', value: 'notExists' },
-						],
+						// In the order of FILTER_OPERATORS: equality, comparison, membership, presence.
+						options: FILTER_OPERATORS.map((value) => ({
+							name: FILTER_OPERATOR_NAMES[value],
+							value,
+						})),
 						default: 'equals',
 					},
 					{

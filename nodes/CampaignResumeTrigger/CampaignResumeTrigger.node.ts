@@ -17,6 +17,7 @@ import {
 	type ResumeLoopOptions,
 } from '../../src';
 import { campaignStoreFor, testCampaignStoreCredential } from '../shared/campaign-store';
+import { textSubtitleExpression } from '../shared/descriptions';
 import { toNodeError } from '../shared/node-errors';
 import { resumeTriggerProperties } from './description';
 
@@ -49,7 +50,7 @@ export class CampaignResumeTrigger implements INodeType {
 		icon: { light: 'file:campaignResumeTrigger.svg', dark: 'file:campaignResumeTrigger.dark.svg' },
 		group: ['trigger'],
 		version: 1,
-		subtitle: '={{$parameter["campaignId"] + " at " + $parameter["resumePoint"]}}',
+		subtitle: `={{ ${textSubtitleExpression('campaignId', 'Campaign: ', 'Campaign ID not set')} + " › " + ${textSubtitleExpression('resumePoint', '', 'Resume Point not set')} }}`,
 		description:
 			'Continues each user of a campaign at their own time: starts executions with the users a Campaign Delay scheduled, as they fall due',
 		defaults: { name: 'Campaign Resume Trigger' },

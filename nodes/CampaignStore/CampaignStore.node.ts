@@ -9,6 +9,7 @@ import {
 
 import type { CampaignEvent, ProfileUpdate, UserProfile } from '../../src';
 import { campaignStoreFor, testCampaignStoreCredential } from '../shared/campaign-store';
+import { optionNameExpression } from '../shared/descriptions';
 import { toNodeError } from '../shared/node-errors';
 import { campaignStoreProperties } from './description';
 import { readEvent, readProfileUpdate, readUserId } from './read-parameters';
@@ -22,7 +23,7 @@ export class CampaignStore implements INodeType {
 		icon: { light: 'file:campaignStore.svg', dark: 'file:campaignStore.dark.svg' },
 		group: ['transform'],
 		version: 1,
-		subtitle: '={{$parameter["operation"]}}',
+		subtitle: `={{ ${optionNameExpression(campaignStoreProperties, 'operation')} }}`,
 		description: 'Record behavioural events and keep user profiles for triggered campaigns',
 		defaults: { name: 'Campaign Store' },
 		inputs: [NodeConnectionTypes.Main],

@@ -7,6 +7,17 @@ const upsertProfile = { operation: ['upsertProfile'] };
 
 export const campaignStoreProperties: INodeProperties[] = [
 	{
+		// n8n's nodes panel lists a node's operations as actions and marks each action whose node
+		// type contains "trigger" as a trigger; this package's name does ("triggered"), so Campaign
+		// Store's three operations each showed a trigger mark. A node with a `resource` parameter
+		// gets its actions from the resources instead: this one has none, so the panel adds Campaign
+		// Store as a plain node and the Operation is chosen in its panel.
+		displayName: 'Resource',
+		name: 'resource',
+		type: 'hidden',
+		default: 'campaignStore',
+	},
+	{
 		displayName: 'Operation',
 		name: 'operation',
 		type: 'options',
@@ -64,7 +75,7 @@ export const campaignStoreProperties: INodeProperties[] = [
 		type: 'string',
 		required: true,
 		default: '',
-		placeholder: '={{ $json.userId }}',
+		placeholder: '{{ $json.userId }}',
 		displayOptions: { show: recordFromFields },
 	},
 	{
@@ -73,7 +84,7 @@ export const campaignStoreProperties: INodeProperties[] = [
 		type: 'string',
 		required: true,
 		default: '',
-		placeholder: '={{ $json.userId }}',
+		placeholder: '{{ $json.userId }}',
 		displayOptions: { show: profileOperations },
 	},
 	{

@@ -1,5 +1,6 @@
 import {
 	NodeConnectionTypes,
+	NodeOperationError,
 	type IExecuteFunctions,
 	type INodeExecutionData,
 	type INodeType,
@@ -16,7 +17,11 @@ import {
 import { testCampaignStoreCredential } from '../shared/campaign-store';
 import { openCampaignStep } from '../shared/campaign-items';
 import { itemError } from '../shared/node-errors';
-import { campaignEndsAtProperty, DURATION_UNIT_OPTIONS } from '../shared/descriptions';
+import {
+	campaignEndsAtProperty,
+	DURATION_UNIT_OPTIONS,
+	textSubtitleExpression,
+} from '../shared/descriptions';
 import { parseDateParameter, splitList } from '../shared/parameters';
 
 export class ExceptionCheck implements INodeType {
@@ -26,10 +31,10 @@ export class ExceptionCheck implements INodeType {
 		icon: { light: 'file:exceptionCheck.svg', dark: 'file:exceptionCheck.dark.svg' },
 		group: ['transform'],
 		version: 1,
-		subtitle: '={{"Exit on: " + $parameter["exceptionEvents"]}}',
+		subtitle: `={{ ${textSubtitleExpression('exceptionEvents', 'Exit on ', 'Exception Events not set')} }}`,
 		description:
 			'Lets users who did the goal since the trigger (bought after abandoning the cart), unsubscribed, or outlived the campaign exit',
-		defaults: { name: 'Exception Check' },
+		defaults: { name: 'Campaign Exception Check' },
 		inputs: [NodeConnectionTypes.Main],
 		usableAsTool: true,
 		outputs: [NodeConnectionTypes.Main, NodeConnectionTypes.Main],
@@ -47,6 +52,7 @@ export class ExceptionCheck implements INodeType {
 				displayName: 'Exception Events',
 				name: 'exceptionEvents',
 				type: 'string',
+				required: true,
 				default: '',
 				placeholder: 'Order Completed',
 				description:
@@ -116,10 +122,23 @@ export class ExceptionCheck implements INodeType {
 function readRule(context: IExecuteFunctions, itemIndex: number): ExceptionRule {
 	const withinAmount = context.getNodeParameter('withinAmount', itemIndex, 0) as number;
 	const withinUnit = context.getNodeParameter('withinUnit', itemIndex, 'hours') as DurationUnit;
+	const exceptionEvents = splitList(
+		context.getNodeParameter('exceptionEvents', itemIndex, '') as string,
+	);
+	// Without them the check would let everybody continue without a word.
+	if (exceptionEvents.length === 0) {
+		throw new NodeOperationError(
+			context.getNode(),
+			'Exception Events: is empty — enter the events that make a user exit, e.g. Order Completed.',
+			{
+				itemIndex,
+				description:
+					'A user who did one of these events since the trigger leaves the campaign; the check needs at least one.',
+			},
+		);
+	}
 	return {
-		exceptionEvents: splitList(
-			context.getNodeParameter('exceptionEvents', itemIndex, '') as string,
-		),
+		exceptionEvents,
 		matchProperty:
 			(context.getNodeParameter('matchProperty', itemIndex, '') as string).trim() || undefined,
 		withinMs: withinAmount > 0 ? elapsedMs(withinAmount, withinUnit) : undefined,

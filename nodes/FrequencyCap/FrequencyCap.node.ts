@@ -28,6 +28,7 @@ import {
 import { testCampaignStoreCredential } from '../shared/campaign-store';
 import { openCampaignStep } from '../shared/campaign-items';
 import { itemError, toNodeError } from '../shared/node-errors';
+import { textSubtitleExpression } from '../shared/descriptions';
 import { parseDateParameter, splitList, readDefaultTimeZone } from '../shared/parameters';
 import { readResumePoint, scheduleUsers, type UserToSchedule } from '../shared/schedule';
 import { frequencyCapProperties } from './description';
@@ -39,10 +40,10 @@ export class FrequencyCap implements INodeType {
 		icon: { light: 'file:frequencyCap.svg', dark: 'file:frequencyCap.dark.svg' },
 		group: ['transform'],
 		version: 1,
-		subtitle: '={{"Channel: " + $parameter["channel"]}}',
+		subtitle: `={{ ${textSubtitleExpression('channel', 'Channel: ', 'Channel not set')} }}`,
 		description:
 			"Limits messages per user across all campaigns, per channel and tag, with quiet hours in the user's time zone; atomic across n8n workers",
-		defaults: { name: 'Frequency Cap' },
+		defaults: { name: 'Campaign Frequency Cap' },
 		inputs: [NodeConnectionTypes.Main],
 		usableAsTool: true,
 		outputs: [NodeConnectionTypes.Main, NodeConnectionTypes.Main, NodeConnectionTypes.Main],

@@ -32,6 +32,7 @@ import {
 import { campaignStoreFor, testCampaignStoreCredential } from '../shared/campaign-store';
 import { userIdsOf } from '../shared/campaign-items';
 import { itemError, toNodeError } from '../shared/node-errors';
+import { optionNameExpression } from '../shared/descriptions';
 import { splitList } from '../shared/parameters';
 import { n8nTransport } from '../shared/transport';
 import { sendMessageProperties } from './description';
@@ -53,10 +54,10 @@ export class SendMessage implements INodeType {
 		icon: { light: 'file:sendMessage.svg', dark: 'file:sendMessage.dark.svg' },
 		group: ['output'],
 		version: 1,
-		subtitle: '={{$parameter["channel"]}}',
+		subtitle: `={{ ${optionNameExpression(sendMessageProperties, 'channel')} + ($parameter["channel"] === "intercom" ? " " + ${optionNameExpression(sendMessageProperties, 'intercomMessageType')} : "") }}`,
 		description:
 			'Sends a personalised message through Intercom or any HTTP provider, with A/B variants and a control group, never twice',
-		defaults: { name: 'Send Message' },
+		defaults: { name: 'Campaign Send Message' },
 		inputs: [NodeConnectionTypes.Main],
 		usableAsTool: true,
 		outputs: [
