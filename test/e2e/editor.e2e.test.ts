@@ -152,6 +152,11 @@ const STORE_NODES: Array<[type: string, name: string, parameters: Record<string,
 	['sendMessage', 'Campaign Send Message', {}],
 	['salesforceSegmentTrigger', 'Salesforce Segment Trigger', {}],
 	['campaignResumeTrigger', 'Campaign Resume Trigger', { campaignId: 'editor-check' }],
+	[
+		'campaignReport',
+		'Campaign Report',
+		{ campaignIds: 'editor-check', conversionEvents: 'Order Completed' },
+	],
 ];
 
 function editorWorkflow(): WorkflowJson {
