@@ -10,16 +10,13 @@ import {
 import {
 	handleEventRequest,
 	triggeredEntryToJson,
-	validateTriggerRule,
-	type FilterOperator,
-	type PropertyFilter,
 	type TriggerRule,
 	type WebhookAuth,
 } from '../../src';
 import { campaignStoreFor, testCampaignStoreCredential } from '../shared/campaign-store';
 import { readCredential } from '../shared/credentials';
 import { toNodeError } from '../shared/node-errors';
-import { parseDateParameter, readReEntryRule, splitList } from '../shared/parameters';
+import { readTriggerRule } from '../shared/trigger-settings';
 import { testWebhookCredential } from './credential-test';
 import { triggerProperties, WEBHOOK_PATH } from './description';
 
@@ -74,7 +71,7 @@ export class CampaignEventTrigger implements INodeType {
 	async webhook(this: IWebhookFunctions): Promise<IWebhookResponseData> {
 		const now = Date.now();
 		const request = this.getRequestObject();
-		const rule = readTriggerRule(this);
+		const rule = readRule(this);
 		const options = this.getNodeParameter('options', {}) as IDataObject;
 		const rawBody: Buffer = Buffer.isBuffer(request.rawBody)
 			? request.rawBody
@@ -110,39 +107,15 @@ export class CampaignEventTrigger implements INodeType {
 	}
 }
 
-function readTriggerRule(context: IWebhookFunctions): TriggerRule {
-	const options = context.getNodeParameter('options', {}) as IDataObject;
-	const filters = (context.getNodeParameter('propertyFilters', {}) as IDataObject).filter as
-		| IDataObject[]
-		| undefined;
-	const reEntry = readReEntryRule(
-		(name, fallback) => context.getNodeParameter(name, fallback),
-		'oncePerPeriod',
-	);
-	const timeZone = context.getTimezone();
-	const rule: TriggerRule = {
-		campaignId: (context.getNodeParameter('campaignId', '') as string).trim(),
-		eventNames: splitList(context.getNodeParameter('eventNames', '') as string),
-		propertyFilters: (filters ?? []).map(
-			(filter): PropertyFilter => ({
-				property: String(filter.property ?? '').trim(),
-				operator: filter.operator as FilterOperator,
-				value:
-					filter.operator === 'inList'
-						? splitList(String(filter.value ?? ''))
-						: (filter.value as string | undefined),
-			}),
-		),
-		startsAt: parseDateParameter(options.startsAt, 'Campaign Starts At', timeZone),
-		endsAt: parseDateParameter(options.endsAt, 'Campaign Ends At', timeZone),
-		reEntry,
-	};
+function readRule(context: IWebhookFunctions): TriggerRule {
 	try {
-		validateTriggerRule(rule);
+		return readTriggerRule(
+			(name, fallback) => context.getNodeParameter(name, fallback),
+			context.getTimezone(),
+		);
 	} catch (error) {
 		throw toNodeError(context, error, { settings: 'Campaign Event Trigger settings' });
 	}
-	return rule;
 }
 
 async function readAuth(context: IWebhookFunctions): Promise<WebhookAuth> {
