@@ -1,5 +1,7 @@
 import type { INodeProperties } from 'n8n-workflow';
 
+import { dryRunProperties } from './dry-run-description';
+
 const recordEvent = { operation: ['recordEvent'] };
 const recordFromFields = { operation: ['recordEvent'], input: ['fields'] };
 const profileOperations = { operation: ['upsertProfile', 'getProfile'] };
@@ -12,6 +14,13 @@ export const campaignStoreProperties: INodeProperties[] = [
 		type: 'options',
 		noDataExpression: true,
 		options: [
+			{
+				name: 'Dry Run',
+				value: 'dryRun',
+				action: 'Dry run a campaign for a user',
+				description:
+					'Tell what the campaign would do to a user now, step by step, without recording or sending anything',
+			},
 			{
 				name: 'Get Profile',
 				value: 'getProfile',
@@ -179,4 +188,5 @@ export const campaignStoreProperties: INodeProperties[] = [
 			},
 		],
 	},
+	...dryRunProperties,
 ];
