@@ -192,7 +192,7 @@ export async function dryRunCampaign(
 		name: request.event.name.trim(),
 		occurredAt,
 		receivedAt: now,
-		properties: request.event.properties,
+		properties: request.event.properties ?? {},
 		timeZone: request.event.timeZone,
 	};
 	const eventJson = { name: event.name, occurredAt: iso(occurredAt) };

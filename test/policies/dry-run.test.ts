@@ -227,6 +227,47 @@ describe('dry run: delay and exception check', () => {
 	});
 });
 
+describe('dry run: leaving before the message', () => {
+	it('exits an unsubscribed user when the exception check says so', async () => {
+		await store.upsertProfiles([{ userId: 'u-1', unsubscribed: true }], T0);
+		const exceptions = { exceptionEvents: [], exitWhenUnsubscribed: true };
+		const result = await dryRunCampaign(store, request({ exceptions }));
+		expect(result.outcome).toBe('exits');
+		expect(result.steps[1]).toMatchObject({ reason: 'unsubscribed' });
+		const kept = await dryRunCampaign(
+			store,
+			request({ exceptions: { ...exceptions, exitWhenUnsubscribed: false } }),
+		);
+		expect(kept.outcome).toBe('continues');
+	});
+
+	it('judges the steps after the delay at its end: a campaign ended by then lets the user go', async () => {
+		const campaignEndsAt = T0 + HOUR;
+		const delay = { mode: 'afterEvent' as const, amount: 2, unit: 'hours' as const };
+		const exits = await dryRunCampaign(
+			store,
+			request({
+				delay,
+				exceptions: { exceptionEvents: [], campaignEndsAt, exitWhenUnsubscribed: true },
+			}),
+		);
+		expect(exits.outcome).toBe('exits');
+		expect(exits.steps[2]).toMatchObject({
+			evaluatedAt: new Date(T0 + 2 * HOUR).toISOString(),
+			reason: 'campaignEnded',
+		});
+		const capped = await dryRunCampaign(
+			store,
+			request({
+				delay,
+				frequencyCap: { policy: capPolicy({ campaignEndsAt }), channel: 'email', tags: [] },
+			}),
+		);
+		expect(capped.outcome).toBe('capped');
+		expect(capped.steps[2]).toMatchObject({ rules: ['campaignEnded'], earliestAllowedAt: null });
+	});
+});
+
 describe('dry run: frequency cap and send', () => {
 	it('names the cap rule that refuses and the earliest allowed instant, counting the stored sends', async () => {
 		await store.upsertProfiles([{ userId: 'u-1', timeZone: 'Europe/Berlin' }], T0);
