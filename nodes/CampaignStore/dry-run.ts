@@ -61,7 +61,12 @@ export function readDryRunRequest(
 			: undefined,
 		send: included('includeSend')
 			? {
-					variants: readVariants(context, itemIndex).map(({ name, weight }) => ({ name, weight })),
+					variants: readVariants(context, itemIndex).map(({ name, weight, subject, body }) => ({
+						name,
+						weight,
+						subject,
+						body,
+					})),
 					controlShare: Number(parameter('controlPercent', 0)) / 100,
 				}
 			: undefined,

@@ -8,6 +8,7 @@ import type {
 	SendReservationResult,
 } from '../store/campaign-store';
 import { blockingEntryRange } from '../store/re-entry';
+import { buildPersonalizationContext, renderTemplate } from '../send/personalize';
 import { assignVariant, validateVariants, type VariantWeight } from '../send/variants';
 import { resolveTimeZone, toLocalDateTime, type ResolvedTimeZone } from '../time/local-time';
 import { evaluateTrigger, validateTriggerRule, type TriggerRule } from '../trigger/trigger-rule';
@@ -43,7 +44,11 @@ export interface DryRunRequest {
 	delay?: DelaySpec;
 	exceptions?: ExceptionRule;
 	frequencyCap?: { policy: FrequencyPolicy; channel: string; tags: string[] };
-	send?: { variants: VariantWeight[]; controlShare: number };
+	/** With a variant's Subject or Body, the send step renders them for this user (a preview). */
+	send?: {
+		variants: Array<VariantWeight & { subject?: string; body?: string }>;
+		controlShare: number;
+	};
 	defaultTimeZone?: string;
 	now: number;
 }
@@ -100,7 +105,14 @@ export type DryRunStep =
 			timeZone: string;
 			usage: LimitUsage[];
 	  }
-	| { step: 'send'; variant: string | null; control: boolean; reason: string };
+	| {
+			step: 'send';
+			variant: string | null;
+			control: boolean;
+			reason: string;
+			/** The variant's Subject and Body rendered for this user, when given. */
+			preview?: { subject?: string; body?: string };
+	  };
 
 export interface DryRunResult {
 	dryRun: true;
@@ -378,13 +390,41 @@ export async function dryRunCampaign(
 			});
 			return result('heldOutAsControl', `Would be held out as control at ${iso(stepAt)}.`);
 		}
+		const chosen = request.send.variants.find((variant) => variant.name.trim() === choice.name);
+		const preview = await renderPreview(chosen, {
+			userId,
+			profile,
+			event: { name: event.name, properties: event.properties, occurredAt },
+			campaignId: trigger.campaignId,
+			variant: choice.name,
+		});
 		steps.push({
 			step: 'send',
 			variant: choice.name,
 			control: false,
 			reason: `the user falls in variant "${choice.name}"`,
+			...(preview && { preview }),
 		});
 		return result('sends', `Would send variant "${choice.name}" at ${iso(stepAt)}.`);
 	}
 	return result('continues', `Would pass every step given, at ${iso(stepAt)}.`);
+}
+
+/** The variant's Subject and Body as this user would get them; undefined when neither is given. */
+async function renderPreview(
+	variant: { subject?: string; body?: string } | undefined,
+	input: Parameters<typeof buildPersonalizationContext>[0],
+): Promise<{ subject?: string; body?: string } | undefined> {
+	if (!variant?.subject && !variant?.body) return undefined;
+	const context = buildPersonalizationContext(input);
+	const render = async (template: string | undefined, field: string) =>
+		template
+			? await renderTemplate(template, context, { strictVariables: false, field })
+			: undefined;
+	const preview: { subject?: string; body?: string } = {};
+	const subject = await render(variant.subject, 'Subject');
+	const body = await render(variant.body, 'Body');
+	if (subject !== undefined) preview.subject = subject;
+	if (body !== undefined) preview.body = body;
+	return preview;
 }

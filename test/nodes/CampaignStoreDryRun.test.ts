@@ -82,7 +82,9 @@ const campaign = {
 	},
 	quietHours: false,
 	includeSend: true,
-	variants: { variant: [{ name: 'A', weight: 1 }] },
+	variants: {
+		variant: [{ name: 'A', weight: 1, body: 'Your cart {{ event.properties.cart_id }}' }],
+	},
 };
 
 async function sentAt(userId: string, at: number) {
@@ -147,7 +149,11 @@ describe('Campaign Store node: Dry Run', () => {
 		expect(resumeAt - started).toBeGreaterThanOrEqual(30 * 60_000);
 		expect(resumeAt - Date.now()).toBeLessThanOrEqual(30 * 60_000);
 		expect(steps[1].resumeAtLocal).toMatch(/\+0[12]:00$/);
-		expect(steps[4]).toMatchObject({ variant: 'A', control: false });
+		expect(steps[4]).toMatchObject({
+			variant: 'A',
+			control: false,
+			preview: { body: 'Your cart c1' },
+		});
 
 		expect(refused).toMatchObject({ outcome: 'capped' });
 		const cap = (refused.steps as Array<Record<string, unknown>>)[3];

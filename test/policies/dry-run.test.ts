@@ -325,6 +325,35 @@ describe('dry run: frequency cap and send', () => {
 		expect(result.steps[2]).toMatchObject({ step: 'send', control: true, variant: null });
 	});
 
+	it("previews the chosen variant's subject and body for the user", async () => {
+		await store.upsertProfiles([{ userId: 'u-1', attributes: { first_name: 'Ada' } }], T0);
+		const result = await dryRunCampaign(
+			store,
+			request({
+				send: {
+					variants: [
+						{
+							name: 'A',
+							weight: 1,
+							subject: 'Your cart {{ event.properties.cart_id }}',
+							body: 'Hi {{ user.first_name | default: "there" }}, variant {{ variant.name }}',
+						},
+					],
+					controlShare: 0,
+				},
+			}),
+		);
+		expect(result.steps[1]).toMatchObject({
+			variant: 'A',
+			preview: { subject: 'Your cart c-9', body: 'Hi Ada, variant A' },
+		});
+		const plain = await dryRunCampaign(
+			store,
+			request({ send: { variants: [{ name: 'A', weight: 1 }], controlShare: 0 } }),
+		);
+		expect(plain.steps[1]).not.toHaveProperty('preview');
+	});
+
 	it('rejects an empty user id, naming the field', async () => {
 		await expect(dryRunCampaign(store, request({ userId: ' ' }))).rejects.toThrow(/userId/);
 	});
