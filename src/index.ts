@@ -119,6 +119,15 @@ export {
 	type ExceptionRule,
 	type ExitReason,
 } from './policies/exception-check';
+export {
+	dryRunCampaign,
+	localIso,
+	type DryRunOutcome,
+	type DryRunRequest,
+	type DryRunResult,
+	type DryRunStep,
+	type DryRunStore,
+} from './policies/dry-run';
 export { exitCampaignEntry } from './policies/exit-entry';
 export {
 	afterRefusal,

@@ -6,17 +6,10 @@ import {
 	type INodeTypeDescription,
 } from 'n8n-workflow';
 
-import {
-	computeResumeAt,
-	delayField,
-	parseDeliveryWindow,
-	releaseTime,
-	scheduleRequestFor,
-	type DelaySpec,
-	type DurationUnit,
-} from '../../src';
+import { computeResumeAt, delayField, releaseTime, scheduleRequestFor } from '../../src';
 import { testCampaignStoreCredential } from '../shared/campaign-store';
 import { openCampaignStep } from '../shared/campaign-items';
+import { readDelaySpec } from '../shared/delay-settings';
 import { itemError } from '../shared/node-errors';
 import { optionNameExpression } from '../shared/descriptions';
 import { readDefaultTimeZone } from '../shared/parameters';
@@ -82,7 +75,7 @@ export class CampaignDelay implements INodeType {
 		for (const { itemIndex, item, timeZone, timeZoneSource } of read) {
 			try {
 				const resumeAt = computeResumeAt(
-					readSpec(this, itemIndex),
+					readDelaySpec(this, itemIndex),
 					{ triggeredAt: item.triggeredAt, timeZone },
 					now,
 				);
@@ -127,36 +120,6 @@ export class CampaignDelay implements INodeType {
 		}
 		return [output];
 	}
-}
-
-function readSpec(context: IExecuteFunctions, itemIndex: number): DelaySpec {
-	const mode = context.getNodeParameter('mode', itemIndex) as DelaySpec['mode'];
-	if (mode === 'afterEvent') {
-		return {
-			mode,
-			amount: context.getNodeParameter('amount', itemIndex) as number,
-			unit: context.getNodeParameter('unit', itemIndex) as DurationUnit,
-		};
-	}
-	if (mode === 'untilDate') {
-		return {
-			mode,
-			date: context.getNodeParameter('date', itemIndex),
-			offsetAmount: context.getNodeParameter('offsetAmount', itemIndex, 0) as number,
-			offsetUnit: context.getNodeParameter('offsetUnit', itemIndex, 'days') as DurationUnit,
-		};
-	}
-	return {
-		mode,
-		window: parseDeliveryWindow(
-			{
-				start: context.getNodeParameter('windowStart', itemIndex) as string,
-				end: context.getNodeParameter('windowEnd', itemIndex) as string,
-				weekdays: context.getNodeParameter('windowDays', itemIndex, []) as number[],
-			},
-			'Window',
-		),
-	};
 }
 
 /** A short wait inside the running execution, ended early when the execution is cancelled. */

@@ -11,9 +11,6 @@ import {
 import {
 	handleEventRequest,
 	triggeredEntryToJson,
-	validateTriggerRule,
-	type FilterOperator,
-	type PropertyFilter,
 	type TriggerRule,
 	type WebhookAuth,
 } from '../../src';
@@ -21,7 +18,7 @@ import { campaignStoreFor, testCampaignStoreCredential } from '../shared/campaig
 import { readCredential } from '../shared/credentials';
 import { textSubtitleExpression } from '../shared/descriptions';
 import { toNodeError } from '../shared/node-errors';
-import { parseDateParameter, readReEntryRule, splitList } from '../shared/parameters';
+import { readTriggerRule } from '../shared/trigger-settings';
 import { testWebhookCredential } from './credential-test';
 import { triggerProperties, WEBHOOK_PATH } from './description';
 
@@ -81,11 +78,11 @@ export class CampaignEventTrigger implements INodeType {
 	webhookMethods = {
 		default: {
 			async checkExists(this: IHookFunctions): Promise<boolean> {
-				readTriggerRule(this);
+				readRule(this);
 				return true;
 			},
 			async create(this: IHookFunctions): Promise<boolean> {
-				readTriggerRule(this);
+				readRule(this);
 				return true;
 			},
 			async delete(this: IHookFunctions): Promise<boolean> {
@@ -99,7 +96,7 @@ export class CampaignEventTrigger implements INodeType {
 		const request = this.getRequestObject();
 		let rule: TriggerRule;
 		try {
-			rule = readTriggerRule(this);
+			rule = readRule(this);
 		} catch (error) {
 			// Published before its settings were checked (an older version of this package):
 			// the sender learns what to fix, in the panel's words, and nothing is recorded.
@@ -144,44 +141,20 @@ export class CampaignEventTrigger implements INodeType {
 }
 
 /** The node's trigger settings, checked; an error names the setting as the panel shows it. */
-function readTriggerRule(
+function readRule(
 	context: Pick<IHookFunctions, 'getNode' | 'getNodeParameter' | 'getTimezone'>,
 ): TriggerRule {
-	const options = context.getNodeParameter('options', {}) as IDataObject;
-	const filters = (context.getNodeParameter('propertyFilters', {}) as IDataObject).filter as
-		| IDataObject[]
-		| undefined;
-	const reEntry = readReEntryRule(
-		(name, fallback) => context.getNodeParameter(name, fallback),
-		'oncePerPeriod',
-	);
-	const timeZone = context.getTimezone();
-	const rule: TriggerRule = {
-		campaignId: (context.getNodeParameter('campaignId', '') as string).trim(),
-		eventNames: splitList(context.getNodeParameter('eventNames', '') as string),
-		propertyFilters: (filters ?? []).map(
-			(filter): PropertyFilter => ({
-				property: String(filter.property ?? '').trim(),
-				operator: filter.operator as FilterOperator,
-				value:
-					filter.operator === 'inList'
-						? splitList(String(filter.value ?? ''))
-						: (filter.value as string | undefined),
-			}),
-		),
-		startsAt: parseDateParameter(options.startsAt, 'Campaign Starts At', timeZone),
-		endsAt: parseDateParameter(options.endsAt, 'Campaign Ends At', timeZone),
-		reEntry,
-	};
 	try {
-		validateTriggerRule(rule);
+		return readTriggerRule(
+			(name, fallback) => context.getNodeParameter(name, fallback),
+			context.getTimezone(),
+		);
 	} catch (error) {
 		throw toNodeError(context, error, {
 			settings: 'Campaign Event Trigger settings',
 			settingsHint: 'Open the Campaign Event Trigger and correct the setting named above.',
 		});
 	}
-	return rule;
 }
 
 async function readAuth(context: IWebhookFunctions): Promise<WebhookAuth> {

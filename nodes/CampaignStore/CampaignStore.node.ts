@@ -11,10 +11,12 @@ import type { CampaignEvent, ProfileUpdate, UserProfile } from '../../src';
 import { campaignStoreFor, testCampaignStoreCredential } from '../shared/campaign-store';
 import { optionNameExpression } from '../shared/descriptions';
 import { toNodeError } from '../shared/node-errors';
+import { readDefaultTimeZone } from '../shared/parameters';
 import { campaignStoreProperties } from './description';
+import { dryRunItem } from './dry-run';
 import { readEvent, readProfileUpdate, readUserId } from './read-parameters';
 
-type Operation = 'recordEvent' | 'upsertProfile' | 'getProfile';
+type Operation = 'recordEvent' | 'upsertProfile' | 'getProfile' | 'dryRun';
 
 export class CampaignStore implements INodeType {
 	description: INodeTypeDescription = {
@@ -53,7 +55,18 @@ export class CampaignStore implements INodeType {
 			output.push({ json: { error: error.message }, pairedItem: { item: itemIndex } });
 		};
 
-		if (operation === 'recordEvent') {
+		if (operation === 'dryRun') {
+			// Reads only: each item is one question about one user.
+			const defaultTimeZone = readDefaultTimeZone(this);
+			for (const itemIndex of items.keys()) {
+				try {
+					const result = await dryRunItem(this, store, itemIndex, defaultTimeZone, now);
+					output.push({ json: result as unknown as IDataObject, pairedItem: { item: itemIndex } });
+				} catch (error) {
+					failed(itemIndex, error as Error);
+				}
+			}
+		} else if (operation === 'recordEvent') {
 			// Validate every item first and record them all in one transaction.
 			const events: Array<{ itemIndex: number; event: CampaignEvent }> = [];
 			items.forEach((_, itemIndex) => {

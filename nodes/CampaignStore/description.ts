@@ -1,5 +1,7 @@
 import type { INodeProperties } from 'n8n-workflow';
 
+import { dryRunProperties } from './dry-run-description';
+
 const recordEvent = { operation: ['recordEvent'] };
 const recordFromFields = { operation: ['recordEvent'], input: ['fields'] };
 const profileOperations = { operation: ['upsertProfile', 'getProfile'] };
@@ -23,6 +25,13 @@ export const campaignStoreProperties: INodeProperties[] = [
 		type: 'options',
 		noDataExpression: true,
 		options: [
+			{
+				name: 'Dry Run',
+				value: 'dryRun',
+				action: 'Dry run a campaign for a user',
+				description:
+					'Tell what the campaign would do to a user now, step by step, without recording or sending anything',
+			},
 			{
 				name: 'Get Profile',
 				value: 'getProfile',
@@ -190,4 +199,5 @@ export const campaignStoreProperties: INodeProperties[] = [
 			},
 		],
 	},
+	...dryRunProperties,
 ];

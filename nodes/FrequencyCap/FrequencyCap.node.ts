@@ -11,25 +11,21 @@ import {
 import {
 	afterRefusal,
 	applyFrequencyCap,
-	elapsedMs,
 	exitCampaignEntry,
 	exitField,
 	frequencyCapField,
-	quietHoursToWindow,
 	scheduleRequestFor,
 	stepIdempotencyKey,
-	validateFrequencyPolicy,
 	type CapDecisionRecord,
 	type CapRequest,
-	type CapRule,
-	type DurationUnit,
 	type FrequencyPolicy,
 } from '../../src';
 import { testCampaignStoreCredential } from '../shared/campaign-store';
 import { openCampaignStep } from '../shared/campaign-items';
 import { itemError, toNodeError } from '../shared/node-errors';
 import { textSubtitleExpression } from '../shared/descriptions';
-import { parseDateParameter, splitList, readDefaultTimeZone } from '../shared/parameters';
+import { readFrequencyPolicy } from '../shared/frequency-cap-settings';
+import { splitList, readDefaultTimeZone } from '../shared/parameters';
 import { readResumePoint, scheduleUsers, type UserToSchedule } from '../shared/schedule';
 import { frequencyCapProperties } from './description';
 
@@ -152,65 +148,8 @@ export class FrequencyCap implements INodeType {
 }
 
 function readPolicy(context: IExecuteFunctions): FrequencyPolicy {
-	const rules =
-		((context.getNodeParameter('rules', 0, {}) as IDataObject).rule as IDataObject[] | undefined) ??
-		[];
-	const minGapMinutes = context.getNodeParameter('minGapMinutes', 0, 0) as number;
-	const quietHours = context.getNodeParameter('quietHours', 0, true) as boolean;
-	const important = context.getNodeParameter('important', 0, false) as boolean;
 	try {
-		const policy: FrequencyPolicy = {
-			rules: rules.map(
-				(rule, index): CapRule => ({
-					id: String(index + 1),
-					limit: Number(rule.maxMessages),
-					window:
-						rule.window === 'calendarDay'
-							? { kind: 'calendar', unit: 'day' }
-							: rule.window === 'calendarWeek'
-								? { kind: 'calendar', unit: 'week' }
-								: {
-										kind: 'rolling',
-										ms: elapsedMs(Number(rule.amount), rule.unit as DurationUnit),
-									},
-					scope:
-						rule.scope === 'tag'
-							? { kind: 'tag', tag: String(rule.tag ?? '').trim() }
-							: rule.scope === 'campaign'
-								? { kind: 'campaign' }
-								: { kind: 'all' },
-					channel: rule.channelScope === 'this' ? 'this' : 'any',
-				}),
-			),
-			minGap:
-				minGapMinutes > 0
-					? {
-							ms: minGapMinutes * 60_000,
-							channel: context.getNodeParameter('minGapChannel', 0, 'any') as 'this' | 'any',
-						}
-					: undefined,
-			deliveryWindow: quietHours
-				? quietHoursToWindow(
-						context.getNodeParameter('quietStart', 0) as string,
-						context.getNodeParameter('quietEnd', 0) as string,
-						context.getNodeParameter('deliveryDays', 0, []) as number[],
-					)
-				: undefined,
-			outsideWindow: context.getNodeParameter('outsideWindow', 0, 'defer') as 'defer' | 'drop',
-			campaignEndsAt: parseDateParameter(
-				context.getNodeParameter('campaignEndsAt', 0, ''),
-				'Campaign Ends At',
-				context.getTimezone(),
-			),
-			important,
-			importantCounts: important
-				? (context.getNodeParameter('importantCounts', 0, true) as boolean)
-				: true,
-			reservationTtlMs:
-				(context.getNodeParameter('reservationTtlMinutes', 0, 60) as number) * 60_000,
-		};
-		validateFrequencyPolicy(policy);
-		return policy;
+		return readFrequencyPolicy(context, 0);
 	} catch (error) {
 		throw toNodeError(context, error, { settings: 'Frequency Cap settings' });
 	}

@@ -35,17 +35,8 @@ import { itemError, toNodeError } from '../shared/node-errors';
 import { optionNameExpression } from '../shared/descriptions';
 import { splitList } from '../shared/parameters';
 import { n8nTransport } from '../shared/transport';
+import { readVariants, type Variant } from '../shared/variant-settings';
 import { sendMessageProperties } from './description';
-
-interface Variant {
-	name: string;
-	weight: number;
-	body: string;
-	subject?: string;
-	headline?: string;
-	imageUrl?: string;
-	authorId?: string;
-}
 
 export class SendMessage implements INodeType {
 	description: INodeTypeDescription = {
@@ -214,33 +205,6 @@ export class SendMessage implements INodeType {
 function defaultCapChannel(context: IExecuteFunctions, kind: 'intercom' | 'http'): string {
 	if (kind === 'http') return 'http';
 	return context.getNodeParameter('intercomMessageType', 0) === 'email' ? 'email' : 'in_app';
-}
-
-function readVariants(context: IExecuteFunctions, itemIndex: number): Variant[] {
-	const given =
-		((context.getNodeParameter('variants', itemIndex, {}) as IDataObject).variant as
-			| IDataObject[]
-			| undefined) ?? [];
-	if (given.length === 0) {
-		return [
-			{
-				name: 'default',
-				weight: 1,
-				body: String(context.getNodeParameter('body', itemIndex, '')),
-				subject: String(context.getNodeParameter('subject', itemIndex, '')) || undefined,
-			},
-		];
-	}
-	return given.map((variant) => ({
-		name: String(variant.name ?? ''),
-		weight: Number(variant.weight ?? 1),
-		body: String(variant.body || context.getNodeParameter('body', itemIndex, '')),
-		subject:
-			String(variant.subject || context.getNodeParameter('subject', itemIndex, '')) || undefined,
-		headline: String(variant.headline ?? '') || undefined,
-		imageUrl: String(variant.imageUrl ?? '') || undefined,
-		authorId: String(variant.authorId ?? '') || undefined,
-	}));
 }
 
 async function renderMessage(

@@ -283,6 +283,7 @@ describe('the nodes panel', () => {
 			(property) => property.name === 'operation',
 		);
 		expect((operation?.options as INodePropertyOptions[]).map((option) => option.name)).toEqual([
+			'Dry Run',
 			'Get Profile',
 			'Record Event',
 			'Upsert Profile',
