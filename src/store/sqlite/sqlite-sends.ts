@@ -1,32 +1,24 @@
 import type { StatementSync } from 'node:sqlite';
 
-import type {
-	LimitUsage,
-	SendCompletion,
-	SendRecord,
-	SendReservationResult,
-} from '../campaign-store';
+import type { SendCompletion, SendRecord, SendReservationResult } from '../campaign-store';
 import { sendFromRow, type SendRow } from '../rows';
-import type { PreparedLimit, PreparedReservation } from '../send-requests';
+import { COUNTED_COLUMNS, decideBatch, recentSendsBound, type CountedRow } from '../send-decisions';
+import type { PreparedReservation } from '../send-requests';
 
 /** The store's cache of prepared statements. */
 type Statements = (sql: string) => StatementSync;
 
-/** The user's sends that count toward caps at `$now`: `sent`, or `reserved` and not expired. */
-const COUNTED = `user_id = $user AND counts_toward_cap = 1
-	AND (state = 'sent' OR (state = 'reserved' AND expires_at > $now))`;
-
-const IN_LIMIT = `${COUNTED} AND reserved_at >= $since
-	AND ($campaign IS NULL OR campaign_id = $campaign)
-	AND ($channel IS NULL OR channel = $channel)
-	AND ($tag IS NULL OR EXISTS (SELECT 1 FROM json_each(sends.tags) WHERE json_each.value = $tag))`;
-
 const SQL = {
 	find: 'SELECT * FROM sends WHERE idempotency_key = ?',
-	count: `SELECT count(*) AS n FROM sends WHERE ${IN_LIMIT}`,
-	countedAt: `SELECT reserved_at FROM sends WHERE ${IN_LIMIT} ORDER BY reserved_at`,
-	lastInGap: `SELECT max(reserved_at) AS last FROM sends
-		WHERE ${COUNTED} AND reserved_at > $after AND ($channel IS NULL OR channel = $channel)`,
+	/** The batch's keys' rows (JSON array of keys). */
+	keyRows: `SELECT * FROM sends WHERE idempotency_key IN (SELECT value FROM json_each(?))`,
+	/**
+	 * The batch's users' sends that may count, from the earliest bound any request counts
+	 * from; `sends_user_time` finds them user by user, whatever the table's statistics.
+	 */
+	userRows: `SELECT ${COUNTED_COLUMNS} FROM sends INDEXED BY sends_user_time
+		WHERE user_id IN (SELECT value FROM json_each(?)) AND reserved_at >= ?
+			AND counts_toward_cap = 1 AND state IN ('sent', 'reserved')`,
 	/** A new key, or the row of a failed, released or expired one: that row is reused. */
 	reserve: `INSERT INTO sends (idempotency_key, campaign_id, step_id, entry_id, user_id, channel, tags,
 			state, reserved_at, expires_at, sent_at, counts_toward_cap, variant, provider_message_id, error)
@@ -37,8 +29,7 @@ const SQL = {
 			user_id = excluded.user_id, channel = excluded.channel, tags = excluded.tags,
 			state = 'reserved', reserved_at = excluded.reserved_at, expires_at = excluded.expires_at,
 			sent_at = NULL, counts_toward_cap = excluded.counts_toward_cap,
-			variant = NULL, provider_message_id = NULL, content_hash = NULL, error = NULL
-		RETURNING *`,
+			variant = NULL, provider_message_id = NULL, content_hash = NULL, error = NULL`,
 	/** A `sent` send is never changed again. */
 	completeSent: `UPDATE sends SET state = 'sent', sent_at = ?, provider_message_id = ?, variant = ?,
 			content_hash = ?, error = NULL
@@ -47,79 +38,39 @@ const SQL = {
 		WHERE idempotency_key = ? AND state <> 'sent' RETURNING *`,
 };
 
-const isLive = (row: SendRow, now: number): boolean =>
-	row.state === 'sent' ||
-	(row.state === 'reserved' && row.expires_at !== null && Number(row.expires_at) > now);
-
-function usageOf(
-	statement: Statements,
-	user: string,
-	now: number,
-	limit: PreparedLimit,
-): LimitUsage {
-	const filter = {
-		user,
-		now,
-		since: limit.since,
-		campaign: limit.campaignId ?? null,
-		channel: limit.channel ?? null,
-		tag: limit.tag ?? null,
-	};
-	const { n } = statement(SQL.count).get(filter) as { n: number };
-	const countedAt =
-		n >= limit.limit
-			? (statement(SQL.countedAt).all(filter) as Array<{ reserved_at: number }>).map((row) =>
-					Number(row.reserved_at),
-				)
-			: [];
-	return { ruleId: limit.ruleId, count: n, limit: limit.limit, countedAt };
-}
-
-/** The decisions of `reserveSends`, in order; the caller runs them in one `BEGIN IMMEDIATE` transaction. */
+/**
+ * The decisions of `reserveSends`, in order; the caller runs them in one `BEGIN IMMEDIATE`
+ * transaction, so the two reads and the writes see and change the file alone. One read of the
+ * keys, one of the users' recent sends, then one prepared insert per reservation.
+ */
 export function reserveSqliteSends(
 	statement: Statements,
 	prepared: PreparedReservation[],
 ): SendReservationResult[] {
-	return prepared.map(({ request, limits, minGap }): SendReservationResult => {
-		const { now, userId: user } = request;
-		const existing = statement(SQL.find).get(request.idempotencyKey) as SendRow | undefined;
-		if (existing && isLive(existing, now)) {
-			return { outcome: 'duplicate', send: sendFromRow(existing) };
-		}
-		const usage = limits.map((limit) => usageOf(statement, user, now, limit));
-		const violated = usage.filter((u) => u.count >= u.limit).map((u) => u.ruleId);
-		let lastCountedAt: number | undefined;
-		if (minGap) {
-			const { last } = statement(SQL.lastInGap).get({
-				user,
-				now,
-				after: minGap.after,
-				channel: minGap.channel ?? null,
-			}) as { last: number | null };
-			if (last !== null) {
-				violated.push(minGap.ruleId);
-				lastCountedAt = Number(last);
-			}
-		}
-		if (violated.length > 0) {
-			return lastCountedAt === undefined
-				? { outcome: 'capped', usage, violated }
-				: { outcome: 'capped', usage, violated, lastCountedAt };
-		}
-		if (request.checkOnly) return { outcome: 'available', usage };
-		const row = statement(SQL.reserve).get({
+	const keys = JSON.stringify([...new Set(prepared.map(({ request }) => request.idempotencyKey))]);
+	const keyRows = statement(SQL.keyRows).all(keys) as unknown as SendRow[];
+	const bound = recentSendsBound(prepared);
+	const userRows =
+		bound === undefined
+			? []
+			: (statement(SQL.userRows).all(
+					JSON.stringify([...new Set(prepared.map(({ request }) => request.userId))]),
+					bound,
+				) as unknown as CountedRow[]);
+	const reserve = statement(SQL.reserve);
+	return decideBatch(prepared, keyRows, userRows, (request) => {
+		reserve.run({
 			key: request.idempotencyKey,
 			campaign: request.campaignId,
 			step: request.stepId,
 			entry: request.entryId ?? null,
-			user,
+			user: request.userId,
 			channel: request.channel,
 			tags: JSON.stringify(request.tags),
-			now,
+			now: request.now,
 			expires: request.expiresAt,
 			counts: request.countsTowardCap ? 1 : 0,
-		}) as unknown as SendRow;
-		return { outcome: 'reserved', send: sendFromRow(row), usage };
+		});
 	});
 }
 
