@@ -33,7 +33,9 @@ interface KnownSend {
 	userId: string;
 	campaignId: string;
 	channel: string;
-	tags: readonly string[];
+	/** The stored JSON of the tags, decoded on the first tag limit that asks (`tagsOf`). */
+	storedTags: SendRow['tags'] | readonly string[];
+	tags?: readonly string[];
 	state: string;
 	reservedAt: number;
 	expiresAt: number | null;
@@ -43,14 +45,22 @@ interface KnownSend {
 const toNumber = (value: SendRow['reserved_at']): number | null =>
 	value === null || value === undefined ? null : Number(value);
 
+function tagsOf(send: KnownSend): readonly string[] {
+	if (send.tags === undefined) {
+		const stored = send.storedTags;
+		const tags = typeof stored === 'string' ? (JSON.parse(stored) as unknown) : stored;
+		send.tags = Array.isArray(tags) ? (tags as string[]) : [];
+	}
+	return send.tags;
+}
+
 function known(row: CountedRow, whole?: SendRow): KnownSend {
-	const tags = typeof row.tags === 'string' ? (JSON.parse(row.tags) as unknown) : row.tags;
 	return {
 		row: whole,
 		userId: row.user_id,
 		campaignId: row.campaign_id,
 		channel: row.channel,
-		tags: Array.isArray(tags) ? (tags as string[]) : [],
+		storedTags: row.tags,
 		state: row.state,
 		reservedAt: Number(row.reserved_at),
 		expiresAt: toNumber(row.expires_at),
@@ -89,7 +99,7 @@ const inLimit = (send: KnownSend, limit: PreparedLimit): boolean =>
 	send.reservedAt >= limit.since &&
 	(limit.campaignId === undefined || send.campaignId === limit.campaignId) &&
 	(limit.channel === undefined || send.channel === limit.channel) &&
-	(limit.tag === undefined || send.tags.includes(limit.tag));
+	(limit.tag === undefined || tagsOf(send).includes(limit.tag));
 
 /**
  * The earliest `reserved_at` any request of the batch counts from: the users' sends before it
@@ -137,11 +147,13 @@ export function decideBatch(
 		if (existing && isLive(existing, now)) {
 			return { outcome: 'duplicate', send: sendFromRow(existing.row!) };
 		}
-		const counted = [...(byUser.get(request.userId)?.values() ?? [])].filter(
-			(send) => send.counts && isLive(send, now),
-		);
+		const counted: KnownSend[] = [];
+		for (const send of byUser.get(request.userId)?.values() ?? []) {
+			if (send.counts && isLive(send, now)) counted.push(send);
+		}
 		const usage = limits.map((limit): LimitUsage => {
-			const times = counted.filter((send) => inLimit(send, limit)).map((send) => send.reservedAt);
+			const times: number[] = [];
+			for (const send of counted) if (inLimit(send, limit)) times.push(send.reservedAt);
 			const exceeded = times.length >= limit.limit;
 			return {
 				ruleId: limit.ruleId,
@@ -180,6 +192,7 @@ export function decideBatch(
 			userId: request.userId,
 			campaignId: request.campaignId,
 			channel: request.channel,
+			storedTags: request.tags,
 			tags: request.tags,
 			state: 'reserved',
 			reservedAt: now,

@@ -10,6 +10,8 @@ type Statements = (sql: string) => StatementSync;
 
 const SQL = {
 	find: 'SELECT * FROM sends WHERE idempotency_key = ?',
+	/** One key's row: a single decision reads it without a JSON array. */
+	keyRow: 'SELECT * FROM sends WHERE idempotency_key = ?',
 	/** The batch's keys' rows (JSON array of keys). */
 	keyRows: `SELECT * FROM sends WHERE idempotency_key IN (SELECT value FROM json_each(?))`,
 	/**
@@ -19,6 +21,9 @@ const SQL = {
 	userRows: `SELECT ${COUNTED_COLUMNS} FROM sends INDEXED BY sends_user_time
 		WHERE user_id IN (SELECT value FROM json_each(?)) AND reserved_at >= ?
 			AND counts_toward_cap = 1 AND state IN ('sent', 'reserved')`,
+	/** One user's sends that may count, for a batch of one user. */
+	userRowsOfOne: `SELECT ${COUNTED_COLUMNS} FROM sends INDEXED BY sends_user_time
+		WHERE user_id = ? AND reserved_at >= ? AND counts_toward_cap = 1 AND state IN ('sent', 'reserved')`,
 	/** A new key, or the row of a failed, released or expired one: that row is reused. */
 	reserve: `INSERT INTO sends (idempotency_key, campaign_id, step_id, entry_id, user_id, channel, tags,
 			state, reserved_at, expires_at, sent_at, counts_toward_cap, variant, provider_message_id, error)
@@ -47,16 +52,17 @@ export function reserveSqliteSends(
 	statement: Statements,
 	prepared: PreparedReservation[],
 ): SendReservationResult[] {
-	const keys = JSON.stringify([...new Set(prepared.map(({ request }) => request.idempotencyKey))]);
-	const keyRows = statement(SQL.keyRows).all(keys) as unknown as SendRow[];
+	const keys = [...new Set(prepared.map(({ request }) => request.idempotencyKey))];
+	const users = [...new Set(prepared.map(({ request }) => request.userId))];
+	const keyRows = (keys.length === 1
+		? statement(SQL.keyRow).all(keys[0])
+		: statement(SQL.keyRows).all(JSON.stringify(keys))) as unknown as SendRow[];
 	const bound = recentSendsBound(prepared);
-	const userRows =
-		bound === undefined
-			? []
-			: (statement(SQL.userRows).all(
-					JSON.stringify([...new Set(prepared.map(({ request }) => request.userId))]),
-					bound,
-				) as unknown as CountedRow[]);
+	const userRows = (bound === undefined
+		? []
+		: users.length === 1
+			? statement(SQL.userRowsOfOne).all(users[0], bound)
+			: statement(SQL.userRows).all(JSON.stringify(users), bound)) as unknown as CountedRow[];
 	const reserve = statement(SQL.reserve);
 	return decideBatch(prepared, keyRows, userRows, (request) => {
 		reserve.run({
