@@ -32,29 +32,36 @@ const SEND_STATES = ['sent', 'failed', 'released'] as const;
 const bound = (ms: number, round: (x: number) => number): number =>
 	Math.min(Number.MAX_SAFE_INTEGER, Math.max(Number.MIN_SAFE_INTEGER, round(ms)));
 
-function text(value: unknown, field: string): string {
+/** A field's name, built only when it is wrong: checking a batch builds no strings. */
+type FieldName = string | (() => string);
+const nameOf = (field: FieldName): string => (typeof field === 'string' ? field : field());
+
+function text(value: unknown, field: FieldName): string {
 	if (typeof value !== 'string' || value === '') {
-		throw new InvalidInputError(field, `must be a non-empty string, not ${JSON.stringify(value)}.`);
+		throw new InvalidInputError(
+			nameOf(field),
+			`must be a non-empty string, not ${JSON.stringify(value)}.`,
+		);
 	}
 	return value;
 }
 
-function optionalText(value: unknown, field: string): string | undefined {
+function optionalText(value: unknown, field: FieldName): string | undefined {
 	return value === undefined || value === null ? undefined : text(value, field);
 }
 
 /** A time the store keeps: epoch milliseconds as a whole number. */
-export function checkTime(value: unknown, field: string): number {
+export function checkTime(value: unknown, field: FieldName): number {
 	if (typeof value !== 'number' || !Number.isSafeInteger(value)) {
 		throw new InvalidInputError(
-			field,
+			nameOf(field),
 			`must be a whole number of milliseconds since the epoch, not ${String(value)}.`,
 		);
 	}
 	return value;
 }
 
-function number(value: unknown, field: string, { min = -Infinity, whole = false } = {}): number {
+function number(value: unknown, field: FieldName, { min = -Infinity, whole = false } = {}): number {
 	if (
 		typeof value !== 'number' ||
 		Number.isNaN(value) ||
@@ -63,7 +70,7 @@ function number(value: unknown, field: string, { min = -Infinity, whole = false 
 	) {
 		const what = whole ? 'a whole number' : 'a number';
 		const atLeast = min === -Infinity ? '' : ` of at least ${min}`;
-		throw new InvalidInputError(field, `must be ${what}${atLeast}, not ${String(value)}.`);
+		throw new InvalidInputError(nameOf(field), `must be ${what}${atLeast}, not ${String(value)}.`);
 	}
 	return value;
 }
@@ -74,19 +81,20 @@ export function prepareReservations(requests: SendReservationRequest[]): Prepare
 		throw new InvalidInputError('requests', 'must be an array of send reservation requests.');
 	}
 	return requests.map((request, i) => {
-		const at = (field: string) => `requests[${i}].${field}`;
+		const at = (field: string) => () => `requests[${i}].${field}`;
 		for (const field of ['idempotencyKey', 'campaignId', 'stepId', 'userId', 'channel'] as const) {
 			text(request[field], at(field));
 		}
 		optionalText(request.entryId, at('entryId'));
-		if (!Array.isArray(request.tags)) throw new InvalidInputError(at('tags'), 'must be an array.');
-		request.tags.forEach((tag, t) => text(tag, at(`tags[${t}]`)));
+		if (!Array.isArray(request.tags))
+			throw new InvalidInputError(at('tags')(), 'must be an array.');
+		for (let t = 0; t < request.tags.length; t++) text(request.tags[t], at(`tags[${t}]`));
 		checkTime(request.now, at('now'));
 		checkTime(request.expiresAt, at('expiresAt'));
 		for (const flag of ['countsTowardCap', 'checkOnly'] as const) {
 			const value = request[flag];
 			if (typeof value !== 'boolean' && !(flag === 'checkOnly' && value === undefined)) {
-				throw new InvalidInputError(at(flag), 'must be true or false.');
+				throw new InvalidInputError(at(flag)(), 'must be true or false.');
 			}
 		}
 		return { request, ...prepareCount(request, at) };
@@ -96,10 +104,10 @@ export function prepareReservations(requests: SendReservationRequest[]): Prepare
 /** The limits and min gap of a reservation or a count, checked, with the bounds both backends query. */
 function prepareCount(
 	request: Pick<SendReservationRequest, 'limits' | 'minGap' | 'now'>,
-	at: (field: string) => string,
+	at: (field: string) => FieldName,
 ): Omit<PreparedReservation, 'request'> {
 	if (!Array.isArray(request.limits)) {
-		throw new InvalidInputError(at('limits'), 'must be an array (empty to bypass caps).');
+		throw new InvalidInputError(nameOf(at('limits')), 'must be an array (empty to bypass caps).');
 	}
 	const limits = request.limits.map((limit, l): PreparedLimit => {
 		const field = (name: string) => at(`limits[${l}].${name}`);

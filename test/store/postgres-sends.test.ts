@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { Pool } from 'pg';
 
 import type { SendCompletion, SendReservationRequest } from '../../src/store/campaign-store';
+import { postgresSendStatements } from '../../src/store/postgres/postgres-sends';
 import { SqliteCampaignStore } from '../../src/store/sqlite/sqlite-store';
 import { postgresTestScope, testConnection } from '../support/postgres';
 
@@ -110,6 +111,41 @@ describe('PostgreSQL store: reserving sends', () => {
 		expect(again.every((r) => r.outcome === 'capped')).toBe(true);
 	});
 
+	it('reads a batch through the indexes on a sends table that was never analysed', async () => {
+		const schema = freshSchema();
+		await (await open({ schema })).close();
+		// No statistics at all: autovacuum (and its analyse) never ran on this table.
+		await admin.query(`ALTER TABLE "${schema}".sends SET (autovacuum_enabled = false)`);
+		await admin.query(
+			`INSERT INTO "${schema}".sends (idempotency_key, campaign_id, step_id, user_id, channel, state,
+				reserved_at, expires_at)
+			SELECT 'k' || g, 'c1', 's1', 'u' || (g % 5000), 'email', 'sent', ${T0} + g, NULL
+			FROM generate_series(1, 50000) AS g`,
+		);
+		const { rows: analysed } = await admin.query(
+			`SELECT last_analyze, last_autoanalyze FROM pg_stat_user_tables
+			 WHERE schemaname = $1 AND relname = 'sends'`,
+			[schema],
+		);
+		expect(analysed).toEqual([{ last_analyze: null, last_autoanalyze: null }]);
+		const sql = postgresSendStatements(schema);
+		const explain = async (text: string, values: unknown[]) => {
+			const { rows } = await admin.query<{ 'QUERY PLAN': string }>(
+				`EXPLAIN (COSTS OFF) ${text}`,
+				values,
+			);
+			return rows.map((row) => row['QUERY PLAN']).join('\n');
+		};
+		const many = (prefix: string) => Array.from({ length: 1000 }, (_, i) => `${prefix}${i * 7}`);
+		const keyPlan = await explain(sql.keyRows, [many('k')]);
+		const userPlan = await explain(sql.userRows, [many('u'), T0]);
+		expect(keyPlan).toMatch(/Index Scan using sends_idempotency_key_key/);
+		expect(userPlan).toMatch(
+			/Index Scan using sends_user_time|Bitmap Index Scan on sends_user_time/,
+		);
+		expect(`${keyPlan}\n${userPlan}`).not.toMatch(/Seq Scan|Hash Join/);
+	});
+
 	it('answers a duplicate, not an error, when two users race for one key', async () => {
 		const schema = freshSchema();
 		const [a, b] = [await open({ schema }), await open({ schema })];
@@ -130,8 +166,16 @@ describe('PostgreSQL store: reserving sends', () => {
 });
 
 describe('PostgreSQL store: a key reserved meanwhile under another lock', () => {
-	/** Runs `work` in a transaction of its own that commits once `reserve` waits for it. */
-	async function whileHeld(schema: string, work: string, reserve: () => Promise<unknown>) {
+	/**
+	 * Runs `work` in a transaction of its own that commits once `reserve` waits for it, in
+	 * `reserve_sends` (a single decision) or in the INSERT of a batch.
+	 */
+	async function whileHeld(
+		schema: string,
+		work: string,
+		reserve: () => Promise<unknown>,
+		waiting = `%"${schema}".reserve_sends%`,
+	) {
 		const client = await admin.connect();
 		try {
 			await client.query('BEGIN');
@@ -140,10 +184,10 @@ describe('PostgreSQL store: a key reserved meanwhile under another lock', () => 
 			for (let tries = 0; ; tries++) {
 				const { rows } = await admin.query(
 					`SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE $1`,
-					[`%"${schema}".reserve_sends%`],
+					[waiting],
 				);
 				if (rows.length > 0) break;
-				if (tries > 500) throw new Error('reserve_sends never waited for the other transaction');
+				if (tries > 500) throw new Error('the reservation never waited for the other transaction');
 				await new Promise((resolve) => setTimeout(resolve, 10));
 			}
 			await client.query('COMMIT');
@@ -165,6 +209,27 @@ describe('PostgreSQL store: a key reserved meanwhile under another lock', () => 
 		);
 		expect(results).toEqual([
 			{ outcome: 'duplicate', send: expect.objectContaining({ userId: 'someone-else' }) },
+		]);
+	});
+
+	it('answers a duplicate in a batch when another user inserts one of its keys while it waits', async () => {
+		const schema = freshSchema();
+		const store = await open({ schema });
+		const key = `k-${randomUUID()}`;
+		const results = await whileHeld(
+			schema,
+			`INSERT INTO "${schema}".sends (idempotency_key, campaign_id, step_id, user_id, channel, state, reserved_at, expires_at)
+			 VALUES ('${key}', 'c1', 's1', 'someone-else', 'email', 'reserved', ${T0}, ${T0 + HOUR})`,
+			() =>
+				store.reserveSends([
+					request({ userId: 'u1', idempotencyKey: key }),
+					request({ userId: 'u2' }),
+				]),
+			`INSERT INTO "${schema}".sends AS s%`,
+		);
+		expect(results).toEqual([
+			{ outcome: 'duplicate', send: expect.objectContaining({ userId: 'someone-else' }) },
+			expect.objectContaining({ outcome: 'reserved' }),
 		]);
 	});
 

@@ -406,6 +406,67 @@ export function describeSendConformance(
 			expect(await store().getSend(batch[3].idempotencyKey)).toBeUndefined();
 		});
 
+		it('decides a batch exactly as the same requests one at a time: keys that repeat, expire and change user', async () => {
+			let seed = 11;
+			const next = (n: number) => {
+				seed = (seed * 1103515245 + 12345) % 2 ** 31;
+				return Math.floor(seed / 2 ** 16) % n;
+			};
+			// Requests over 3 users and 10 keys, with times out of order, so that keys come back
+			// as duplicates, expire and are reserved again, also by another user.
+			const shapes = Array.from({ length: 60 }, () => {
+				const now = T0 + next(180) * MINUTE;
+				return {
+					user: next(3),
+					key: next(10),
+					now,
+					expiresAt: now + (20 + next(60)) * MINUTE,
+					campaignId: `c${next(2)}`,
+					channel: next(2) ? 'email' : 'sms',
+					tags: next(2) ? ['promo'] : [],
+					countsTowardCap: next(8) > 0,
+					checkOnly: next(10) === 0,
+					limits: [
+						{ ruleId: 'all', since: now - 2 * HOUR + 1, limit: 2 + next(2) },
+						{ ruleId: 'campaign', since: now - HOUR + 1, limit: 1, campaignId: 'c0' },
+						{ ruleId: 'promo', since: now - 3 * HOUR + 1, limit: 2, tag: 'promo' },
+						{ ruleId: 'sms', since: now - 3 * HOUR + 1, limit: 1, channel: 'sms' },
+					].slice(0, 1 + next(4)),
+					minGap: next(2)
+						? { ruleId: 'minGap', gapMs: 10 * MINUTE, channel: next(2) ? 'email' : undefined }
+						: undefined,
+				};
+			});
+			const run = unique();
+			const requests = (prefix: string) =>
+				shapes.map(({ user, key, ...rest }) =>
+					request({
+						...rest,
+						userId: `${prefix}-${run}-u${user}`,
+						idempotencyKey: `${prefix}-${run}-k${key}`,
+					}),
+				);
+			const inBatch = await store().reserveSends(requests('batch'));
+			const oneByOne: SendReservationResult[] = [];
+			for (const req of requests('single')) oneByOne.push(await reserveOne(req));
+			const same = (results: SendReservationResult[], prefix: string) =>
+				JSON.parse(JSON.stringify(results).replaceAll(`${prefix}-${run}`, 'x')) as unknown;
+			expect(same(inBatch, 'batch')).toEqual(same(oneByOne, 'single'));
+			// The sequence reaches every outcome.
+			expect(new Set(outcomes(inBatch))).toEqual(
+				new Set(['reserved', 'capped', 'duplicate', 'available']),
+			);
+			for (let key = 0; key < 10; key++) {
+				const [batched, single] = await Promise.all([
+					store().getSend(`batch-${run}-k${key}`),
+					store().getSend(`single-${run}-k${key}`),
+				]);
+				expect(same(batched ? [batched as never] : [], 'batch')).toEqual(
+					same(single ? [single as never] : [], 'single'),
+				);
+			}
+		});
+
 		it('checks the limits of a send outside caps but never counts it', async () => {
 			const userId = `u-${unique()}`;
 			const limits = [{ ruleId: 'one', since: T0 - DAY, limit: 1 }];

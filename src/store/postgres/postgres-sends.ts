@@ -5,7 +5,9 @@ import type {
 	SendReservationResult,
 } from '../campaign-store';
 import { sendFromRow, type SendRow } from '../rows';
+import { COUNTED_COLUMNS, decideBatch, recentSendsBound, type CountedRow } from '../send-decisions';
 import { reservedSend, type PreparedCount, type PreparedReservation } from '../send-requests';
+import type { PgQueryable } from './pg-types';
 
 /**
  * Locks per store for reserving sends; a power of two. Users hash to one of these stripes,
@@ -297,6 +299,69 @@ export function sendCountFromRow(row: SendCountRow, count: PreparedCount): SendC
 	return { usage, violated };
 }
 
+type SendStatements = ReturnType<typeof postgresSendStatements>;
+
+const distinct = (values: string[]): string[] => [...new Set(values)];
+
+/**
+ * A batch's decisions in a few set-based statements, inside the caller's READ COMMITTED
+ * transaction: lock the stripes of the batch's users (as `reserve_sends` does), read the
+ * keys' rows and the users' recent sends (statements after the lock, so they see what the
+ * previous holders committed), decide every request in order in memory, and write the
+ * reservations in one INSERT. A key that another user's request reserved meanwhile (under
+ * another lock) is not written: that request is a duplicate, as in `reserve_sends`.
+ */
+export async function reservePostgresBatch(
+	db: PgQueryable,
+	sql: SendStatements,
+	lockSeed: string,
+	prepared: PreparedReservation[],
+): Promise<SendReservationResult[]> {
+	const users = distinct(prepared.map(({ request }) => request.userId));
+	await db.query(sql.lockSendStripes, [users, lockSeed]);
+	const keyRows = (
+		await db.query<SendRow>(sql.keyRows, [
+			distinct(prepared.map(({ request }) => request.idempotencyKey)),
+		])
+	).rows;
+	const bound = recentSendsBound(prepared);
+	const userRows =
+		bound === undefined ? [] : (await db.query<CountedRow>(sql.userRows, [users, bound])).rows;
+	// A key reserved twice in the batch (the first reservation expired by the second's time):
+	// the row holds the later one, as if each had been written in turn.
+	const toWrite = new Map<string, SendReservationRequest>();
+	const results = decideBatch(prepared, keyRows, userRows, (request) =>
+		toWrite.set(request.idempotencyKey, request),
+	);
+	if (toWrite.size === 0) return results;
+	const rows = [...toWrite.values()];
+	const column = <T>(pick: (request: SendReservationRequest) => T) => rows.map(pick);
+	const written = await db.query<{ idempotency_key: string }>(sql.writeReservations, [
+		column((r) => r.idempotencyKey),
+		column((r) => r.campaignId),
+		column((r) => r.stepId),
+		column((r) => r.entryId ?? null),
+		column((r) => r.userId),
+		column((r) => r.channel),
+		column((r) => JSON.stringify(r.tags)),
+		column((r) => r.now),
+		column((r) => r.expiresAt),
+		column((r) => r.countsTowardCap),
+	]);
+	if (written.rows.length === toWrite.size) return results;
+	const writtenKeys = new Set(written.rows.map((row) => row.idempotency_key));
+	const lost = [...toWrite.keys()].filter((key) => !writtenKeys.has(key));
+	const current = new Map(
+		(await db.query<SendRow>(sql.keyRows, [lost])).rows.map((row) => [row.idempotency_key, row]),
+	);
+	return results.map((result, i) => {
+		const row = current.get(prepared[i].request.idempotencyKey);
+		return result.outcome === 'reserved' && row
+			? { outcome: 'duplicate', send: sendFromRow(row) }
+			: result;
+	});
+}
+
 /** The statements for sends and exits, for one schema (a checked identifier). */
 export function postgresSendStatements(schema: string) {
 	const s = `"${schema}"`;
@@ -333,6 +398,55 @@ export function postgresSendStatements(schema: string) {
 					AND (l.value->>'channel' IS NULL OR s.channel = l.value->>'channel')
 					AND (l.value->>'tag' IS NULL OR s.tags ? (l.value->>'tag'))
 			) AS c`,
+		/** The stripes of the users ($1), in key order, as `reserve_sends` takes them. */
+		lockSendStripes: `SELECT pg_advisory_xact_lock(stripes.key)
+			FROM (
+				SELECT DISTINCT hashtextextended(
+					'sends' || chr(31) || (hashtextextended(u.user_id, 0) & ${SEND_LOCK_STRIPES - 1})::text,
+					$2::bigint
+				) AS key
+				FROM unnest($1::text[]) AS u(user_id)
+			) AS stripes
+			ORDER BY stripes.key`,
+		/**
+		 * The keys' rows, key by key through the unique index. `OFFSET 0` keeps the planner from
+		 * turning the loop into a hash join over the whole table, which it picks when the table
+		 * was never analysed (it then guesses a handful of rows).
+		 */
+		keyRows: `SELECT s.* FROM unnest($1::text[]) AS k(key)
+			CROSS JOIN LATERAL (SELECT * FROM ${s}.sends WHERE idempotency_key = k.key OFFSET 0) AS s`,
+		/**
+		 * The users' sends that may count from $2 on, user by user through `sends_user_time`
+		 * (`OFFSET 0` as for `keyRows`): a loop of index scans whatever the statistics say.
+		 */
+		userRows: `SELECT s.* FROM unnest($1::text[]) AS u(user_id)
+			CROSS JOIN LATERAL (
+				SELECT ${COUNTED_COLUMNS} FROM ${s}.sends
+				WHERE user_id = u.user_id AND reserved_at >= $2::bigint
+					AND counts_toward_cap AND state IN ('sent', 'reserved')
+				OFFSET 0
+			) AS s`,
+		/**
+		 * The batch's reservations in one statement, in key order as `reserve_sends` writes
+		 * them; a key reserved meanwhile under another user's lock is left alone and not returned.
+		 */
+		writeReservations: `INSERT INTO ${s}.sends AS s (idempotency_key, campaign_id, step_id, entry_id,
+				user_id, channel, tags, state, reserved_at, expires_at, sent_at, counts_toward_cap,
+				variant, provider_message_id, error)
+			SELECT r.key, r.campaign_id, r.step_id, r.entry_id, r.user_id, r.channel, r.tags::jsonb,
+				'reserved', r.now_ms, r.expires_at, NULL, r.counts, NULL, NULL, NULL
+			FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+				$8::bigint[], $9::bigint[], $10::boolean[])
+				AS r(key, campaign_id, step_id, entry_id, user_id, channel, tags, now_ms, expires_at, counts)
+			ORDER BY r.key COLLATE "C"
+			ON CONFLICT (idempotency_key) DO UPDATE SET
+				campaign_id = excluded.campaign_id, step_id = excluded.step_id, entry_id = excluded.entry_id,
+				user_id = excluded.user_id, channel = excluded.channel, tags = excluded.tags,
+				state = 'reserved', reserved_at = excluded.reserved_at, expires_at = excluded.expires_at,
+				sent_at = NULL, counts_toward_cap = excluded.counts_toward_cap,
+				variant = NULL, provider_message_id = NULL, content_hash = NULL, error = NULL
+			WHERE NOT ${live('s', 'excluded.reserved_at')}
+			RETURNING s.idempotency_key`,
 		getSend: `SELECT * FROM ${s}.sends WHERE idempotency_key = $1`,
 		/** A `sent` send is never changed again. */
 		completeSent: updatedOrAsIs(

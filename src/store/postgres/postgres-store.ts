@@ -104,6 +104,7 @@ import {
 import {
 	NEEDS_READ_COMMITTED,
 	postgresSendStatements,
+	reservePostgresBatch,
 	reservationFromJson,
 	reservationPayload,
 	sendCountFromRow,
@@ -506,9 +507,10 @@ export class PostgresCampaignStore implements CampaignStore, SegmentStore {
 	}
 
 	/**
-	 * One call of the schema's `reserve_sends` function, on its own a transaction: one round
-	 * trip for a single decision or a whole batch. The function needs READ COMMITTED; on a
-	 * pool whose connections default to another level, it runs in an explicit transaction.
+	 * A single decision: one call of the schema's `reserve_sends` function, on its own a
+	 * transaction, so one round trip. The function needs READ COMMITTED; on a pool whose
+	 * connections default to another level, it runs in an explicit transaction. A batch:
+	 * a few set-based statements in one transaction (`reservePostgresBatch`).
 	 */
 	async countSends(request: SendCountRequest): Promise<SendCountResult> {
 		const prepared = prepareSendCount(request);
@@ -521,6 +523,11 @@ export class PostgresCampaignStore implements CampaignStore, SegmentStore {
 		const prepared = prepareReservations(requests);
 		await this.open();
 		if (prepared.length === 0) return [];
+		if (prepared.length > 1) {
+			return this.transaction((client) =>
+				reservePostgresBatch(client, this.sendSql, this.sendLockSeed, prepared),
+			);
+		}
 		const values = [this.sendLockSeed, reservationPayload(prepared)];
 		const call = (db: PgQueryable) =>
 			db.query<{ r: ReservationJson }>(this.sendSql.reserveSends, values);

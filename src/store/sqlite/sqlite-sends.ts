@@ -1,33 +1,34 @@
 import type { StatementSync } from 'node:sqlite';
 
 import type {
-	LimitUsage,
 	SendCompletion,
 	SendCountResult,
 	SendRecord,
 	SendReservationResult,
 } from '../campaign-store';
 import { sendFromRow, type SendRow } from '../rows';
-import type { PreparedCount, PreparedLimit, PreparedReservation } from '../send-requests';
+import { COUNTED_COLUMNS, decideBatch, recentSendsBound, type CountedRow } from '../send-decisions';
+import type { PreparedCount, PreparedReservation } from '../send-requests';
 
 /** The store's cache of prepared statements. */
 type Statements = (sql: string) => StatementSync;
 
-/** The user's sends that count toward caps at `$now`: `sent`, or `reserved` and not expired. */
-const COUNTED = `user_id = $user AND counts_toward_cap = 1
-	AND (state = 'sent' OR (state = 'reserved' AND expires_at > $now))`;
-
-const IN_LIMIT = `${COUNTED} AND reserved_at >= $since
-	AND ($campaign IS NULL OR campaign_id = $campaign)
-	AND ($channel IS NULL OR channel = $channel)
-	AND ($tag IS NULL OR EXISTS (SELECT 1 FROM json_each(sends.tags) WHERE json_each.value = $tag))`;
-
 const SQL = {
 	find: 'SELECT * FROM sends WHERE idempotency_key = ?',
-	count: `SELECT count(*) AS n FROM sends WHERE ${IN_LIMIT}`,
-	countedAt: `SELECT reserved_at FROM sends WHERE ${IN_LIMIT} ORDER BY reserved_at`,
-	lastInGap: `SELECT max(reserved_at) AS last FROM sends
-		WHERE ${COUNTED} AND reserved_at > $after AND ($channel IS NULL OR channel = $channel)`,
+	/** One key's row: a single decision reads it without a JSON array. */
+	keyRow: 'SELECT * FROM sends WHERE idempotency_key = ?',
+	/** The batch's keys' rows (JSON array of keys). */
+	keyRows: `SELECT * FROM sends WHERE idempotency_key IN (SELECT value FROM json_each(?))`,
+	/**
+	 * The batch's users' sends that may count, from the earliest bound any request counts
+	 * from; `sends_user_time` finds them user by user, whatever the table's statistics.
+	 */
+	userRows: `SELECT ${COUNTED_COLUMNS} FROM sends INDEXED BY sends_user_time
+		WHERE user_id IN (SELECT value FROM json_each(?)) AND reserved_at >= ?
+			AND counts_toward_cap = 1 AND state IN ('sent', 'reserved')`,
+	/** One user's sends that may count, for a batch of one user. */
+	userRowsOfOne: `SELECT ${COUNTED_COLUMNS} FROM sends INDEXED BY sends_user_time
+		WHERE user_id = ? AND reserved_at >= ? AND counts_toward_cap = 1 AND state IN ('sent', 'reserved')`,
 	/** A new key, or the row of a failed, released or expired one: that row is reused. */
 	reserve: `INSERT INTO sends (idempotency_key, campaign_id, step_id, entry_id, user_id, channel, tags,
 			state, reserved_at, expires_at, sent_at, counts_toward_cap, variant, provider_message_id, error)
@@ -38,8 +39,7 @@ const SQL = {
 			user_id = excluded.user_id, channel = excluded.channel, tags = excluded.tags,
 			state = 'reserved', reserved_at = excluded.reserved_at, expires_at = excluded.expires_at,
 			sent_at = NULL, counts_toward_cap = excluded.counts_toward_cap,
-			variant = NULL, provider_message_id = NULL, content_hash = NULL, error = NULL
-		RETURNING *`,
+			variant = NULL, provider_message_id = NULL, content_hash = NULL, error = NULL`,
 	/** A `sent` send is never changed again. */
 	completeSent: `UPDATE sends SET state = 'sent', sent_at = ?, provider_message_id = ?, variant = ?,
 			content_hash = ?, error = NULL
@@ -48,90 +48,79 @@ const SQL = {
 		WHERE idempotency_key = ? AND state <> 'sent' RETURNING *`,
 };
 
-const isLive = (row: SendRow, now: number): boolean =>
-	row.state === 'sent' ||
-	(row.state === 'reserved' && row.expires_at !== null && Number(row.expires_at) > now);
-
-function usageOf(
-	statement: Statements,
-	user: string,
-	now: number,
-	limit: PreparedLimit,
-): LimitUsage {
-	const filter = {
-		user,
-		now,
-		since: limit.since,
-		campaign: limit.campaignId ?? null,
-		channel: limit.channel ?? null,
-		tag: limit.tag ?? null,
-	};
-	const { n } = statement(SQL.count).get(filter) as { n: number };
-	const countedAt =
-		n >= limit.limit
-			? (statement(SQL.countedAt).all(filter) as Array<{ reserved_at: number }>).map((row) =>
-					Number(row.reserved_at),
-				)
-			: [];
-	return { ruleId: limit.ruleId, count: n, limit: limit.limit, countedAt };
-}
-
-/** A user's counted sends per limit and the min gap, as a reservation checks them; reads only. */
+/**
+ * A user's counted sends per limit and the min gap, as a reservation checks them; reads only.
+ * The same decision as a check-only reservation (one read of the user's recent sends), so a
+ * dry run and the Frequency Cap cannot disagree.
+ */
 export function countSqliteSends(statement: Statements, count: PreparedCount): SendCountResult {
-	const { userId: user, now, limits, minGap } = count;
-	const usage = limits.map((limit) => usageOf(statement, user, now, limit));
-	const violated = usage.filter((u) => u.count >= u.limit).map((u) => u.ruleId);
-	if (minGap) {
-		const { last } = statement(SQL.lastInGap).get({
-			user,
-			now,
-			after: minGap.after,
-			channel: minGap.channel ?? null,
-		}) as { last: number | null };
-		if (last !== null) {
-			violated.push(minGap.ruleId);
-			return { usage, violated, lastCountedAt: Number(last) };
-		}
+	const prepared: PreparedReservation[] = [
+		{
+			request: {
+				// No key is read: a count is never a duplicate.
+				idempotencyKey: '',
+				campaignId: '',
+				stepId: '',
+				userId: count.userId,
+				channel: '',
+				tags: [],
+				now: count.now,
+				expiresAt: count.now,
+				countsTowardCap: true,
+				limits: [],
+				checkOnly: true,
+			},
+			limits: count.limits,
+			minGap: count.minGap,
+		},
+	];
+	const bound = recentSendsBound(prepared);
+	const userRows = (
+		bound === undefined ? [] : statement(SQL.userRowsOfOne).all(count.userId, bound)
+	) as unknown as CountedRow[];
+	const [result] = decideBatch(prepared, [], userRows, () => undefined);
+	if (result.outcome === 'capped') {
+		const { usage, violated, lastCountedAt } = result;
+		return lastCountedAt === undefined ? { usage, violated } : { usage, violated, lastCountedAt };
 	}
-	return { usage, violated };
+	if (result.outcome === 'available') return { usage: result.usage, violated: [] };
+	throw new Error(`A send count cannot answer ${result.outcome}`);
 }
 
-/** The decisions of `reserveSends`, in order; the caller runs them in one `BEGIN IMMEDIATE` transaction. */
+/**
+ * The decisions of `reserveSends`, in order; the caller runs them in one `BEGIN IMMEDIATE`
+ * transaction, so the two reads and the writes see and change the file alone. One read of the
+ * keys, one of the users' recent sends, then one prepared insert per reservation.
+ */
 export function reserveSqliteSends(
 	statement: Statements,
 	prepared: PreparedReservation[],
 ): SendReservationResult[] {
-	return prepared.map(({ request, limits, minGap }): SendReservationResult => {
-		const { now, userId: user } = request;
-		const existing = statement(SQL.find).get(request.idempotencyKey) as SendRow | undefined;
-		if (existing && isLive(existing, now)) {
-			return { outcome: 'duplicate', send: sendFromRow(existing) };
-		}
-		const { usage, violated, lastCountedAt } = countSqliteSends(statement, {
-			userId: user,
-			now,
-			limits,
-			minGap,
-		});
-		if (violated.length > 0) {
-			return lastCountedAt === undefined
-				? { outcome: 'capped', usage, violated }
-				: { outcome: 'capped', usage, violated, lastCountedAt };
-		}
-		if (request.checkOnly) return { outcome: 'available', usage };
-		const row = statement(SQL.reserve).get({
+	const keys = [...new Set(prepared.map(({ request }) => request.idempotencyKey))];
+	const users = [...new Set(prepared.map(({ request }) => request.userId))];
+	const keyRows = (keys.length === 1
+		? statement(SQL.keyRow).all(keys[0])
+		: statement(SQL.keyRows).all(JSON.stringify(keys))) as unknown as SendRow[];
+	const bound = recentSendsBound(prepared);
+	const userRows = (bound === undefined
+		? []
+		: users.length === 1
+			? statement(SQL.userRowsOfOne).all(users[0], bound)
+			: statement(SQL.userRows).all(JSON.stringify(users), bound)) as unknown as CountedRow[];
+	const reserve = statement(SQL.reserve);
+	return decideBatch(prepared, keyRows, userRows, (request) => {
+		reserve.run({
 			key: request.idempotencyKey,
 			campaign: request.campaignId,
 			step: request.stepId,
 			entry: request.entryId ?? null,
-			user,
+			user: request.userId,
 			channel: request.channel,
 			tags: JSON.stringify(request.tags),
-			now,
+			now: request.now,
 			expires: request.expiresAt,
 			counts: request.countsTowardCap ? 1 : 0,
-		}) as unknown as SendRow;
-		return { outcome: 'reserved', send: sendFromRow(row), usage };
+		});
 	});
 }
 
