@@ -352,6 +352,8 @@ export interface VariantFunnelCounts {
 	converted: number;
 }
 
+import type { ErasureResult, UserRecords, UserRecordsQuery } from './user-records';
+
 export type StoreBackend = 'sqlite' | 'postgres';
 
 export interface CampaignStore {
@@ -454,6 +456,22 @@ export interface CampaignStore {
 	 * recorded before it.
 	 */
 	countCampaignReport(query: CampaignReportQuery): Promise<VariantFunnelCounts[]>;
+
+	/**
+	 * Everything the store holds about one user (optionally one campaign's part), read in one
+	 * transaction, with the entries the report's conversion rule counts as converted: the
+	 * material of the user's timeline and of an export.
+	 */
+	readUserRecords(query: UserRecordsQuery): Promise<UserRecords>;
+
+	/**
+	 * Erases one user in ONE transaction: profile, scheduled steps and segment rows deleted;
+	 * entries, sends, cap decisions and the events a conversion could count kept under a random
+	 * tombstone user id, with new ids and no personal content (properties pseudonymized with a
+	 * key thrown away, provider ids, content hashes and errors removed), so that the campaign
+	 * report's counts do not change. A second call finds nothing (`found: false`).
+	 */
+	eraseUser(userId: string, now: number): Promise<ErasureResult>;
 
 	/** Idempotent; closes connections and file handles. */
 	close(): Promise<void>;

@@ -10,6 +10,7 @@ import type { CampaignStore } from '../../src/store/campaign-store';
 import { describeScheduleConformance } from './schedule-conformance';
 import { describeSegmentConformance } from './segments-conformance';
 import { describeCampaignStoreConformance } from './store-conformance';
+import { describeUserRecordsConformance } from './user-records-conformance';
 import { testConnection } from '../support/postgres';
 
 const connection = testConnection;
@@ -33,3 +34,4 @@ const openPostgres = async (sharing?: CampaignStore) => {
 describeCampaignStoreConformance('PostgreSQL', openPostgres);
 describeSegmentConformance('PostgreSQL', openPostgres);
 describeScheduleConformance('PostgreSQL', openPostgres);
+describeUserRecordsConformance('PostgreSQL', () => openPostgres());

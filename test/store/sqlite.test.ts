@@ -8,6 +8,7 @@ import { SqliteCampaignStore } from '../../src/store/sqlite/sqlite-store';
 import { describeScheduleConformance } from './schedule-conformance';
 import { describeSegmentConformance } from './segments-conformance';
 import { describeCampaignStoreConformance } from './store-conformance';
+import { describeUserRecordsConformance } from './user-records-conformance';
 
 const folder = mkdtempSync(join(tmpdir(), 'tc-sqlite-'));
 afterAll(() => rmSync(folder, { recursive: true, force: true }));
@@ -22,6 +23,7 @@ const openSqlite = async (sharing?: CampaignStore) => {
 describeCampaignStoreConformance('SQLite file', openSqlite);
 describeSegmentConformance('SQLite file', openSqlite);
 describeScheduleConformance('SQLite file', openSqlite);
+describeUserRecordsConformance('SQLite file', () => openSqlite());
 
 describe('SQLite store specifics', () => {
 	it('shares one file between two store instances, as n8n processes on one host do', async () => {

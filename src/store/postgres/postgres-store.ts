@@ -60,7 +60,15 @@ import {
 	prepareSteps,
 } from '../scheduled-steps';
 import { checkSegmentCommit } from '../segments';
-import { checkCompletion, checkExit, prepareReservations } from '../send-requests';
+import { checkCompletion, checkExit, checkTime, prepareReservations } from '../send-requests';
+import {
+	checkUserId,
+	checkUserRecordsQuery,
+	type ErasureResult,
+	type UserRecords,
+	type UserRecordsQuery,
+} from '../user-records';
+import { erasePostgresUser, readPostgresUserRecords } from './postgres-user-records';
 import type { PgClient, PgPool, PgQueryable, PgQueryResult } from './pg-types';
 import {
 	createPool,
@@ -684,6 +692,27 @@ export class PostgresCampaignStore implements CampaignStore, SegmentStore {
 			await client.query("SET LOCAL work_mem = '256MB'");
 			return countPostgresReport(client, this.schema, prepared);
 		});
+	}
+
+	async readUserRecords(query: UserRecordsQuery): Promise<UserRecords> {
+		const prepared = checkUserRecordsQuery(query);
+		await this.open();
+		return this.withClient(async (client) => {
+			// One snapshot for every list.
+			await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+			try {
+				return await readPostgresUserRecords(client, this.schema, prepared);
+			} finally {
+				await client.query('COMMIT');
+			}
+		});
+	}
+
+	async eraseUser(userId: string, now: number): Promise<ErasureResult> {
+		const user = checkUserId(userId);
+		checkTime(now, 'now');
+		await this.open();
+		return this.transaction((client) => erasePostgresUser(client, this.schema, user, now));
 	}
 
 	async close(): Promise<void> {
