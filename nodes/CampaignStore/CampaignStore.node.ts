@@ -12,8 +12,10 @@ import { campaignStoreFor, testCampaignStoreCredential } from '../shared/campaig
 import { toNodeError } from '../shared/node-errors';
 import { campaignStoreProperties } from './description';
 import { readEvent, readProfileUpdate, readUserId } from './read-parameters';
+import { isUserDataOperation, runUserDataOperation } from './user-data';
+import { userDataProperties, type UserDataOperation } from './user-data-description';
 
-type Operation = 'recordEvent' | 'upsertProfile' | 'getProfile';
+type Operation = 'recordEvent' | 'upsertProfile' | 'getProfile' | UserDataOperation;
 
 export class CampaignStore implements INodeType {
 	description: INodeTypeDescription = {
@@ -36,7 +38,7 @@ export class CampaignStore implements INodeType {
 				testedBy: 'testCampaignStoreCredential',
 			},
 		],
-		properties: campaignStoreProperties,
+		properties: [...campaignStoreProperties, ...userDataProperties],
 	};
 
 	methods = { credentialTest: { testCampaignStoreCredential } };
@@ -95,6 +97,16 @@ export class CampaignStore implements INodeType {
 					json: profileJson(profiles.get(update.userId)),
 					pairedItem: { item: itemIndex },
 				});
+			}
+		} else if (isUserDataOperation(operation)) {
+			// One person per item: a timeline, an export or an erasure (each its own transaction).
+			for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
+				try {
+					const json = await runUserDataOperation(this, operation, store, itemIndex, now);
+					output.push({ json, pairedItem: { item: itemIndex } });
+				} catch (error) {
+					failed(itemIndex, error as Error);
+				}
 			}
 		} else {
 			const userIds = items.map((_, itemIndex) => readUserId(this, itemIndex));

@@ -13,10 +13,30 @@ export const campaignStoreProperties: INodeProperties[] = [
 		noDataExpression: true,
 		options: [
 			{
+				name: 'Erase User',
+				value: 'eraseUser',
+				action: 'Erase a user',
+				description:
+					"Delete a user's profile, events, schedule and segment membership; keep campaign counts without anything personal",
+			},
+			{
+				name: 'Export User Data',
+				value: 'exportUserData',
+				action: 'Export all data of a user',
+				description: 'Everything stored about a user in one JSON document, with their timeline',
+			},
+			{
 				name: 'Get Profile',
 				value: 'getProfile',
 				action: 'Get a user profile',
 				description: 'Read what the campaign store knows about a user',
+			},
+			{
+				name: 'Get Timeline',
+				value: 'getTimeline',
+				action: 'Get the timeline of a user',
+				description:
+					'Every decision about a user in order: events, entries, delays, exits, caps, sends, conversions',
 			},
 			{
 				name: 'Record Event',
