@@ -12,13 +12,18 @@ export class CampaignError extends Error {
 	}
 }
 
-/** An input value is wrong; `field` is its path, e.g. `batch[3].timestamp`. */
+/**
+ * An input value is wrong; `field` is its path, e.g. `batch[3].timestamp`, for programs. The
+ * message starts with `label` when given: the words the node panel shows, e.g.
+ * `Property Filters › row 1`, so a person can find the setting.
+ */
 export class InvalidInputError extends CampaignError {
 	constructor(
 		readonly field: string,
 		message: string,
+		readonly label?: string,
 	) {
-		super('invalid_input', `${field}: ${message}`);
+		super('invalid_input', `${label ?? field}: ${message}`);
 	}
 }
 

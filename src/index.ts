@@ -72,7 +72,12 @@ export {
 	type ParsedEvents,
 	type RejectedEvent,
 } from './events/parse-events';
-export type { FilterOperator, PropertyFilter } from './trigger/property-filter';
+export {
+	FILTER_OPERATOR_NAMES,
+	FILTER_OPERATORS,
+	type FilterOperator,
+	type PropertyFilter,
+} from './trigger/property-filter';
 export { validateTriggerRule, type TriggerRule } from './trigger/trigger-rule';
 export {
 	ingestEvents,
@@ -114,6 +119,15 @@ export {
 	type ExceptionRule,
 	type ExitReason,
 } from './policies/exception-check';
+export {
+	dryRunCampaign,
+	localIso,
+	type DryRunOutcome,
+	type DryRunRequest,
+	type DryRunResult,
+	type DryRunStep,
+	type DryRunStore,
+} from './policies/dry-run';
 export { exitCampaignEntry } from './policies/exit-entry';
 export {
 	afterRefusal,

@@ -6,24 +6,31 @@ import {
 	type INodeTypeDescription,
 } from 'n8n-workflow';
 
-import {
-	computeResumeAt,
-	delayField,
-	parseDeliveryWindow,
-	releaseTime,
-	scheduleRequestFor,
-	type DelaySpec,
-	type DurationUnit,
-} from '../../src';
+import { computeResumeAt, delayField, releaseTime, scheduleRequestFor } from '../../src';
 import { testCampaignStoreCredential } from '../shared/campaign-store';
 import { openCampaignStep } from '../shared/campaign-items';
+import { readDelaySpec } from '../shared/delay-settings';
 import { itemError } from '../shared/node-errors';
+import { optionNameExpression } from '../shared/descriptions';
 import { readDefaultTimeZone } from '../shared/parameters';
 import { readResumePoint, scheduleUsers, type UserToSchedule } from '../shared/schedule';
 import { delayProperties } from './description';
 
 /** Below this n8n's wait tracker (which polls every 60 s) would resume late: wait in-process, as the Wait node does. */
 const IN_PROCESS_WAIT_LIMIT_MS = 65_000;
+
+/** E.g. "30 minutes after the event · per user → after-30-min". */
+function delaySubtitle(): string {
+	const unit = optionNameExpression(delayProperties, 'unit');
+	const offsetUnit = optionNameExpression(delayProperties, 'offsetUnit');
+	const offset = '$parameter["offsetAmount"]';
+	const what =
+		`($parameter["mode"] === "afterEvent" ? $parameter["amount"] + " " + ${unit}.toLowerCase() + " after the event"` +
+		` : $parameter["mode"] === "untilDate" ? "Until the date" + (${offset} ? (${offset} > 0 ? " +" : " ") + ${offset} + " " + ${offsetUnit}.toLowerCase() : "")` +
+		` : "Until " + $parameter["windowStart"] + "–" + $parameter["windowEnd"] + " local time")`;
+	const how = '($parameter["waitHow"] === "schedule" ? "per user → " + $parameter["resumePoint"] : "in this execution")';
+	return `={{ ${what} + " · " + ${how} }}`;
+}
 
 export class CampaignDelay implements INodeType {
 	description: INodeTypeDescription = {
@@ -33,8 +40,7 @@ export class CampaignDelay implements INodeType {
 		group: ['transform'],
 		version: [1, 2],
 		defaultVersion: 2,
-		subtitle:
-			'={{ ($parameter["waitHow"] === "schedule" ? "per user → " + $parameter["resumePoint"] : "in this execution") }}',
+		subtitle: delaySubtitle(),
 		description:
 			"Waits per user: after the trigger event, until a date, or until the user's next local delivery window; nobody leaves early",
 		defaults: { name: 'Campaign Delay' },
@@ -69,7 +75,7 @@ export class CampaignDelay implements INodeType {
 		for (const { itemIndex, item, timeZone, timeZoneSource } of read) {
 			try {
 				const resumeAt = computeResumeAt(
-					readSpec(this, itemIndex),
+					readDelaySpec(this, itemIndex),
 					{ triggeredAt: item.triggeredAt, timeZone },
 					now,
 				);
@@ -114,36 +120,6 @@ export class CampaignDelay implements INodeType {
 		}
 		return [output];
 	}
-}
-
-function readSpec(context: IExecuteFunctions, itemIndex: number): DelaySpec {
-	const mode = context.getNodeParameter('mode', itemIndex) as DelaySpec['mode'];
-	if (mode === 'afterEvent') {
-		return {
-			mode,
-			amount: context.getNodeParameter('amount', itemIndex) as number,
-			unit: context.getNodeParameter('unit', itemIndex) as DurationUnit,
-		};
-	}
-	if (mode === 'untilDate') {
-		return {
-			mode,
-			date: context.getNodeParameter('date', itemIndex),
-			offsetAmount: context.getNodeParameter('offsetAmount', itemIndex, 0) as number,
-			offsetUnit: context.getNodeParameter('offsetUnit', itemIndex, 'days') as DurationUnit,
-		};
-	}
-	return {
-		mode,
-		window: parseDeliveryWindow(
-			{
-				start: context.getNodeParameter('windowStart', itemIndex) as string,
-				end: context.getNodeParameter('windowEnd', itemIndex) as string,
-				weekdays: context.getNodeParameter('windowDays', itemIndex, []) as number[],
-			},
-			'Window',
-		),
-	};
 }
 
 /** A short wait inside the running execution, ended early when the execution is cancelled. */

@@ -1,6 +1,7 @@
 import {
 	NodeConnectionTypes,
 	type IDataObject,
+	type IHookFunctions,
 	type INodeType,
 	type INodeTypeDescription,
 	type IWebhookFunctions,
@@ -10,16 +11,14 @@ import {
 import {
 	handleEventRequest,
 	triggeredEntryToJson,
-	validateTriggerRule,
-	type FilterOperator,
-	type PropertyFilter,
 	type TriggerRule,
 	type WebhookAuth,
 } from '../../src';
 import { campaignStoreFor, testCampaignStoreCredential } from '../shared/campaign-store';
 import { readCredential } from '../shared/credentials';
+import { textSubtitleExpression } from '../shared/descriptions';
 import { toNodeError } from '../shared/node-errors';
-import { parseDateParameter, readReEntryRule, splitList } from '../shared/parameters';
+import { readTriggerRule } from '../shared/trigger-settings';
 import { testWebhookCredential } from './credential-test';
 import { triggerProperties, WEBHOOK_PATH } from './description';
 
@@ -30,7 +29,7 @@ export class CampaignEventTrigger implements INodeType {
 		icon: { light: 'file:campaignEventTrigger.svg', dark: 'file:campaignEventTrigger.dark.svg' },
 		group: ['trigger'],
 		version: 1,
-		subtitle: '={{"Campaign: " + $parameter["campaignId"]}}',
+		subtitle: `={{ ${textSubtitleExpression('campaignId', 'Campaign: ', 'Campaign ID not set')} }}`,
 		description:
 			'Starts a triggered campaign when users do something: records behavioural events and enters matching users',
 		defaults: { name: 'Campaign Event Trigger' },
@@ -71,10 +70,41 @@ export class CampaignEventTrigger implements INodeType {
 
 	methods = { credentialTest: { testCampaignStoreCredential, testWebhookCredential } };
 
+	/**
+	 * n8n runs these when the workflow is published (and when a test listens): settings that
+	 * cannot work stop the activation there, with the message the editor shows, instead of
+	 * answering every sender with an error later. Nothing is registered outside n8n.
+	 */
+	webhookMethods = {
+		default: {
+			async checkExists(this: IHookFunctions): Promise<boolean> {
+				readRule(this);
+				return true;
+			},
+			async create(this: IHookFunctions): Promise<boolean> {
+				readRule(this);
+				return true;
+			},
+			async delete(this: IHookFunctions): Promise<boolean> {
+				return true;
+			},
+		},
+	};
+
 	async webhook(this: IWebhookFunctions): Promise<IWebhookResponseData> {
 		const now = Date.now();
 		const request = this.getRequestObject();
-		const rule = readTriggerRule(this);
+		let rule: TriggerRule;
+		try {
+			rule = readRule(this);
+		} catch (error) {
+			// Published before its settings were checked (an older version of this package):
+			// the sender learns what to fix, in the panel's words, and nothing is recorded.
+			const message = `The Campaign Event Trigger "${this.getNode().name}" is not set up correctly; nothing was recorded. ${(error as Error).message}`;
+			this.logger.error(message);
+			this.getResponseObject().status(500).json({ error: message });
+			return { noWebhookResponse: true };
+		}
 		const options = this.getNodeParameter('options', {}) as IDataObject;
 		const rawBody: Buffer = Buffer.isBuffer(request.rawBody)
 			? request.rawBody
@@ -110,39 +140,21 @@ export class CampaignEventTrigger implements INodeType {
 	}
 }
 
-function readTriggerRule(context: IWebhookFunctions): TriggerRule {
-	const options = context.getNodeParameter('options', {}) as IDataObject;
-	const filters = (context.getNodeParameter('propertyFilters', {}) as IDataObject).filter as
-		| IDataObject[]
-		| undefined;
-	const reEntry = readReEntryRule(
-		(name, fallback) => context.getNodeParameter(name, fallback),
-		'oncePerPeriod',
-	);
-	const timeZone = context.getTimezone();
-	const rule: TriggerRule = {
-		campaignId: (context.getNodeParameter('campaignId', '') as string).trim(),
-		eventNames: splitList(context.getNodeParameter('eventNames', '') as string),
-		propertyFilters: (filters ?? []).map(
-			(filter): PropertyFilter => ({
-				property: String(filter.property ?? '').trim(),
-				operator: filter.operator as FilterOperator,
-				value:
-					filter.operator === 'inList'
-						? splitList(String(filter.value ?? ''))
-						: (filter.value as string | undefined),
-			}),
-		),
-		startsAt: parseDateParameter(options.startsAt, 'Campaign Starts At', timeZone),
-		endsAt: parseDateParameter(options.endsAt, 'Campaign Ends At', timeZone),
-		reEntry,
-	};
+/** The node's trigger settings, checked; an error names the setting as the panel shows it. */
+function readRule(
+	context: Pick<IHookFunctions, 'getNode' | 'getNodeParameter' | 'getTimezone'>,
+): TriggerRule {
 	try {
-		validateTriggerRule(rule);
+		return readTriggerRule(
+			(name, fallback) => context.getNodeParameter(name, fallback),
+			context.getTimezone(),
+		);
 	} catch (error) {
-		throw toNodeError(context, error, { settings: 'Campaign Event Trigger settings' });
+		throw toNodeError(context, error, {
+			settings: 'Campaign Event Trigger settings',
+			settingsHint: 'Open the Campaign Event Trigger and correct the setting named above.',
+		});
 	}
-	return rule;
 }
 
 async function readAuth(context: IWebhookFunctions): Promise<WebhookAuth> {

@@ -1,7 +1,7 @@
 import type { INodeProperties } from 'n8n-workflow';
 
 import { DEFAULT_MAX_BATCH_SIZE } from '../../src';
-import { reEntryProperties } from '../shared/descriptions';
+import { campaignWindowOptions, triggerRuleProperties } from '../shared/trigger-settings';
 
 export const WEBHOOK_PATH = 'events';
 
@@ -13,84 +13,7 @@ export const triggerProperties: INodeProperties[] = [
 		type: 'notice',
 		default: '',
 	},
-	{
-		displayName: 'Campaign ID',
-		name: 'campaignId',
-		type: 'string',
-		required: true,
-		default: '',
-		placeholder: 'abandoned-cart',
-		description:
-			'Stable ID of this campaign. Entries, re-entry rules, caps and sends are counted under it; keep it when you rename the workflow.',
-	},
-	{
-		displayName: 'Trigger Events',
-		name: 'eventNames',
-		type: 'string',
-		default: '',
-		placeholder: 'Added to Cart, Session Ended',
-		description:
-			'Comma-separated event names that start the campaign (exact, case-sensitive). Empty: any event.',
-	},
-	{
-		displayName: 'Property Filters',
-		name: 'propertyFilters',
-		type: 'fixedCollection',
-		typeOptions: { multipleValues: true, sortable: true },
-		default: {},
-		placeholder: 'Add Filter',
-		description:
-			'Conditions on the event properties; all must hold. Numbers compare as numbers, ISO dates as dates.',
-		options: [
-			{
-				displayName: 'Filter',
-				name: 'filter',
-				values: [
-					{
-						displayName: 'Property',
-						name: 'property',
-						type: 'string',
-						default: '',
-						placeholder: 'cart_value',
-						description: 'Property name; use a dot to reach into objects (cart.total)',
-					},
-					{
-						displayName: 'Operator',
-						name: 'operator',
-						type: 'options',
-						// eslint-disable-next-line n8n-nodes-base/node-param-options-type-unsorted-items
-						options: [
-							{ name: 'Equals', value: 'equals' },
-							{ name: 'Not Equals', value: 'notEquals' },
-							{ name: 'Greater Than', value: 'greaterThan' },
-							{ name: 'Greater Than or Equal', value: 'greaterThanOrEqual' },
-							{ name: 'Less Than', value: 'lessThan' },
-							{ name: 'Less Than or Equal', value: 'lessThanOrEqual' },
-							{ name: 'Contains', value: 'contains' },
-							{ name: 'Is in List', value: 'inList' },
-							{ name: 'Exists', value: 'exists' },
-							{ name: 'Does Not Exist', value: 'notExists' },
-						],
-						default: 'equals',
-					},
-					{
-						displayName: 'Value',
-						name: 'value',
-						type: 'string',
-						default: '',
-						placeholder: '100',
-						description: 'For "Is in List": comma-separated values',
-						displayOptions: { hide: { operator: ['exists', 'notExists'] } },
-					},
-				],
-			},
-		],
-	},
-	...reEntryProperties({
-		default: 'oncePerPeriod',
-		everyTime: 'Each matching event starts a new journey',
-		description: 'Whether a user who entered this campaign may enter it again',
-	}),
+	...triggerRuleProperties,
 	{
 		displayName: 'Authentication',
 		name: 'authentication',
@@ -111,21 +34,7 @@ export const triggerProperties: INodeProperties[] = [
 		placeholder: 'Add Option',
 		default: {},
 		options: [
-			{
-				displayName: 'Campaign Starts At',
-				name: 'startsAt',
-				type: 'dateTime',
-				default: '',
-				description:
-					'No user enters before this time, and events that occurred before it never trigger',
-			},
-			{
-				displayName: 'Campaign Ends At',
-				name: 'endsAt',
-				type: 'dateTime',
-				default: '',
-				description: 'No user enters from this time on; events are still recorded',
-			},
+			...campaignWindowOptions,
 			{
 				displayName: 'Max Batch Size',
 				name: 'maxBatchSize',

@@ -1,5 +1,6 @@
 import {
 	NodeConnectionTypes,
+	NodeOperationError,
 	type IDataObject,
 	type INodeType,
 	type INodeTypeDescription,
@@ -16,8 +17,28 @@ import {
 	type ResumeLoopOptions,
 } from '../../src';
 import { campaignStoreFor, testCampaignStoreCredential } from '../shared/campaign-store';
+import { textSubtitleExpression } from '../shared/descriptions';
 import { toNodeError } from '../shared/node-errors';
 import { resumeTriggerProperties } from './description';
+
+/**
+ * True when n8n gave up on an execution that never ran a node: in queue mode, a worker that dies
+ * leaves its job stalled and n8n (2.41) writes the execution as failed with no node data, and does
+ * not run it again; `crashed` is how n8n marks executions whose process died. Its users are
+ * scheduled again (the steps after a resume point are idempotent per entry). An execution that
+ * ran and failed in a node is finished: running it again would fail the same way.
+ */
+function lostByN8n(run: IRun | undefined): boolean {
+	if (!run || run.status === undefined) return false;
+	if (run.status === 'crashed') return true;
+	if (run.status !== 'error') return false;
+	return Object.keys(run.data?.resultData?.runData ?? {}).length === 0;
+}
+
+function describeRunError(run: IRun): string {
+	const error = run.data?.resultData?.error as { message?: unknown } | undefined;
+	return typeof error?.message === 'string' ? error.message : 'no error message';
+}
 
 /** A claim is renewed while its execution runs; after a crash, its users resume this much later. */
 const LEASE_MS = 30_000;
@@ -29,7 +50,7 @@ export class CampaignResumeTrigger implements INodeType {
 		icon: { light: 'file:campaignResumeTrigger.svg', dark: 'file:campaignResumeTrigger.dark.svg' },
 		group: ['trigger'],
 		version: 1,
-		subtitle: '={{$parameter["campaignId"] + " at " + $parameter["resumePoint"]}}',
+		subtitle: `={{ ${textSubtitleExpression('campaignId', 'Campaign: ', 'Campaign ID not set')} + " › " + ${textSubtitleExpression('resumePoint', '', 'Resume Point not set')} }}`,
 		description:
 			'Continues each user of a campaign at their own time: starts executions with the users a Campaign Delay scheduled, as they fall due',
 		defaults: { name: 'Campaign Resume Trigger' },
@@ -70,7 +91,12 @@ export class CampaignResumeTrigger implements INodeType {
 				undefined,
 				done,
 			);
-			await done.promise;
+			const run = await done.promise;
+			if (lostByN8n(run))
+				throw new NodeOperationError(
+					this.getNode(),
+					`n8n lost the execution of ${steps.length} user(s) before any node ran (status ${run.status}; ${describeRunError(run)}), e.g. the worker running it died`,
+				);
 		};
 		const loopOptions: ResumeLoopOptions = {
 			...settings,

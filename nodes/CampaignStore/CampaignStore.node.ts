@@ -9,13 +9,16 @@ import {
 
 import type { CampaignEvent, ProfileUpdate, UserProfile } from '../../src';
 import { campaignStoreFor, testCampaignStoreCredential } from '../shared/campaign-store';
+import { optionNameExpression } from '../shared/descriptions';
 import { toNodeError } from '../shared/node-errors';
+import { readDefaultTimeZone } from '../shared/parameters';
 import { campaignStoreProperties } from './description';
+import { dryRunItem } from './dry-run';
 import { readEvent, readProfileUpdate, readUserId } from './read-parameters';
 import { isUserDataOperation, runUserDataOperation } from './user-data';
 import { userDataProperties, type UserDataOperation } from './user-data-description';
 
-type Operation = 'recordEvent' | 'upsertProfile' | 'getProfile' | UserDataOperation;
+type Operation = 'recordEvent' | 'upsertProfile' | 'getProfile' | 'dryRun' | UserDataOperation;
 
 export class CampaignStore implements INodeType {
 	description: INodeTypeDescription = {
@@ -24,7 +27,7 @@ export class CampaignStore implements INodeType {
 		icon: { light: 'file:campaignStore.svg', dark: 'file:campaignStore.dark.svg' },
 		group: ['transform'],
 		version: 1,
-		subtitle: '={{$parameter["operation"]}}',
+		subtitle: `={{ ${optionNameExpression(campaignStoreProperties, 'operation')} }}`,
 		description: 'Record behavioural events and keep user profiles for triggered campaigns',
 		defaults: { name: 'Campaign Store' },
 		inputs: [NodeConnectionTypes.Main],
@@ -54,7 +57,18 @@ export class CampaignStore implements INodeType {
 			output.push({ json: { error: error.message }, pairedItem: { item: itemIndex } });
 		};
 
-		if (operation === 'recordEvent') {
+		if (operation === 'dryRun') {
+			// Reads only: each item is one question about one user.
+			const defaultTimeZone = readDefaultTimeZone(this);
+			for (const itemIndex of items.keys()) {
+				try {
+					const result = await dryRunItem(this, store, itemIndex, defaultTimeZone, now);
+					output.push({ json: result as unknown as IDataObject, pairedItem: { item: itemIndex } });
+				} catch (error) {
+					failed(itemIndex, error as Error);
+				}
+			}
+		} else if (operation === 'recordEvent') {
 			// Validate every item first and record them all in one transaction.
 			const events: Array<{ itemIndex: number; event: CampaignEvent }> = [];
 			items.forEach((_, itemIndex) => {

@@ -1,5 +1,7 @@
 import type { INodeProperties } from 'n8n-workflow';
 
+import { dryRunProperties } from './dry-run-description';
+
 const recordEvent = { operation: ['recordEvent'] };
 const recordFromFields = { operation: ['recordEvent'], input: ['fields'] };
 const profileOperations = { operation: ['upsertProfile', 'getProfile'] };
@@ -7,11 +9,29 @@ const upsertProfile = { operation: ['upsertProfile'] };
 
 export const campaignStoreProperties: INodeProperties[] = [
 	{
+		// n8n's nodes panel lists a node's operations as actions and marks each action whose node
+		// type contains "trigger" as a trigger; this package's name does ("triggered"), so Campaign
+		// Store's three operations each showed a trigger mark. A node with a `resource` parameter
+		// gets its actions from the resources instead: this one has none, so the panel adds Campaign
+		// Store as a plain node and the Operation is chosen in its panel.
+		displayName: 'Resource',
+		name: 'resource',
+		type: 'hidden',
+		default: 'campaignStore',
+	},
+	{
 		displayName: 'Operation',
 		name: 'operation',
 		type: 'options',
 		noDataExpression: true,
 		options: [
+			{
+				name: 'Dry Run',
+				value: 'dryRun',
+				action: 'Dry run a campaign for a user',
+				description:
+					'Tell what the campaign would do to a user now, step by step, without recording or sending anything',
+			},
 			{
 				name: 'Erase User',
 				value: 'eraseUser',
@@ -84,7 +104,7 @@ export const campaignStoreProperties: INodeProperties[] = [
 		type: 'string',
 		required: true,
 		default: '',
-		placeholder: '={{ $json.userId }}',
+		placeholder: '{{ $json.userId }}',
 		displayOptions: { show: recordFromFields },
 	},
 	{
@@ -93,7 +113,7 @@ export const campaignStoreProperties: INodeProperties[] = [
 		type: 'string',
 		required: true,
 		default: '',
-		placeholder: '={{ $json.userId }}',
+		placeholder: '{{ $json.userId }}',
 		displayOptions: { show: profileOperations },
 	},
 	{
@@ -199,4 +219,5 @@ export const campaignStoreProperties: INodeProperties[] = [
 			},
 		],
 	},
+	...dryRunProperties,
 ];

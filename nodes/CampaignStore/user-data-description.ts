@@ -14,7 +14,7 @@ export const userDataProperties: INodeProperties[] = [
 		type: 'string',
 		required: true,
 		default: '',
-		placeholder: '={{ $json.userId }}',
+		placeholder: '{{ $json.userId }}',
 		displayOptions: { show: userData },
 	},
 	{

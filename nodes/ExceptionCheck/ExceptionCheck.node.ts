@@ -6,18 +6,12 @@ import {
 	type INodeTypeDescription,
 } from 'n8n-workflow';
 
-import {
-	checkExceptions,
-	elapsedMs,
-	exitField,
-	type DurationUnit,
-	type ExceptionRule,
-} from '../../src';
+import { checkExceptions, exitField } from '../../src';
 import { testCampaignStoreCredential } from '../shared/campaign-store';
 import { openCampaignStep } from '../shared/campaign-items';
 import { itemError } from '../shared/node-errors';
-import { campaignEndsAtProperty, DURATION_UNIT_OPTIONS } from '../shared/descriptions';
-import { parseDateParameter, splitList } from '../shared/parameters';
+import { campaignEndsAtProperty, textSubtitleExpression } from '../shared/descriptions';
+import { exceptionRuleProperties, readExceptionRule } from '../shared/exception-settings';
 
 export class ExceptionCheck implements INodeType {
 	description: INodeTypeDescription = {
@@ -26,10 +20,10 @@ export class ExceptionCheck implements INodeType {
 		icon: { light: 'file:exceptionCheck.svg', dark: 'file:exceptionCheck.dark.svg' },
 		group: ['transform'],
 		version: 1,
-		subtitle: '={{"Exit on: " + $parameter["exceptionEvents"]}}',
+		subtitle: `={{ ${textSubtitleExpression('exceptionEvents', 'Exit on ', 'Exception Events not set')} }}`,
 		description:
 			'Lets users who did the goal since the trigger (bought after abandoning the cart), unsubscribed, or outlived the campaign exit',
-		defaults: { name: 'Exception Check' },
+		defaults: { name: 'Campaign Exception Check' },
 		inputs: [NodeConnectionTypes.Main],
 		usableAsTool: true,
 		outputs: [NodeConnectionTypes.Main, NodeConnectionTypes.Main],
@@ -42,50 +36,7 @@ export class ExceptionCheck implements INodeType {
 				testedBy: 'testCampaignStoreCredential',
 			},
 		],
-		properties: [
-			{
-				displayName: 'Exception Events',
-				name: 'exceptionEvents',
-				type: 'string',
-				default: '',
-				placeholder: 'Order Completed',
-				description:
-					'Comma-separated event names. A user who did any of them after the trigger event exits. Events must reach the campaign store (Campaign Event Trigger or Campaign Store → Record Event).',
-			},
-			{
-				displayName: 'Match Property',
-				name: 'matchProperty',
-				type: 'string',
-				default: '',
-				placeholder: 'cart_id',
-				description:
-					"Optional. Only exception events whose property equals the trigger event's count (the same cart). If the trigger event lacks it, any exception event counts.",
-			},
-			{
-				displayName: 'Only Within',
-				name: 'withinAmount',
-				type: 'number',
-				typeOptions: { minValue: 0 },
-				default: 0,
-				description:
-					'Only exception events this long after the trigger count; 0: any time since the trigger',
-			},
-			{
-				displayName: 'Only Within Unit',
-				name: 'withinUnit',
-				type: 'options',
-				options: DURATION_UNIT_OPTIONS,
-				default: 'hours',
-			},
-			{
-				displayName: 'Exit When Unsubscribed',
-				name: 'exitWhenUnsubscribed',
-				type: 'boolean',
-				default: true,
-				description: 'Whether users whose stored profile says unsubscribed exit',
-			},
-			campaignEndsAtProperty,
-		],
+		properties: [...exceptionRuleProperties, campaignEndsAtProperty],
 	};
 
 	methods = { credentialTest: { testCampaignStoreCredential } };
@@ -98,7 +49,13 @@ export class ExceptionCheck implements INodeType {
 
 		for (const { itemIndex, item, profile } of read) {
 			try {
-				const result = await checkExceptions(store, item, readRule(this, itemIndex), now, profile);
+				const result = await checkExceptions(
+					store,
+					item,
+					readExceptionRule(this, itemIndex),
+					now,
+					profile,
+				);
 				if (!result.exited) {
 					continuing.push({ json: items[itemIndex].json, pairedItem: { item: itemIndex } });
 					continue;
@@ -111,27 +68,4 @@ export class ExceptionCheck implements INodeType {
 		}
 		return [continuing, exited];
 	}
-}
-
-function readRule(context: IExecuteFunctions, itemIndex: number): ExceptionRule {
-	const withinAmount = context.getNodeParameter('withinAmount', itemIndex, 0) as number;
-	const withinUnit = context.getNodeParameter('withinUnit', itemIndex, 'hours') as DurationUnit;
-	return {
-		exceptionEvents: splitList(
-			context.getNodeParameter('exceptionEvents', itemIndex, '') as string,
-		),
-		matchProperty:
-			(context.getNodeParameter('matchProperty', itemIndex, '') as string).trim() || undefined,
-		withinMs: withinAmount > 0 ? elapsedMs(withinAmount, withinUnit) : undefined,
-		campaignEndsAt: parseDateParameter(
-			context.getNodeParameter('campaignEndsAt', itemIndex, ''),
-			'Campaign Ends At',
-			context.getTimezone(),
-		),
-		exitWhenUnsubscribed: context.getNodeParameter(
-			'exitWhenUnsubscribed',
-			itemIndex,
-			true,
-		) as boolean,
-	};
 }

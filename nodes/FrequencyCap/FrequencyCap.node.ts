@@ -11,24 +11,21 @@ import {
 import {
 	afterRefusal,
 	applyFrequencyCap,
-	elapsedMs,
 	exitCampaignEntry,
 	exitField,
 	frequencyCapField,
-	quietHoursToWindow,
 	scheduleRequestFor,
 	stepIdempotencyKey,
-	validateFrequencyPolicy,
 	type CapDecisionRecord,
 	type CapRequest,
-	type CapRule,
-	type DurationUnit,
 	type FrequencyPolicy,
 } from '../../src';
 import { testCampaignStoreCredential } from '../shared/campaign-store';
 import { openCampaignStep } from '../shared/campaign-items';
 import { itemError, toNodeError } from '../shared/node-errors';
-import { parseDateParameter, splitList, readDefaultTimeZone } from '../shared/parameters';
+import { textSubtitleExpression } from '../shared/descriptions';
+import { readFrequencyPolicy } from '../shared/frequency-cap-settings';
+import { splitList, readDefaultTimeZone } from '../shared/parameters';
 import { readResumePoint, scheduleUsers, type UserToSchedule } from '../shared/schedule';
 import { frequencyCapProperties } from './description';
 
@@ -39,10 +36,10 @@ export class FrequencyCap implements INodeType {
 		icon: { light: 'file:frequencyCap.svg', dark: 'file:frequencyCap.dark.svg' },
 		group: ['transform'],
 		version: 1,
-		subtitle: '={{"Channel: " + $parameter["channel"]}}',
+		subtitle: `={{ ${textSubtitleExpression('channel', 'Channel: ', 'Channel not set')} }}`,
 		description:
 			"Limits messages per user across all campaigns, per channel and tag, with quiet hours in the user's time zone; atomic across n8n workers",
-		defaults: { name: 'Frequency Cap' },
+		defaults: { name: 'Campaign Frequency Cap' },
 		inputs: [NodeConnectionTypes.Main],
 		usableAsTool: true,
 		outputs: [NodeConnectionTypes.Main, NodeConnectionTypes.Main, NodeConnectionTypes.Main],
@@ -151,65 +148,8 @@ export class FrequencyCap implements INodeType {
 }
 
 function readPolicy(context: IExecuteFunctions): FrequencyPolicy {
-	const rules =
-		((context.getNodeParameter('rules', 0, {}) as IDataObject).rule as IDataObject[] | undefined) ??
-		[];
-	const minGapMinutes = context.getNodeParameter('minGapMinutes', 0, 0) as number;
-	const quietHours = context.getNodeParameter('quietHours', 0, true) as boolean;
-	const important = context.getNodeParameter('important', 0, false) as boolean;
 	try {
-		const policy: FrequencyPolicy = {
-			rules: rules.map(
-				(rule, index): CapRule => ({
-					id: String(index + 1),
-					limit: Number(rule.maxMessages),
-					window:
-						rule.window === 'calendarDay'
-							? { kind: 'calendar', unit: 'day' }
-							: rule.window === 'calendarWeek'
-								? { kind: 'calendar', unit: 'week' }
-								: {
-										kind: 'rolling',
-										ms: elapsedMs(Number(rule.amount), rule.unit as DurationUnit),
-									},
-					scope:
-						rule.scope === 'tag'
-							? { kind: 'tag', tag: String(rule.tag ?? '').trim() }
-							: rule.scope === 'campaign'
-								? { kind: 'campaign' }
-								: { kind: 'all' },
-					channel: rule.channelScope === 'this' ? 'this' : 'any',
-				}),
-			),
-			minGap:
-				minGapMinutes > 0
-					? {
-							ms: minGapMinutes * 60_000,
-							channel: context.getNodeParameter('minGapChannel', 0, 'any') as 'this' | 'any',
-						}
-					: undefined,
-			deliveryWindow: quietHours
-				? quietHoursToWindow(
-						context.getNodeParameter('quietStart', 0) as string,
-						context.getNodeParameter('quietEnd', 0) as string,
-						context.getNodeParameter('deliveryDays', 0, []) as number[],
-					)
-				: undefined,
-			outsideWindow: context.getNodeParameter('outsideWindow', 0, 'defer') as 'defer' | 'drop',
-			campaignEndsAt: parseDateParameter(
-				context.getNodeParameter('campaignEndsAt', 0, ''),
-				'Campaign Ends At',
-				context.getTimezone(),
-			),
-			important,
-			importantCounts: important
-				? (context.getNodeParameter('importantCounts', 0, true) as boolean)
-				: true,
-			reservationTtlMs:
-				(context.getNodeParameter('reservationTtlMinutes', 0, 60) as number) * 60_000,
-		};
-		validateFrequencyPolicy(policy);
-		return policy;
+		return readFrequencyPolicy(context, 0);
 	} catch (error) {
 		throw toNodeError(context, error, { settings: 'Frequency Cap settings' });
 	}

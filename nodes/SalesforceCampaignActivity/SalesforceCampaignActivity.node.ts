@@ -44,7 +44,8 @@ export class SalesforceCampaignActivity implements INodeType {
 		},
 		group: ['output'],
 		version: 1,
-		subtitle: '={{"Log Task: " + $parameter["subject"]}}',
+		// Not the Subject: its default is an expression of the item, which the canvas cannot show.
+		subtitle: 'Log a Task on the Contact or Lead',
 		description:
 			'Logs each campaign message as a Task on the Salesforce Contact or Lead, once, and optionally updates a field and the Campaign member status',
 		defaults: { name: 'Salesforce Campaign Activity' },

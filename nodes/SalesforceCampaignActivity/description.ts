@@ -146,7 +146,7 @@ export const campaignActivityProperties: INodeProperties[] = [
 				name: 'recordFieldValue',
 				type: 'string',
 				default: '',
-				placeholder: '={{ $today.toFormat("yyyy-MM-dd") }}',
+				placeholder: '{{ $today.toFormat("yyyy-MM-dd") }}',
 				description:
 					'Value written to that field (dates as YYYY-MM-DD); "true" and "false" are sent as booleans',
 			},

@@ -23,6 +23,7 @@ import {
 	type TriggerRule,
 } from '../../src';
 import { storeConfigFor, testCampaignStoreCredential } from '../shared/campaign-store';
+import { textSubtitleExpression } from '../shared/descriptions';
 import { parseDateParameter, readReEntryRule, splitList } from '../shared/parameters';
 import {
 	salesforceApiFor,
@@ -86,7 +87,7 @@ export class SalesforceSegmentTrigger implements INodeType {
 		// Version 2: the re-entry rule has the Campaign Event Trigger's parameters.
 		version: [1, 2],
 		defaultVersion: 2,
-		subtitle: '={{"Campaign: " + $parameter["campaignId"]}}',
+		subtitle: `={{ ${textSubtitleExpression('campaignId', 'Campaign: ', 'Campaign ID not set')} }}`,
 		description:
 			'Starts a triggered campaign when Salesforce records join a segment: a SOQL condition on an object, or the members of a Salesforce Campaign',
 		defaults: { name: 'Salesforce Segment Trigger' },

@@ -32,19 +32,11 @@ import {
 import { campaignStoreFor, testCampaignStoreCredential } from '../shared/campaign-store';
 import { userIdsOf } from '../shared/campaign-items';
 import { itemError, toNodeError } from '../shared/node-errors';
+import { optionNameExpression } from '../shared/descriptions';
 import { splitList } from '../shared/parameters';
 import { n8nTransport } from '../shared/transport';
+import { readVariants, type Variant } from '../shared/variant-settings';
 import { sendMessageProperties } from './description';
-
-interface Variant {
-	name: string;
-	weight: number;
-	body: string;
-	subject?: string;
-	headline?: string;
-	imageUrl?: string;
-	authorId?: string;
-}
 
 export class SendMessage implements INodeType {
 	description: INodeTypeDescription = {
@@ -53,10 +45,10 @@ export class SendMessage implements INodeType {
 		icon: { light: 'file:sendMessage.svg', dark: 'file:sendMessage.dark.svg' },
 		group: ['output'],
 		version: 1,
-		subtitle: '={{$parameter["channel"]}}',
+		subtitle: `={{ ${optionNameExpression(sendMessageProperties, 'channel')} + ($parameter["channel"] === "intercom" ? " " + ${optionNameExpression(sendMessageProperties, 'intercomMessageType')} : "") }}`,
 		description:
 			'Sends a personalised message through Intercom or any HTTP provider, with A/B variants and a control group, never twice',
-		defaults: { name: 'Send Message' },
+		defaults: { name: 'Campaign Send Message' },
 		inputs: [NodeConnectionTypes.Main],
 		usableAsTool: true,
 		outputs: [
@@ -213,33 +205,6 @@ export class SendMessage implements INodeType {
 function defaultCapChannel(context: IExecuteFunctions, kind: 'intercom' | 'http'): string {
 	if (kind === 'http') return 'http';
 	return context.getNodeParameter('intercomMessageType', 0) === 'email' ? 'email' : 'in_app';
-}
-
-function readVariants(context: IExecuteFunctions, itemIndex: number): Variant[] {
-	const given =
-		((context.getNodeParameter('variants', itemIndex, {}) as IDataObject).variant as
-			| IDataObject[]
-			| undefined) ?? [];
-	if (given.length === 0) {
-		return [
-			{
-				name: 'default',
-				weight: 1,
-				body: String(context.getNodeParameter('body', itemIndex, '')),
-				subject: String(context.getNodeParameter('subject', itemIndex, '')) || undefined,
-			},
-		];
-	}
-	return given.map((variant) => ({
-		name: String(variant.name ?? ''),
-		weight: Number(variant.weight ?? 1),
-		body: String(variant.body || context.getNodeParameter('body', itemIndex, '')),
-		subject:
-			String(variant.subject || context.getNodeParameter('subject', itemIndex, '')) || undefined,
-		headline: String(variant.headline ?? '') || undefined,
-		imageUrl: String(variant.imageUrl ?? '') || undefined,
-		authorId: String(variant.authorId ?? '') || undefined,
-	}));
 }
 
 async function renderMessage(

@@ -1,5 +1,7 @@
 import type { INodeProperties } from 'n8n-workflow';
 
+import { controlPercentOption, variantsProperty } from '../shared/variant-settings';
+
 const intercom = { channel: ['intercom'] };
 const http = { channel: ['http'] };
 
@@ -167,58 +169,7 @@ export const sendMessageProperties: INodeProperties[] = [
 			'Hi {{ user.first_name | default: "there" }}, your cart {{ event.properties.cart_id }} is waiting.',
 		description: 'Message text (HTML for Intercom). Variants below replace it.',
 	},
-	{
-		displayName: 'Variants',
-		name: 'variants',
-		type: 'fixedCollection',
-		typeOptions: { multipleValues: true, sortable: true },
-		default: {},
-		placeholder: 'Add Variant',
-		description:
-			'A/B/n test: each user gets one variant, by weight, always the same one for this campaign. Empty: everyone gets Body.',
-		options: [
-			{
-				displayName: 'Variant',
-				name: 'variant',
-				values: [
-					{ displayName: 'Author (Admin ID)', name: 'authorId', type: 'string', default: '' },
-					{
-						displayName: 'Body',
-						name: 'body',
-						type: 'string',
-						typeOptions: { rows: 3 },
-						default: '',
-					},
-					{
-						displayName: 'Headline',
-						name: 'headline',
-						type: 'string',
-						default: '',
-						description:
-							'Intercom: a heading above the body. HTTP: {{ message.headline }} in the Body Template.',
-					},
-					{
-						displayName: 'Image URL',
-						name: 'imageUrl',
-						type: 'string',
-						default: '',
-						placeholder: 'https://cdn.example.com/cart.png',
-						description:
-							'Intercom: an image above the body (https://). HTTP: {{ message.imageUrl }} in the Body Template.',
-					},
-					{ displayName: 'Name', name: 'name', type: 'string', default: 'A' },
-					{ displayName: 'Subject', name: 'subject', type: 'string', default: '' },
-					{
-						displayName: 'Weight',
-						name: 'weight',
-						type: 'number',
-						typeOptions: { minValue: 0 },
-						default: 1,
-					},
-				],
-			},
-		],
-	},
+	variantsProperty,
 	{
 		displayName: 'Options',
 		name: 'options',
@@ -241,15 +192,7 @@ export const sendMessageProperties: INodeProperties[] = [
 				description:
 					"Channel this send counts under for frequency caps. Empty: the Frequency Cap's channel when it reserved the slot, else in_app, email or http.",
 			},
-			{
-				displayName: 'Control Group (%)',
-				name: 'controlPercent',
-				type: 'number',
-				typeOptions: { minValue: 0, maxValue: 100 },
-				default: 0,
-				description:
-					'Share of users who are never sent this message, to measure its effect; they leave on Control',
-			},
+			controlPercentOption,
 			{
 				displayName: 'Fail on Missing Variables',
 				name: 'strictVariables',

@@ -94,7 +94,7 @@ export function reEntryProperties(options: {
 			...always,
 		},
 		{
-			displayName: 'Period',
+			displayName: 'Re-Entry Period',
 			name: 'reEntryPeriod',
 			type: 'number',
 			typeOptions: { minValue: 1 },
@@ -102,7 +102,7 @@ export function reEntryProperties(options: {
 			...periodShown,
 		},
 		{
-			displayName: 'Period Unit',
+			displayName: 'Re-Entry Period Unit',
 			name: 'reEntryPeriodUnit',
 			type: 'options',
 			options: [
@@ -114,4 +114,28 @@ export function reEntryProperties(options: {
 			...periodShown,
 		},
 	];
+}
+
+/**
+ * A subtitle expression (without `={{ }}`) giving the display name of the option chosen in
+ * `parameter`, e.g. "Record Event" for `recordEvent`: the canvas shows what the panel shows.
+ * `properties` is the node's parameter list; the options are read from it.
+ */
+export function optionNameExpression(properties: INodeProperties[], parameter: string): string {
+	const options = properties.find((property) => property.name === parameter)?.options as
+		| INodePropertyOptions[]
+		| undefined;
+	if (!options?.length) throw new Error(`No options parameter "${parameter}"`);
+	const chosen = `$parameter[${JSON.stringify(parameter)}]`;
+	return options.reduceRight(
+		(otherwise, option) =>
+			`(${chosen} === ${JSON.stringify(option.value)} ? ${JSON.stringify(option.name)} : ${otherwise})`,
+		'""',
+	);
+}
+
+/** A subtitle expression: `prefix + value` of a text parameter, or `whenEmpty` while it is empty. */
+export function textSubtitleExpression(parameter: string, prefix: string, whenEmpty: string): string {
+	const value = `$parameter[${JSON.stringify(parameter)}]`;
+	return `(${value} ? ${JSON.stringify(prefix)} + ${value} : ${JSON.stringify(whenEmpty)})`;
 }

@@ -11,12 +11,15 @@ import {
 
 import { CampaignError, InvalidInputError } from '../../src';
 
-type NodeContext = IExecuteFunctions | IPollFunctions | ITriggerFunctions | IWebhookFunctions;
+/** Any n8n context: only its node is read. */
+type NodeContext = Pick<IExecuteFunctions | IPollFunctions | ITriggerFunctions | IWebhookFunctions, 'getNode'>;
 
 export interface NodeErrorOptions {
 	itemIndex?: number;
 	/** Put before an invalid setting's message, e.g. "Frequency Cap settings". */
 	settings?: string;
+	/** The description of an invalid setting's error when no parameter label applies. */
+	settingsHint?: string;
 	/** Engine field paths → parameter names, for "Check the … parameter". */
 	fieldLabels?: Record<string, string>;
 	/** What the labels name: default "parameter". */
@@ -50,7 +53,7 @@ export function toNodeError(
 					? `Check the "${label}" ${options.fieldKind ?? 'parameter'}.`
 					: itemIndex !== undefined
 						? `Check "${error.field}" of item ${itemIndex}.`
-						: undefined,
+						: options.settingsHint,
 			},
 		);
 	}

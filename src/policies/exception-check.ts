@@ -53,8 +53,12 @@ export async function checkExceptions(
 	return result;
 }
 
-async function findExit(
-	store: CampaignStore,
+/**
+ * Whether one user would exit now, and why, reading the store only: what `checkExceptions`
+ * decides before it marks the entry exited (the dry run asks this too).
+ */
+export async function findExit(
+	store: Pick<CampaignStore, 'getEntry' | 'findEvents'>,
 	item: CampaignItem,
 	rule: ExceptionRule,
 	now: number,
@@ -93,7 +97,7 @@ async function findExit(
 
 /** The first exception event since the trigger, as an exit; undefined when there is none. */
 async function findGoalEvent(
-	store: CampaignStore,
+	store: Pick<CampaignStore, 'findEvents'>,
 	item: CampaignItem,
 	rule: ExceptionRule,
 	now: number,

@@ -20,7 +20,8 @@ export interface ResumeLoopOptions {
 	maxInFlight: number;
 	/**
 	 * Runs one execution with the claimed users. Resolves when it finished (however it ended:
-	 * the users were emitted); rejects when it could not be started (the claims are given back).
+	 * the users were emitted); rejects when it could not be started or the host lost it before
+	 * it ran (the claims are given back and the users are claimed again).
 	 */
 	run: (steps: ClaimedStep[]) => Promise<void>;
 	clock?: Clock;
@@ -178,7 +179,7 @@ export function startResumeLoop(options: ResumeLoopOptions): ResumeLoop {
 				async (error: unknown) => {
 					log(
 						'error',
-						`${describe()}: could not start an execution for ${steps.length} user(s); they stay scheduled: ${(error as Error).message}`,
+						`${describe()}: the execution of ${steps.length} user(s) did not run; they stay scheduled: ${(error as Error).message}`,
 					);
 					await store.releaseSteps(claims, clock.now());
 				},

@@ -182,6 +182,38 @@ export interface LimitUsage {
 	countedAt: number[];
 }
 
+/**
+ * A read-only count of one user's sends, as `reserveSends` counts them for a reservation at
+ * `now`, for asking "would this send be allowed?" without taking a slot (a dry run).
+ */
+export interface SendCountRequest {
+	userId: string;
+	now: number;
+	limits: SendCountLimit[];
+	/** No counted send (on `channel` when given, else any) with `reservedAt > now - gapMs`. */
+	minGap?: { ruleId: string; gapMs: number; channel?: string };
+}
+
+export interface SendCountResult {
+	usage: LimitUsage[];
+	/** The limits reached (and the min-gap rule), as `reserveSends` would refuse them; empty: allowed. */
+	violated: string[];
+	/** With a refused min gap: the `reservedAt` of the latest counted send it measured from. */
+	lastCountedAt?: number;
+}
+
+/** A user's entries into one campaign whose trigger time lies in (triggeredAfter, triggeredBefore). */
+export interface EntryQuery {
+	campaignId: string;
+	userId: string;
+	/** Exclusive lower bound on `triggeredAt`; absent: no bound. */
+	triggeredAfter?: number;
+	/** Exclusive upper bound on `triggeredAt`; absent: no bound. */
+	triggeredBefore?: number;
+	/** At most this many, latest trigger first (default 100). */
+	limit?: number;
+}
+
 export type SendReservationResult =
 	| { outcome: 'reserved'; send: SendRecord; usage: LimitUsage[] }
 	/** Nothing written. `violated` names the limits (and the min-gap rule) that refused. */
@@ -451,6 +483,9 @@ export interface CampaignStore {
 
 	getEntry(entryId: string): Promise<CampaignEntry | undefined>;
 
+	/** A user's entries into one campaign, latest trigger first (e.g. which entry blocks re-entry). */
+	findEntries(query: EntryQuery): Promise<CampaignEntry[]>;
+
 	/**
 	 * Marks an active entry exited (exception event, campaign ended, unsubscribed). Returns the
 	 * entry as stored afterwards; an entry that was not active is returned unchanged.
@@ -464,6 +499,13 @@ export interface CampaignStore {
 	 * expired reservation is reserved again (its row is reused); `sent` or a live reservation is a duplicate.
 	 */
 	reserveSends(requests: SendReservationRequest[]): Promise<SendReservationResult[]>;
+
+	/**
+	 * Counts a user's sends per limit and checks the min gap exactly as `reserveSends` would,
+	 * reading only: nothing is written or locked, so the answer may be stale by the time a
+	 * real reservation runs.
+	 */
+	countSends(request: SendCountRequest): Promise<SendCountResult>;
 
 	/** Commits or gives back a reservation; returns the record afterwards (undefined: unknown key). */
 	completeSend(idempotencyKey: string, completion: SendCompletion): Promise<SendRecord | undefined>;

@@ -1,5 +1,11 @@
 import { InvalidInputError } from '../errors';
-import type { SendCompletion, SendRecord, SendReservationRequest } from './campaign-store';
+import type {
+	EntryQuery,
+	SendCompletion,
+	SendCountRequest,
+	SendRecord,
+	SendReservationRequest,
+} from './campaign-store';
 
 /** A cap rule with its bound as both backends compare it: a whole millisecond in BIGINT range. */
 export interface PreparedLimit {
@@ -83,33 +89,79 @@ export function prepareReservations(requests: SendReservationRequest[]): Prepare
 				throw new InvalidInputError(at(flag), 'must be true or false.');
 			}
 		}
-		if (!Array.isArray(request.limits)) {
-			throw new InvalidInputError(at('limits'), 'must be an array (empty to bypass caps).');
-		}
-		const limits = request.limits.map((limit, l): PreparedLimit => {
-			const field = (name: string) => at(`limits[${l}].${name}`);
-			return {
-				ruleId: text(limit.ruleId, field('ruleId')),
-				since: bound(number(limit.since, field('since')), Math.ceil),
-				limit: number(limit.limit, field('limit'), { min: 0, whole: true }),
-				campaignId: optionalText(limit.campaignId, field('campaignId')),
-				tag: optionalText(limit.tag, field('tag')),
-				channel: optionalText(limit.channel, field('channel')),
-			};
-		});
-		const gap = request.minGap;
-		if (gap === undefined || gap === null) return { request, limits };
-		const gapMs = number(gap.gapMs, at('minGap.gapMs'), { min: 0 });
+		return { request, ...prepareCount(request, at) };
+	});
+}
+
+/** The limits and min gap of a reservation or a count, checked, with the bounds both backends query. */
+function prepareCount(
+	request: Pick<SendReservationRequest, 'limits' | 'minGap' | 'now'>,
+	at: (field: string) => string,
+): Omit<PreparedReservation, 'request'> {
+	if (!Array.isArray(request.limits)) {
+		throw new InvalidInputError(at('limits'), 'must be an array (empty to bypass caps).');
+	}
+	const limits = request.limits.map((limit, l): PreparedLimit => {
+		const field = (name: string) => at(`limits[${l}].${name}`);
 		return {
-			request,
-			limits,
-			minGap: {
-				ruleId: text(gap.ruleId, at('minGap.ruleId')),
-				after: bound(request.now - gapMs, Math.floor),
-				channel: optionalText(gap.channel, at('minGap.channel')),
-			},
+			ruleId: text(limit.ruleId, field('ruleId')),
+			since: bound(number(limit.since, field('since')), Math.ceil),
+			limit: number(limit.limit, field('limit'), { min: 0, whole: true }),
+			campaignId: optionalText(limit.campaignId, field('campaignId')),
+			tag: optionalText(limit.tag, field('tag')),
+			channel: optionalText(limit.channel, field('channel')),
 		};
 	});
+	const gap = request.minGap;
+	if (gap === undefined || gap === null) return { limits };
+	const gapMs = number(gap.gapMs, at('minGap.gapMs'), { min: 0 });
+	return {
+		limits,
+		minGap: {
+			ruleId: text(gap.ruleId, at('minGap.ruleId')),
+			after: bound(request.now - gapMs, Math.floor),
+			channel: optionalText(gap.channel, at('minGap.channel')),
+		},
+	};
+}
+
+/** A checked read-only count request (`countSends`). */
+export interface PreparedCount {
+	userId: string;
+	now: number;
+	limits: PreparedLimit[];
+	minGap?: PreparedReservation['minGap'];
+}
+
+export function prepareSendCount(request: SendCountRequest): PreparedCount {
+	if (typeof request !== 'object' || request === null) {
+		throw new InvalidInputError('request', 'must be a send count request.');
+	}
+	const at = (field: string) => `request.${field}`;
+	text(request.userId, at('userId'));
+	checkTime(request.now, at('now'));
+	return { userId: request.userId, now: request.now, ...prepareCount(request, at) };
+}
+
+/** Checks an entry query; the bounds default to no bound, the limit to 100. */
+export function checkEntryQuery(query: EntryQuery): Required<EntryQuery> {
+	text(query?.campaignId, 'campaignId');
+	text(query.userId, 'userId');
+	const limit = query.limit ?? 100;
+	number(limit, 'limit', { min: 1, whole: true });
+	return {
+		campaignId: query.campaignId,
+		userId: query.userId,
+		triggeredAfter:
+			query.triggeredAfter === undefined
+				? Number.MIN_SAFE_INTEGER
+				: bound(number(query.triggeredAfter, 'triggeredAfter'), Math.floor),
+		triggeredBefore:
+			query.triggeredBefore === undefined
+				? Number.MAX_SAFE_INTEGER
+				: bound(number(query.triggeredBefore, 'triggeredBefore'), Math.ceil),
+		limit,
+	};
 }
 
 export function checkCompletion(idempotencyKey: string, completion: SendCompletion): void {

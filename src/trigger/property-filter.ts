@@ -19,6 +19,20 @@ export const FILTER_OPERATORS = [
 ] as const;
 export type FilterOperator = (typeof FILTER_OPERATORS)[number];
 
+/** The operators as the node panel names them; errors use these words. */
+export const FILTER_OPERATOR_NAMES: Record<FilterOperator, string> = {
+	equals: 'Equals',
+	notEquals: 'Not Equals',
+	greaterThan: 'Greater Than',
+	greaterThanOrEqual: 'Greater Than or Equal',
+	lessThan: 'Less Than',
+	lessThanOrEqual: 'Less Than or Equal',
+	contains: 'Contains',
+	inList: 'Is in List',
+	exists: 'Exists',
+	notExists: 'Does Not Exist',
+};
+
 export interface PropertyFilter {
 	/** Property name; a dotted path reaches into objects (`cart.total`). */
 	property: string;
@@ -29,17 +43,28 @@ export interface PropertyFilter {
 
 export type FilterResult = { passed: true } | { passed: false; reason: string };
 
-/** Checks a filter's shape once, when the campaign is configured. */
-export function validatePropertyFilter(filter: PropertyFilter, field: string): void {
+/**
+ * Checks a filter's shape once, when the campaign is configured. `field` is the filter's path
+ * (`propertyFilters[0]`); `label` is how the panel shows it (`Property Filters › row 1`) and
+ * starts every message, followed by the parameter names the panel shows (Property, Operator,
+ * Value).
+ */
+export function validatePropertyFilter(filter: PropertyFilter, field: string, label = field): void {
 	if (!filter.property?.trim()) {
-		throw new InvalidInputError(`${field}.property`, 'is empty; name the event property to test.');
+		throw new InvalidInputError(
+			`${field}.property`,
+			'Property is empty — enter the event property to compare, e.g. cart_value.',
+			label,
+		);
 	}
 	if (!FILTER_OPERATORS.includes(filter.operator)) {
 		throw new InvalidInputError(
 			`${field}.operator`,
-			`"${filter.operator}" is not an operator; use one of ${FILTER_OPERATORS.join(', ')}.`,
+			`Operator "${String(filter.operator)}" is not one of ${Object.values(FILTER_OPERATOR_NAMES).join(', ')}.`,
+			label,
 		);
 	}
+	const operatorName = FILTER_OPERATOR_NAMES[filter.operator];
 	const needsValue = ['equals', 'notEquals', 'contains', 'inList'].includes(filter.operator);
 	const value = filter.value;
 	if (
@@ -48,14 +73,16 @@ export function validatePropertyFilter(filter: PropertyFilter, field: string): v
 	) {
 		throw new InvalidInputError(
 			`${field}.value`,
-			`is empty; "${filter.operator}" needs a value to compare with.`,
+			`Value is empty — "${operatorName}" needs a value to compare with.`,
+			label,
 		);
 	}
 	if (filter.operator.endsWith('Than') || filter.operator.endsWith('OrEqual')) {
 		if (comparable(filter.value) === undefined) {
 			throw new InvalidInputError(
 				`${field}.value`,
-				`must be a number or an ISO date to compare with (got ${JSON.stringify(filter.value)}).`,
+				`Value must be a number or an ISO date for "${operatorName}" (got ${JSON.stringify(filter.value)}).`,
+				label,
 			);
 		}
 	}

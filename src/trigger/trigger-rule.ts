@@ -24,25 +24,34 @@ export type TriggerDecision = { matched: true } | { matched: false; reason: stri
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-/** Checks a rule once, when the node is configured; errors name the parameter. */
+/**
+ * Checks a rule once, when the node is configured. Errors keep the setting's path in `field`
+ * and name it in the message as the node panel does (Campaign ID, Property Filters › row 1).
+ */
 export function validateTriggerRule(rule: TriggerRule): void {
 	if (!rule.campaignId?.trim()) {
 		throw new InvalidInputError(
 			'campaignId',
-			'is empty; give the campaign a stable id, e.g. "abandoned-cart".',
+			'is empty — give the campaign a stable ID, e.g. abandoned-cart.',
+			'Campaign ID',
 		);
 	}
 	rule.propertyFilters.forEach((filter, index) =>
-		validatePropertyFilter(filter, `propertyFilters[${index}]`),
+		validatePropertyFilter(
+			filter,
+			`propertyFilters[${index}]`,
+			`Property Filters › row ${index + 1}`,
+		),
 	);
 	if (rule.startsAt !== undefined && rule.endsAt !== undefined && rule.endsAt <= rule.startsAt) {
 		throw new InvalidInputError(
 			'endsAt',
-			`(${iso(rule.endsAt)}) must be after the start (${iso(rule.startsAt)}).`,
+			`(${iso(rule.endsAt)}) must be after Campaign Starts At (${iso(rule.startsAt)}).`,
+			'Campaign Ends At',
 		);
 	}
 	if (rule.reEntry.mode === 'oncePerPeriod' && !(rule.reEntry.periodMs > 0)) {
-		throw new InvalidInputError('reEntry.period', 'must be greater than zero.');
+		throw new InvalidInputError('reEntry.period', 'must be greater than zero.', 'Re-Entry Period');
 	}
 }
 

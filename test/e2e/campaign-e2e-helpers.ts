@@ -184,37 +184,58 @@ export interface ProviderRequest {
 	authorization?: string;
 	idempotencyKey?: string;
 	body: Record<string, unknown>;
+	/** False until the answer was written; stays false when the caller hung up (e.g. it died). */
+	answered: boolean;
 }
 
 export interface RecordingProvider {
 	/** The URL to give Send Message's HTTP channel. */
 	url: string;
 	requests: ProviderRequest[];
+	/** How long the provider takes to answer (ms, default 0): a request is recorded on arrival. */
+	delayMs: number;
 	close(): Promise<void>;
 }
 
-/** An HTTP messaging provider on 127.0.0.1: records each request, answers 201 with a message id. */
+/**
+ * An HTTP messaging provider on 127.0.0.1: records each request on arrival, answers 201 with a
+ * message id (after `delayMs`, which may be changed at any time).
+ */
 export async function startRecordingProvider(): Promise<RecordingProvider> {
 	const requests: ProviderRequest[] = [];
+	const provider = { delayMs: 0 };
 	const server = http.createServer((request, response) => {
 		let raw = '';
 		request.on('data', (chunk: Buffer) => (raw += chunk.toString()));
 		request.on('end', () => {
-			requests.push({
+			const recorded: ProviderRequest = {
 				at: Date.now(),
 				authorization: request.headers.authorization,
 				idempotencyKey: request.headers['idempotency-key'] as string | undefined,
 				body: JSON.parse(raw) as Record<string, unknown>,
-			});
-			response.writeHead(201, { 'content-type': 'application/json' });
-			response.end(JSON.stringify({ id: `msg-${requests.length}` }));
+				answered: false,
+			};
+			requests.push(recorded);
+			const id = `msg-${requests.length}`;
+			const answer = () => {
+				if (request.socket.destroyed) return;
+				response.writeHead(201, { 'content-type': 'application/json' });
+				response.end(JSON.stringify({ id }));
+				recorded.answered = true;
+			};
+			if (provider.delayMs > 0) setTimeout(answer, provider.delayMs);
+			else answer();
 		});
 	});
 	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
 	const { port } = server.address() as AddressInfo;
-	return {
+	return Object.assign(provider, {
 		url: `http://127.0.0.1:${port}/messages`,
 		requests,
-		close: async () => await new Promise<void>((resolve) => server.close(() => resolve())),
-	};
+		close: async () =>
+			await new Promise<void>((resolve) => {
+				server.closeAllConnections();
+				server.close(() => resolve());
+			}),
+	});
 }

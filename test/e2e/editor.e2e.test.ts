@@ -10,8 +10,14 @@
  * - Every node that reads or writes the campaign store offers a "Campaign Store" credential
  *   slot, the Campaign Event Trigger included (it had none, so its events always went to the
  *   embedded SQLite file while the other nodes of the workflow used PostgreSQL).
+ * - The example workflows (examples/*.json), which hold every node of the package between them,
+ *   open with each node's own icon, a subtitle in words, a parameter panel without an issue or
+ *   error marker and placeholders without a stray "=". Their canvases are saved to docs/images/
+ *   (shown in the README).
+ * - Publishing a workflow whose Campaign Event Trigger has a Property Filters row without a
+ *   property fails, naming the row and the parameter as the panel does.
  *
- * Screenshots of each panel are written to the test's temporary folder and their paths printed.
+ * Other screenshots (panels) are written to the test's temporary folder; all paths are printed.
  * Needs Chromium: `apt-get install chromium` (Debian), or CHROMIUM_PATH naming another binary.
  *
  * Run: `npm run test:e2e -- test/e2e/editor.e2e.test.ts` (builds first).
@@ -36,8 +42,95 @@ import {
 import { withLogTail } from './campaign-e2e-helpers';
 
 const PKG = 'n8n-nodes-triggered-campaigns';
+/** n8n's issue and error markers, on the canvas node and in the parameter panel. */
+const ISSUE_MARKERS =
+	'[data-test-id="node-issues"], [data-test-id="parameter-issues"], [data-test-id="node-error"], [data-test-id*="issue"]';
+/** The example workflows, by file name; the test opens them as an ops person imports them. */
+const EXAMPLES = ['abandoned-cart', 'trial-ending'] as const;
+/** Where the canvases are saved for the README. */
+const IMAGES_DIR = path.join(packageRoot(), 'docs', 'images');
+/** Credentials the examples refer to by name, created with placeholder secrets. */
+const EXAMPLE_CREDENTIALS: Array<[name: string, type: string, data: Record<string, unknown>]> = [
+	[
+		'Intercom Account',
+		'campaignIntercomApi',
+		{ accessToken: 'editor-check-token', region: 'us', defaultAdminId: '991267816' },
+	],
+	[
+		'Salesforce Integration User',
+		'campaignSalesforcePasswordApi',
+		{
+			environment: 'production',
+			useSoapLogin: false,
+			clientId: 'editor-check-client',
+			clientSecret: 'editor-check-secret',
+			username: 'integration@example.com',
+			password: 'editor-check-password',
+			securityToken: 'editor-check-token',
+		},
+	],
+];
+
+function readExample(name: string): WorkflowJson {
+	return JSON.parse(
+		fs.readFileSync(path.join(packageRoot(), 'examples', `${name}.json`), 'utf8'),
+	) as WorkflowJson;
+}
+
+/** The example with its credential references pointing at the credentials created here. */
+function withCredentialIds(
+	workflow: WorkflowJson,
+	id: string,
+	created: Map<string, { id: string; name: string }>,
+): WorkflowJson {
+	const nodes = workflow.nodes.map((node) => {
+		const references = node.credentials as Record<string, { name: string }> | undefined;
+		if (!references) return node;
+		return {
+			...node,
+			credentials: Object.fromEntries(
+				Object.entries(references).map(([type, reference]) => {
+					const credential = created.get(reference.name);
+					if (!credential)
+						throw new Error(`The example refers to an unknown credential "${reference.name}"`);
+					return [type, credential];
+				}),
+			),
+		};
+	});
+	return { ...workflow, id, nodes };
+}
+
+/** A Campaign Event Trigger whose Property Filters row has no property, as the editor accepts it. */
+function emptyFilterWorkflow(id: string, property: string): WorkflowJson {
+	return {
+		id,
+		name: `e2e property filter ${JSON.stringify(property)}`,
+		nodes: [
+			{
+				id: randomUUID(),
+				name: 'Campaign Event Trigger',
+				type: `${PKG}.campaignEventTrigger`,
+				typeVersion: 1,
+				position: [0, 0],
+				webhookId: randomUUID(),
+				parameters: {
+					campaignId: 'empty-filter',
+					propertyFilters: { filter: [{ property, operator: 'equals', value: 'x' }] },
+					options: {},
+				},
+			},
+		],
+		connections: {},
+		settings: { executionOrder: 'v1' },
+	};
+}
 /** The editor's first load compiles a large bundle on a 2-core machine. */
 const UI_TIMEOUT_MS = 90_000;
+
+/** n8n workflow ids are 16 characters, letters and digits. */
+const exampleId = (example: string) =>
+	`example${example.replace(/[^a-z]/g, '')}`.slice(0, 16).padEnd(16, '0');
 
 function chromiumPath(): string {
 	const candidates = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'];
@@ -54,11 +147,16 @@ const STORE_NODES: Array<[type: string, name: string, parameters: Record<string,
 	['campaignEventTrigger', 'Campaign Event Trigger', { campaignId: 'editor-check', options: {} }],
 	['campaignStore', 'Campaign Store', {}],
 	['campaignDelay', 'Campaign Delay', {}],
-	['exceptionCheck', 'Exception Check', { exceptionEvents: 'Order Completed' }],
-	['frequencyCap', 'Frequency Cap', {}],
-	['sendMessage', 'Send Message', {}],
+	['exceptionCheck', 'Campaign Exception Check', { exceptionEvents: 'Order Completed' }],
+	['frequencyCap', 'Campaign Frequency Cap', {}],
+	['sendMessage', 'Campaign Send Message', {}],
 	['salesforceSegmentTrigger', 'Salesforce Segment Trigger', {}],
 	['campaignResumeTrigger', 'Campaign Resume Trigger', { campaignId: 'editor-check' }],
+	[
+		'campaignReport',
+		'Campaign Report',
+		{ campaignIds: 'editor-check', conversionEvents: 'Order Completed' },
+	],
 ];
 
 function editorWorkflow(): WorkflowJson {
@@ -108,6 +206,13 @@ describe("the nodes in n8n 2.41.0's editor, in Chromium", () => {
 		// Imported, not published: the panels are what is checked, and an unconfigured
 		// Salesforce trigger could not be activated anyway.
 		await n8n.importWorkflow(editorWorkflow());
+		const created = new Map<string, { id: string; name: string }>();
+		for (const [name, type, data] of EXAMPLE_CREDENTIALS)
+			created.set(name, await n8n.createCredential(name, type, data));
+		for (const example of EXAMPLES)
+			await n8n.importWorkflow(
+				withCredentialIds(readExample(example), exampleId(example), created),
+			);
 
 		browser = await chromium.launch({ executablePath, args: ['--no-sandbox'] });
 		page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
@@ -157,7 +262,7 @@ describe("the nodes in n8n 2.41.0's editor, in Chromium", () => {
 	it(
 		'Send Message shows Channel, and switching it shows the credential of that channel',
 		logged(async () => {
-			const panel = await openNode('Send Message');
+			const panel = await openNode('Campaign Send Message');
 			await label(panel, 'Channel').waitFor();
 			await label(panel, 'Intercom Account (Intercom channel)').waitFor();
 			expect(await label(panel, 'Provider Header Auth (HTTP channel)').count()).toBe(0);
@@ -217,5 +322,212 @@ describe("the nodes in n8n 2.41.0's editor, in Chromium", () => {
 				await closePanel();
 			})();
 		},
+	);
+
+	/** The package's nodes on the canvas of the open workflow, by name. */
+	async function packageNodeNames(workflow: WorkflowJson): Promise<string[]> {
+		return workflow.nodes
+			.filter((node) => node.type.startsWith(`${PKG}.`))
+			.map((node) => node.name);
+	}
+
+	async function openWorkflow(id: string): Promise<void> {
+		await page.goto(`${n8n!.baseUrl}/workflow/${id}`);
+		await page.locator('[data-test-id="canvas-node"]').first().waitFor();
+	}
+
+	/** What the canvas shows of a node: its icon, title, subtitle and any issue marker. */
+	async function canvasNode(name: string) {
+		const node = page.locator(`[data-test-id="canvas-node"][data-node-name="${name}"]`);
+		await node.waitFor();
+		const icon = node.locator('img').first();
+		await icon.waitFor();
+		// Loaded, with a size: the node's SVG, not a broken image.
+		const started = Date.now();
+		while (
+			(await icon.evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth)) ===
+			0
+		) {
+			if (Date.now() - started > UI_TIMEOUT_MS)
+				throw new Error(`The icon of "${name}" did not load`);
+			await page.waitForTimeout(250);
+		}
+		return {
+			iconSrc: (await icon.getAttribute('src')) ?? '',
+			label: (
+				await node.locator('[class*="_description_"] [class*="_label_"]').first().innerText()
+			).trim(),
+			subtitle: (
+				await node.locator('[class*="_description_"] [class*="_subtitle_"]').first().innerText()
+			).trim(),
+			issues: await node.locator(ISSUE_MARKERS).count(),
+		};
+	}
+
+	/** Placeholders shown in the open panel: input attributes and the code editors' hints. */
+	async function panelPlaceholders(panel: Locator): Promise<string[]> {
+		return await panel.evaluate((element) => [
+			...Array.from(element.querySelectorAll('[placeholder]')).map(
+				(input) =>
+					(input as unknown as { getAttribute(name: string): string | null }).getAttribute(
+						'placeholder',
+					) ?? '',
+			),
+			...Array.from(element.querySelectorAll('.cm-placeholder')).map(
+				(hint) => (hint as unknown as { textContent: string | null }).textContent ?? '',
+			),
+		]);
+	}
+
+	describe.each(EXAMPLES)('the example %s', (example) => {
+		const workflow = readExample(example);
+		const subtitles: Record<string, string> = {};
+
+		it(
+			'opens with every node of the package showing its icon and a subtitle in words',
+			logged(async () => {
+				await openWorkflow(exampleId(example));
+				await page.locator('[data-test-id="zoom-to-fit"]').click();
+				// One step back, so that the Execute Workflow button covers no node.
+				await page.locator('[data-test-id="zoom-out-button"]').click();
+				await page.waitForTimeout(1000);
+				const names = await packageNodeNames(workflow);
+				expect(names.length).toBeGreaterThan(2);
+				for (const name of names) {
+					const node = workflow.nodes.find((candidate) => candidate.name === name)!;
+					const shown = await canvasNode(name);
+					const typeName = node.type.slice(PKG.length + 1);
+					// The node's own SVG, served from the installed package (not n8n's fallback).
+					expect(shown.iconSrc).toContain(PKG);
+					expect(shown.iconSrc.toLowerCase()).toContain(`${typeName.toLowerCase()}.svg`);
+					expect({ name, issues: shown.issues }).toEqual({ name, issues: 0 });
+					expect(shown.label).toBe(name);
+					const { subtitle } = shown;
+					expect({ name, subtitle }).toEqual({ name, subtitle: expect.stringMatching(/\w/) });
+					// Not an option value (afterEvent), not a label without its value ("Campaign:"),
+					// not an expression.
+					expect({ name, subtitle }).not.toEqual({
+						name,
+						subtitle: expect.stringMatching(/\b[a-z]+[A-Z]\w*|:\s*$|^=|\{\{/),
+					});
+					subtitles[name] = subtitle;
+				}
+				console.log(`${example}: canvas subtitles ${JSON.stringify(subtitles, null, 1)}`);
+				fs.mkdirSync(IMAGES_DIR, { recursive: true });
+				const file = path.join(IMAGES_DIR, `${example}.png`);
+				await page.screenshot({ path: file });
+				screenshots.push(file);
+			}),
+		);
+
+		it(
+			'opens each node of the package without an issue or error, placeholders without "="',
+			logged(async () => {
+				await openWorkflow(exampleId(example));
+				for (const name of await packageNodeNames(workflow)) {
+					const panel = await openNode(name);
+					await page.waitForTimeout(500);
+					expect({
+						name,
+						issues: await panel.locator(ISSUE_MARKERS).filter({ visible: true }).count(),
+					}).toEqual({ name, issues: 0 });
+					const withEquals = (await panelPlaceholders(panel)).filter((text) =>
+						text.trim().startsWith('='),
+					);
+					expect({ name, withEquals }).toEqual({ name, withEquals: [] });
+					if (example === 'abandoned-cart' && name === 'Campaign Event Trigger') {
+						const file = path.join(IMAGES_DIR, 'campaign-event-trigger-panel.png');
+						await page.screenshot({ path: file });
+						screenshots.push(file);
+					}
+					await closePanel();
+				}
+			}),
+		);
+	});
+
+	it(
+		'marks an empty Property Filters property as an issue, on the canvas and in the panel',
+		logged(async () => {
+			// The control for the checks above: the same selectors find n8n's markers here.
+			await openWorkflow(await n8n!.importWorkflow(emptyFilterWorkflow('e2eEmptyFilter01', '')));
+			expect((await canvasNode('Campaign Event Trigger')).issues).toBeGreaterThan(0);
+			const panel = await openNode('Campaign Event Trigger');
+			await panel.locator(ISSUE_MARKERS).filter({ visible: true }).first().waitFor();
+			await closePanel();
+		}),
+	);
+
+	it(
+		'refuses to publish a Property Filters row without a property, naming it as the panel does',
+		logged(async () => {
+			const publish = async (id: string) => {
+				try {
+					// n8n 2.41 publishes through an outbox: the trigger's error arrives with its status.
+					await n8n!.activateWorkflow(id, 60_000);
+				} catch (error) {
+					return (error as Error).message.split('\n--- last')[0];
+				}
+				throw new Error(`Workflow ${id} was published`);
+			};
+			// Empty: n8n's own check of required parameters refuses it.
+			const empty = await n8n!.importWorkflow(emptyFilterWorkflow('e2eEmptyFilter02', ''));
+			expect(await publish(empty)).toMatch(
+				/Cannot publish workflow.*Campaign Event Trigger.*Missing or invalid required parameters: property/,
+			);
+			// Blank: n8n's check lets it through; the trigger's own check at activation does not,
+			// and the editor shows its message.
+			const blank = await n8n!.importWorkflow(emptyFilterWorkflow('e2eEmptyFilter03', '   '));
+			const message = await publish(blank);
+			expect(message).toContain(
+				'Campaign Event Trigger settings: Property Filters › row 1: Property is empty — enter the event property to compare, e.g. cart_value.',
+			);
+			expect(message).not.toContain('propertyFilters[0]');
+			expect(await n8n!.webhooks(blank)).toEqual([]);
+		}),
+	);
+
+	it(
+		'offers Campaign Store in the nodes panel as one node, with no action marked as a trigger',
+		logged(async () => {
+			// n8n marks an action as a trigger when its node type's name contains "trigger", which
+			// this package's name does: Campaign Store lists no actions, so none is marked.
+			const id = await n8n!.importWorkflow({
+				...emptyFilterWorkflow('e2eNodesPanel001', 'cart_value'),
+				name: 'e2e nodes panel',
+			});
+			await openWorkflow(id);
+			await page.locator('[data-test-id="node-creator-plus-button"]').click();
+			const creator = page.locator('[data-test-id="node-creator"]');
+			await creator.waitFor();
+			await creator
+				.locator(
+					'[data-test-id="node-creator-search-bar"] input, input[data-test-id="node-creator-search-bar"]',
+				)
+				.first()
+				.fill('Campaign Store');
+			const item = creator
+				.locator('[data-test-id="node-creator-item-name"]')
+				.getByText('Campaign Store', { exact: true });
+			await item.waitFor();
+			await item.click();
+			// A community node opens its details in the nodes panel: its actions, each marked as a
+			// trigger (the bug), or, without actions, an "Add to workflow" button.
+			const addButton = creator.getByRole('button', { name: 'Add to workflow' });
+			const actionsHeader = creator.getByText(/^Actions \(\d+\)$/);
+			await addButton.or(actionsHeader).first().waitFor();
+			await page.waitForTimeout(1500); // the details view slides in
+			await screenshot('campaign-store-from-nodes-panel');
+			expect({
+				actions: await actionsHeader.count(),
+				markedAsTrigger: await creator
+					.locator('svg[data-icon="bolt-filled"]')
+					.filter({ visible: true })
+					.count(),
+			}).toEqual({ actions: 0, markedAsTrigger: 0 });
+			// Offered as one node; nothing is added, so the workflow stays unchanged.
+			await addButton.waitFor();
+			await page.keyboard.press('Escape');
+		}),
 	);
 });

@@ -997,7 +997,7 @@ export class N8nInstance {
 		readonly brokerPort: number,
 		readonly logPath: string,
 		readonly env: NodeJS.ProcessEnv,
-		private readonly watchdogPath: string,
+		readonly watchdogPath: string,
 		private readonly keepDatabase: boolean,
 		private readonly log: LogFn,
 		ownerPassword: string,
@@ -1625,4 +1625,354 @@ async function bcryptHash(installation: N8nInstallation, password: string): Prom
 /** SHA-256 hex of a buffer/string (handy for rawBody/HMAC assertions). */
 export function sha256(data: Buffer | string): string {
 	return createHash('sha256').update(data).digest('hex');
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Queue mode: main + workers + webhook processes                                               */
+/* ------------------------------------------------------------------------------------------ */
+
+/*
+ * Facts read from n8n 2.41.0's dist (commands/worker.js, scaling/scaling.service.js,
+ * workflow-runner.js, @n8n/config scaling-mode.config.js) and checked by queue-mode.e2e.test.ts:
+ * - `n8n worker --concurrency=N` (default 10; N8N_CONCURRENCY_PRODUCTION_LIMIT overrides it).
+ *   QUEUE_HEALTH_CHECK_ACTIVE=true makes a worker serve /healthz and /healthz/readiness on
+ *   QUEUE_HEALTH_CHECK_PORT (N8N_WORKER_SERVER_ADDRESS), else it has no HTTP server at all.
+ * - `n8n webhook` serves /webhook/* on its own N8N_PORT, /healthz/readiness included; it
+ *   enqueues the executions its webhooks start and waits for their jobs.
+ * - Every process runs its own task-runner broker: each needs its own N8N_RUNNERS_BROKER_PORT.
+ * - Bull runs with `maxStalledCount: 0`: a job whose worker died is NEVER handed to another
+ *   worker. A live worker's stalled-job check (every QUEUE_WORKER_STALLED_INTERVAL ms, default
+ *   30 s) finds its lock expired (QUEUE_WORKER_LOCK_DURATION, default 60 s, renewed every
+ *   QUEUE_WORKER_LOCK_RENEW_TIME) and fails it with "job stalled more than maxStalledCount". The
+ *   process that enqueued it (here the webhook process) re-reads the execution's status for up to
+ *   30 s and, unless the execution saved itself as finished meanwhile, writes it as `error`
+ *   ("This execution failed to be processed too many times and will no longer retry..."), with
+ *   no node data. The main's queue recovery (N8N_EXECUTIONS_QUEUE_RECOVERY_INTERVAL, minutes,
+ *   default 180, and once at start-up) marks executions with no job as `crashed`.
+ * - Bull keys are `<QUEUE_BULL_PREFIX>:jobs:*`, pub/sub channels `<N8N_REDIS_KEY_PREFIX>:*`: a
+ *   unique prefix per cluster keeps test runs apart on one Redis.
+ */
+
+export type SideRole = 'worker' | 'webhook';
+
+/** A worker or webhook process of a queue-mode cluster (own process group, own log). */
+export class N8nSideProcess {
+	private child: ChildProcess | undefined;
+	private exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+	private exitPromise: Promise<void> | undefined;
+
+	constructor(
+		readonly role: SideRole,
+		readonly name: string,
+		private readonly main: N8nInstance,
+		readonly args: string[],
+		readonly env: NodeJS.ProcessEnv,
+		/** The port whose /healthz/readiness says the process is ready. */
+		readonly healthPort: number,
+		readonly logPath: string,
+		private readonly log: LogFn,
+	) {}
+
+	get pid(): number | undefined {
+		return this.child?.pid;
+	}
+
+	get running(): boolean {
+		return !!this.child && !this.exitInfo;
+	}
+
+	get exit(): { code: number | null; signal: NodeJS.Signals | null } | undefined {
+		return this.exitInfo;
+	}
+
+	get baseUrl(): string {
+		return `http://127.0.0.1:${this.healthPort}`;
+	}
+
+	logTail(lines = 60): string {
+		return readLogTail(this.logPath, lines);
+	}
+
+	/** Starts the process (again, after kill or stop: same ports, env and log). */
+	spawn(): void {
+		this.exitInfo = undefined;
+		fs.appendFileSync(
+			this.logPath,
+			`\n===== n8n ${this.args.join(' ')} as ${this.name} (${new Date().toISOString()}) =====\n`,
+		);
+		const fd = fs.openSync(this.logPath, 'a');
+		try {
+			this.child = spawn(
+				this.main.installation.nodeBin,
+				['-r', this.main.watchdogPath, this.main.installation.n8nBin, ...this.args],
+				{ cwd: this.main.userFolder, env: this.env, detached: true, stdio: ['ignore', fd, fd] },
+			);
+		} finally {
+			fs.closeSync(fd);
+		}
+		const child = this.child;
+		if (child.pid) registerGroup(child.pid);
+		this.exitPromise = new Promise<void>((resolve) => {
+			child.once('exit', (code, signal) => {
+				this.exitInfo = { code, signal };
+				resolve();
+			});
+			child.once('error', (error) => {
+				fs.appendFileSync(this.logPath, `\nspawn error: ${String(error)}\n`);
+				this.exitInfo = { code: null, signal: null };
+				resolve();
+			});
+		});
+	}
+
+	async waitUntilReady(timeoutMs: number): Promise<void> {
+		const deadline = Date.now() + timeoutMs;
+		let last = '';
+		while (Date.now() < deadline) {
+			if (this.exitInfo)
+				throw new N8nHarnessError(
+					`n8n ${this.name} exited before becoming ready (code ${String(this.exitInfo.code)}, signal ${String(this.exitInfo.signal)})`,
+					this.logPath,
+				);
+			try {
+				const response = await fetch(`${this.baseUrl}/healthz/readiness`, {
+					signal: AbortSignal.timeout(5000),
+				});
+				last = `HTTP ${response.status}`;
+				await response.arrayBuffer();
+				if (response.status === 200) return;
+			} catch (error) {
+				last = String((error as Error).cause ?? error);
+			}
+			await sleep(500);
+		}
+		throw new N8nHarnessError(
+			`n8n ${this.name} did not become ready within ${timeoutMs / 1000} s at ${this.baseUrl}/healthz/readiness (last: ${last})`,
+			this.logPath,
+		);
+	}
+
+	/**
+	 * SIGKILLs the process group at once, as a crash or an OOM kill does (no graceful drain), and
+	 * waits until it is gone.
+	 */
+	async kill(): Promise<{ pid: number | undefined; killedAt: number }> {
+		const pid = this.child?.pid;
+		const killedAt = Date.now();
+		if (pid) {
+			killGroup(pid, 'SIGKILL');
+			await settlesWithin(this.exitPromise, 10_000);
+			liveGroups.delete(pid);
+		}
+		return { pid, killedAt };
+	}
+
+	/** SIGTERM to the group, SIGKILL after `graceMs`. Idempotent. */
+	async stop(graceMs = 15_000): Promise<void> {
+		const pid = this.child?.pid;
+		if (pid && !this.exitInfo) {
+			killGroup(pid, 'SIGTERM');
+			if (!(await settlesWithin(this.exitPromise, graceMs))) {
+				this.log(`n8n ${this.name} (pid ${pid}) did not stop within ${graceMs} ms; SIGKILL`);
+				killGroup(pid, 'SIGKILL');
+				await settlesWithin(this.exitPromise, 5000);
+			}
+		}
+		if (pid) {
+			killGroup(pid, 'SIGKILL');
+			liveGroups.delete(pid);
+		}
+	}
+}
+
+export interface StartQueueModeOptions extends StartN8nOptions {
+	/** Number of `n8n worker` processes (default 2). */
+	workers?: number;
+	/** `--concurrency` of each worker (default 10, n8n's default). */
+	workerConcurrency?: number;
+	/** Default 127.0.0.1:6379 (env N8N_E2E_REDIS_HOST / N8N_E2E_REDIS_PORT). */
+	redis?: { host: string; port: number };
+	/**
+	 * Bull's lock settings (ms) for every process: how soon a dead worker's job is found stalled.
+	 * Defaults here: lock 15 s renewed every 3 s, stalled check every 5 s (n8n: 60 s, 10 s, 30 s).
+	 */
+	bull?: { lockDurationMs?: number; lockRenewMs?: number; stalledIntervalMs?: number };
+}
+
+/** n8n in queue mode: one main, `workers` workers and one webhook process on one Redis. */
+export class N8nQueueCluster {
+	constructor(
+		readonly main: N8nInstance,
+		readonly workers: N8nSideProcess[],
+		readonly webhook: N8nSideProcess,
+		/** Every Redis key of this cluster starts with it (Bull queue, pub/sub, caches). */
+		readonly redisPrefix: string,
+		private readonly redis: { host: string; port: number },
+	) {}
+
+	/** A workflow's production webhooks, addressed to the webhook process. */
+	async webhookUrls(workflowId: string): Promise<RegisteredWebhook[]> {
+		return (await this.main.webhooks(workflowId)).map((hook) => ({
+			...hook,
+			url: hook.url.replace(this.main.baseUrl, this.webhook.baseUrl),
+		}));
+	}
+
+	/** The last lines of every process's log, for failure messages. */
+	logTails(lines = 30): string {
+		return [this.main, this.webhook, ...this.workers]
+			.map((p) => {
+				const name = p instanceof N8nSideProcess ? p.name : 'main';
+				return `--- ${name} (${p.logPath}) ---\n${p.logTail(lines)}`;
+			})
+			.join('\n');
+	}
+
+	/**
+	 * Stops every process (webhook and workers first, then the main, which drops the DB) and
+	 * deletes the cluster's Redis keys.
+	 */
+	async stop(): Promise<void> {
+		await Promise.all([this.webhook.stop(), ...this.workers.map((w) => w.stop())]);
+		await this.main.stop();
+		await redisCommand(this.redis, [
+			'EVAL',
+			"local keys = redis.call('KEYS', ARGV[1]) for _, key in ipairs(keys) do redis.call('DEL', key) end return #keys",
+			'0',
+			`${this.redisPrefix}*`,
+		]).catch(() => undefined);
+	}
+}
+
+/**
+ * Starts n8n in queue mode: the main (`n8n start`, migrations, owner, API key; production
+ * webhooks off), then `workers` × `n8n worker --concurrency=N` and one `n8n webhook`, all on the
+ * same PostgreSQL database, encryption key, user folder (so the installed community package is
+ * found everywhere) and Redis, with a unique Bull and pub/sub prefix. Each process is a child in
+ * its own process group with its own ports and log (`<userFolder>/n8n-<name>.log`).
+ */
+export async function startN8nQueueMode(options: StartQueueModeOptions): Promise<N8nQueueCluster> {
+	const log = options.log ?? defaultLog;
+	const redis = options.redis ?? {
+		host: process.env.N8N_E2E_REDIS_HOST ?? '127.0.0.1',
+		port: Number(process.env.N8N_E2E_REDIS_PORT ?? 6379),
+	};
+	await assertRedisAnswers(redis);
+	const prefix = `n8n_e2e_${process.pid}_${randomId(6)}`;
+	const webhookPort = await freePort();
+	const bull = options.bull ?? {};
+	const queueEnv: Record<string, string> = {
+		EXECUTIONS_MODE: 'queue',
+		QUEUE_BULL_REDIS_HOST: redis.host,
+		QUEUE_BULL_REDIS_PORT: String(redis.port),
+		QUEUE_BULL_PREFIX: `${prefix}_bull`,
+		N8N_REDIS_KEY_PREFIX: `${prefix}_n8n`,
+		QUEUE_WORKER_LOCK_DURATION: String(bull.lockDurationMs ?? 15_000),
+		QUEUE_WORKER_LOCK_RENEW_TIME: String(bull.lockRenewMs ?? 3_000),
+		QUEUE_WORKER_STALLED_INTERVAL: String(bull.stalledIntervalMs ?? 5_000),
+		N8N_DISABLE_PRODUCTION_MAIN_PROCESS: 'true',
+		WEBHOOK_URL: `http://127.0.0.1:${webhookPort}/`,
+	};
+	const main = await startN8n({
+		...options,
+		log,
+		env: { ...queueEnv, ...(options.env ?? {}) },
+		startupTimeoutMs: options.startupTimeoutMs ?? 300_000,
+	});
+	const sideEnv = async (
+		extra: Record<string, string>,
+		port?: number,
+	): Promise<NodeJS.ProcessEnv> => {
+		const env: NodeJS.ProcessEnv = { ...main.env };
+		// The owner is set up by the main; the others only read it.
+		for (const key of Object.keys(env)) if (key.startsWith('N8N_INSTANCE_OWNER_')) delete env[key];
+		let brokerPort = await freePort();
+		while (brokerPort === port) brokerPort = await freePort();
+		return {
+			...env,
+			N8N_PORT: String(port ?? (await freePort())),
+			N8N_RUNNERS_BROKER_PORT: String(brokerPort),
+			...extra,
+		};
+	};
+	const logFor = (name: string) => path.join(path.dirname(main.logPath), `n8n-${name}.log`);
+	const workers: N8nSideProcess[] = [];
+	for (let i = 0; i < (options.workers ?? 2); i++) {
+		const healthPort = await freePort();
+		const name = `worker-${i + 1}`;
+		workers.push(
+			new N8nSideProcess(
+				'worker',
+				name,
+				main,
+				['worker', `--concurrency=${options.workerConcurrency ?? 10}`],
+				await sideEnv({
+					QUEUE_HEALTH_CHECK_ACTIVE: 'true',
+					QUEUE_HEALTH_CHECK_PORT: String(healthPort),
+					N8N_WORKER_SERVER_ADDRESS: '127.0.0.1',
+				}),
+				healthPort,
+				logFor(name),
+				log,
+			),
+		);
+	}
+	const webhook = new N8nSideProcess(
+		'webhook',
+		'webhook',
+		main,
+		['webhook'],
+		await sideEnv({}, webhookPort),
+		webhookPort,
+		logFor('webhook'),
+		log,
+	);
+	const cluster = new N8nQueueCluster(main, workers, webhook, prefix, redis);
+	try {
+		for (const side of [...workers, webhook]) side.spawn();
+		await Promise.all(
+			[...workers, webhook].map(
+				async (side) => await side.waitUntilReady(options.startupTimeoutMs ?? 300_000),
+			),
+		);
+	} catch (error) {
+		await cluster.stop().catch(() => undefined);
+		throw error;
+	}
+	return cluster;
+}
+
+/** Sends one command to Redis (RESP) and returns its one-line reply (`+PONG`, `:3`, `-ERR ...`). */
+async function redisCommand(
+	redis: { host: string; port: number },
+	args: string[],
+): Promise<string> {
+	return await new Promise<string>((resolve) => {
+		const socket = net.connect(redis.port, redis.host);
+		let data = '';
+		const done = (result: string) => {
+			socket.destroy();
+			resolve(result);
+		};
+		socket.setTimeout(5000, () => done('timeout'));
+		socket.on('error', (error) => done(String(error)));
+		socket.on('connect', () =>
+			socket.write(
+				`*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`,
+			),
+		);
+		socket.on('data', (chunk) => {
+			data += chunk.toString();
+			if (data.includes('\r\n')) done(data.trim());
+		});
+	});
+}
+
+/** Fails early, naming the address, when nothing answers Redis's PING there. */
+async function assertRedisAnswers(redis: { host: string; port: number }): Promise<void> {
+	const answer = await redisCommand(redis, ['PING']);
+	if (answer !== '+PONG')
+		throw new N8nHarnessError(
+			`Queue mode needs Redis at ${redis.host}:${redis.port} (N8N_E2E_REDIS_HOST/PORT); PING answered: ${answer}`,
+		);
 }

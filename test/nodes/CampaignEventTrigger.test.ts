@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import type { IWebhookFunctions } from 'n8n-workflow';
+import type { IHookFunctions, IWebhookFunctions } from 'n8n-workflow';
 
 import { CampaignEventTrigger } from '../../nodes/CampaignEventTrigger/CampaignEventTrigger.node';
 import { closeSharedCampaignStores, SqliteCampaignStore } from '../../src';
@@ -230,12 +230,65 @@ describe('Campaign Event Trigger node', () => {
 		);
 	});
 
-	it('refuses settings that cannot work, naming the parameter', async () => {
-		await expect(
-			post(
-				{ userId: 'x', event: 'Added to Cart' },
-				{ parameters: { ...baseParameters, campaignId: ' ' } },
-			),
-		).rejects.toThrow(/Campaign Event Trigger settings: campaignId: is empty/);
+	it('answers a sender 500 naming the setting as the panel does when its settings cannot work', async () => {
+		const { result, response } = await post(
+			{ userId: 'x', event: 'Added to Cart' },
+			{
+				parameters: {
+					...baseParameters,
+					propertyFilters: { filter: [{ property: ' ', operator: 'equals', value: 'x' }] },
+				},
+			},
+		);
+		expect(response.statusCode).toBe(500);
+		expect((response.body as { error: string }).error).toBe(
+			'The Campaign Event Trigger "Node" is not set up correctly; nothing was recorded. Campaign Event Trigger settings: Property Filters › row 1: Property is empty — enter the event property to compare, e.g. cart_value.',
+		);
+		expect(result).toEqual({ noWebhookResponse: true });
+		expect(await recordedEvents('x')).toEqual([]);
+	});
+
+	describe('when n8n publishes the workflow', () => {
+		function hook(parameters: Record<string, unknown>) {
+			const { context } = fakeContext({
+				nodeType: new CampaignEventTrigger(),
+				parameters,
+				credentials: { campaignStoreApi: { backend: 'sqlite', filePath } },
+			});
+			return context as unknown as IHookFunctions;
+		}
+		const methods = new CampaignEventTrigger().webhookMethods.default;
+
+		it('refuses an empty Property Filter property in the words of the panel', async () => {
+			const context = hook({
+				...baseParameters,
+				propertyFilters: {
+					filter: [
+						{ property: 'cart_value', operator: 'greaterThan', value: '100' },
+						{ property: '', operator: 'equals', value: 'x' },
+					],
+				},
+			});
+			for (const method of [methods.checkExists, methods.create]) {
+				await expect(method.call(context)).rejects.toThrow(
+					'Campaign Event Trigger settings: Property Filters › row 2: Property is empty — enter the event property to compare, e.g. cart_value.',
+				);
+			}
+		});
+
+		it('refuses an empty Campaign ID', async () => {
+			await expect(
+				methods.checkExists.call(hook({ ...baseParameters, campaignId: ' ' })),
+			).rejects.toThrow(
+				'Campaign Event Trigger settings: Campaign ID: is empty — give the campaign a stable ID, e.g. abandoned-cart.',
+			);
+		});
+
+		it('accepts settings that work, registering nothing outside n8n', async () => {
+			const context = hook(baseParameters);
+			await expect(methods.checkExists.call(context)).resolves.toBe(true);
+			await expect(methods.create.call(context)).resolves.toBe(true);
+			await expect(methods.delete.call(context)).resolves.toBe(true);
+		});
 	});
 });

@@ -128,6 +128,48 @@ describe('Campaign Resume Trigger node', () => {
 		}
 	});
 
+	it('gives the users back when n8n lost their execution (a queue-mode worker died), and emits them again', async () => {
+		await schedule('resume-lost', ['l1', 'l2'], Date.now() - 1000);
+		const { context, emissions } = triggerContext({
+			campaignId: 'resume-lost',
+			resumePoint: 'after-delay',
+			options: { pollSeconds: 0.2 },
+		});
+		const response = await new CampaignResumeTrigger().trigger.call(context);
+		try {
+			await until(() => emissions.length === 1);
+			// What n8n 2.41's main hands back when the worker running the job was killed: Bull found
+			// the job stalled, n8n wrote the execution as failed, and no node ran.
+			emissions[0].done.resolve({
+				status: 'error',
+				finished: false,
+				mode: 'trigger',
+				startedAt: new Date(),
+				data: {
+					resultData: {
+						runData: {},
+						error: {
+							message:
+								'This execution failed to be processed too many times and will no longer retry.',
+						},
+					},
+				},
+			} as unknown as IRun);
+			await until(() => emissions.length === 2);
+			expect(emissions[1].items.map((item) => item.json.userId)).toEqual(['l1', 'l2']);
+			expect(emissions[1].items[0].json.resume).toMatchObject({ attempt: 2 });
+			// An execution that ran and failed in a node is finished: its users are not run again.
+			emissions[1].done.resolve({
+				status: 'error',
+				data: { resultData: { runData: { Resume: [{}], 'Send Message': [{}] } } },
+			} as unknown as IRun);
+			await until(async () => (await openRows('resume-lost')) === undefined);
+			expect(emissions).toHaveLength(2);
+		} finally {
+			await response.closeFunction?.();
+		}
+	});
+
 	it('emits once in manual mode ("Execute step" in the editor) and stops', async () => {
 		await schedule('resume-2', ['m1'], Date.now() - 1000);
 		const { context, emissions } = triggerContext(

@@ -465,7 +465,7 @@ describe('Salesforce Segment Trigger: errors', () => {
 
 	it('needs a Campaign ID', async () => {
 		const { run } = trigger({ campaignId: '' });
-		await expect(run()).rejects.toThrow(/campaignId/);
+		await expect(run()).rejects.toThrow(/^Campaign ID: is empty/);
 	});
 
 	it('fails with the login error when the password is wrong', async () => {

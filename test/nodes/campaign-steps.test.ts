@@ -390,6 +390,18 @@ describe('Exception Check node', () => {
 		const { outputs } = await run(new ExceptionCheck(), parameters, items);
 		expect(outputs[1][0].json.exit).toMatchObject({ reason: 'unsubscribed' });
 	});
+
+	it('fails naming Exception Events when none are given, instead of letting everybody continue', async () => {
+		const items = await enter('exc-none', [{ userId: 'n1', occurredAt: Date.now() }]);
+		const failure = run(new ExceptionCheck(), { ...parameters, exceptionEvents: ' , ' }, items);
+		await expect(failure).rejects.toThrow(
+			'Exception Events: is empty — enter the events that make a user exit, e.g. Order Completed.',
+		);
+		await expect(failure).rejects.toMatchObject({
+			description:
+				'A user who did one of these events since the trigger leaves the campaign; the check needs at least one.',
+		});
+	});
 });
 
 /** A Frequency Cap with one rule, 1 message per rolling day, no quiet hours. */

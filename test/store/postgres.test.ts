@@ -9,6 +9,7 @@ import {
 import type { CampaignStore } from '../../src/store/campaign-store';
 import { describeScheduleConformance } from './schedule-conformance';
 import { describeSegmentConformance } from './segments-conformance';
+import { describeDryRunConformance } from './dry-run-conformance';
 import { describeCampaignStoreConformance } from './store-conformance';
 import { describeUserRecordsConformance } from './user-records-conformance';
 import { testConnection } from '../support/postgres';
@@ -34,4 +35,20 @@ const openPostgres = async (sharing?: CampaignStore) => {
 describeCampaignStoreConformance('PostgreSQL', openPostgres);
 describeSegmentConformance('PostgreSQL', openPostgres);
 describeScheduleConformance('PostgreSQL', openPostgres);
+describeDryRunConformance('PostgreSQL', openPostgres, async (store) => {
+	const { schema } = store as PostgresCampaignStore;
+	const { rows: tables } = await admin.query<{ table_name: string }>(
+		`SELECT table_name FROM information_schema.tables
+		 WHERE table_schema = $1 AND table_type = 'BASE TABLE' ORDER BY table_name`,
+		[schema],
+	);
+	const snapshot: Record<string, string[]> = {};
+	for (const { table_name: table } of tables) {
+		const { rows } = await admin.query<{ row: string }>(
+			`SELECT to_jsonb(t)::text AS row FROM "${schema}"."${table}" AS t`,
+		);
+		snapshot[table] = rows.map(({ row }) => row).sort();
+	}
+	return snapshot;
+});
 describeUserRecordsConformance('PostgreSQL', () => openPostgres());

@@ -477,6 +477,74 @@ export function describeSendConformance(
 		});
 	});
 
+	describe('counting sends read-only', () => {
+		it('counts and checks as a check-only reservation does, and writes nothing', async () => {
+			const userId = `u-${unique()}`;
+			const campaignId = `c-${unique()}`;
+			await sent(userId, T0 - 3 * HOUR, { campaignId, tags: ['promo'] });
+			await sent(userId, T0 - 20 * MINUTE, { channel: 'sms' });
+			// A live reservation counts; an expired one does not.
+			await reserveOne(request({ userId, now: T0 - 10 * MINUTE, expiresAt: T0 + HOUR }));
+			await reserveOne(request({ userId, now: T0 - 50 * MINUTE, expiresAt: T0 - MINUTE }));
+			const limits = [
+				{ ruleId: 'two-a-day', since: T0 - DAY, limit: 2 },
+				{ ruleId: 'campaign', since: T0 - DAY, limit: 5, campaignId },
+				{ ruleId: 'promo-email', since: T0 - DAY, limit: 1, tag: 'promo', channel: 'email' },
+			];
+			const minGap = { ruleId: 'minGap', gapMs: 30 * MINUTE, channel: 'sms' };
+			const counted = await store().countSends({ userId, now: T0, limits, minGap });
+			expect(counted).toEqual({
+				usage: [
+					{
+						ruleId: 'two-a-day',
+						count: 3,
+						limit: 2,
+						countedAt: [T0 - 3 * HOUR, T0 - 20 * MINUTE, T0 - 10 * MINUTE],
+					},
+					{ ruleId: 'campaign', count: 1, limit: 5, countedAt: [] },
+					{ ruleId: 'promo-email', count: 1, limit: 1, countedAt: [T0 - 3 * HOUR] },
+				],
+				violated: ['two-a-day', 'promo-email', 'minGap'],
+				lastCountedAt: T0 - 20 * MINUTE,
+			});
+			const checked = await reserveOne(
+				request({ userId, now: T0, limits, minGap, checkOnly: true }),
+			);
+			expect(checked).toEqual({ outcome: 'capped', ...counted });
+
+			const key = `k-${randomUUID()}`;
+			expect(
+				await store().countSends({
+					userId,
+					now: T0,
+					limits: [{ ruleId: 'ten', since: T0 - DAY, limit: 10 }],
+					minGap: { ruleId: 'minGap', gapMs: MINUTE },
+				}),
+			).toEqual({ usage: [{ ruleId: 'ten', count: 3, limit: 10, countedAt: [] }], violated: [] });
+			expect(await store().getSend(key)).toBeUndefined();
+			// Still three counted sends: the counts took no slot.
+			expect(
+				(await store().countSends({ userId, now: T0, limits: [limits[0]] })).usage[0].count,
+			).toBe(3);
+		});
+
+		it('answers a user with no sends and no limits', async () => {
+			expect(await store().countSends({ userId: `u-${unique()}`, now: T0, limits: [] })).toEqual({
+				usage: [],
+				violated: [],
+			});
+		});
+
+		it('rejects a request without a user, naming the field', async () => {
+			await expect(store().countSends({ userId: '', now: T0, limits: [] })).rejects.toThrow(
+				InvalidInputError,
+			);
+			await expect(store().countSends({ userId: '', now: T0, limits: [] })).rejects.toThrow(
+				/userId/,
+			);
+		});
+	});
+
 	describe('completing sends', () => {
 		it('never changes a sent send again: completing it returns it unchanged', async () => {
 			const req = request({ userId: `u-${unique()}` });

@@ -7,6 +7,7 @@ import type { CampaignStore } from '../../src/store/campaign-store';
 import { SqliteCampaignStore } from '../../src/store/sqlite/sqlite-store';
 import { describeScheduleConformance } from './schedule-conformance';
 import { describeSegmentConformance } from './segments-conformance';
+import { describeDryRunConformance } from './dry-run-conformance';
 import { describeCampaignStoreConformance } from './store-conformance';
 import { describeUserRecordsConformance } from './user-records-conformance';
 
@@ -23,6 +24,27 @@ const openSqlite = async (sharing?: CampaignStore) => {
 describeCampaignStoreConformance('SQLite file', openSqlite);
 describeSegmentConformance('SQLite file', openSqlite);
 describeScheduleConformance('SQLite file', openSqlite);
+describeDryRunConformance('SQLite file', openSqlite, async (store) => {
+	const { DatabaseSync } = await import('node:sqlite');
+	const db = new DatabaseSync((store as SqliteCampaignStore).options.filePath, { readOnly: true });
+	try {
+		const tables = db
+			.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+			.all() as Array<{ name: string }>;
+		return Object.fromEntries(
+			tables.map(({ name }) => [
+				name,
+				db
+					.prepare(`SELECT * FROM "${name}"`)
+					.all()
+					.map((row) => JSON.stringify(row))
+					.sort(),
+			]),
+		);
+	} finally {
+		db.close();
+	}
+});
 describeUserRecordsConformance('SQLite file', () => openSqlite());
 
 describe('SQLite store specifics', () => {

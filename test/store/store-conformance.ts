@@ -150,6 +150,39 @@ export function describeCampaignStoreConformance(
 				expect(await store.getEntry(randomUUID())).toBeUndefined();
 			});
 
+			it("finds a user's entries of a campaign by trigger time, latest first", async () => {
+				const campaign = `c-${unique()}`;
+				const user = `u-${unique()}`;
+				const times = [T0, T0 + DAY, T0 + 2 * DAY];
+				const { entries } = await enter(
+					times.map((occurredAt) => event({ userId: user, occurredAt })),
+					{ mode: 'everyTime' },
+					campaign,
+				);
+				await enter([event({ userId: user })], { mode: 'everyTime' }, `${campaign}-other`);
+				await enter([event({ userId: `${user}-other` })], { mode: 'everyTime' }, campaign);
+				const stored = entries.map(({ entry }) => entry);
+
+				expect(await store.findEntries({ campaignId: campaign, userId: user })).toEqual(
+					[...stored].reverse(),
+				);
+				expect(
+					await store.findEntries({
+						campaignId: campaign,
+						userId: user,
+						triggeredAfter: T0,
+						triggeredBefore: T0 + 2 * DAY,
+					}),
+				).toEqual([stored[1]]);
+				expect(
+					await store.findEntries({ campaignId: campaign, userId: user, limit: 1 }),
+				).toEqual([stored[2]]);
+				expect(await store.findEntries({ campaignId: campaign, userId: 'nobody' })).toEqual([]);
+				await expect(store.findEntries({ campaignId: '', userId: user })).rejects.toThrow(
+					/campaignId/,
+				);
+			});
+
 			it('enters only the candidates, never for a duplicate event', async () => {
 				const campaign = `c-${unique()}`;
 				const users = [`u-${unique()}`, `u-${unique()}`, `u-${unique()}`];

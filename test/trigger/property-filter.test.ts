@@ -334,48 +334,48 @@ describe('validatePropertyFilter', () => {
 			'an empty property',
 			{ property: '', operator: 'equals', value: 'x' },
 			'propertyFilters[2].property',
-			'propertyFilters[2].property: is empty; name the event property to test.',
+			'Property Filters › row 3: Property is empty — enter the event property to compare, e.g. cart_value.',
 		],
 		[
 			'a whitespace property',
 			{ property: '   ', operator: 'exists' },
 			'propertyFilters[2].property',
-			'propertyFilters[2].property: is empty; name the event property to test.',
+			'Property Filters › row 3: Property is empty — enter the event property to compare, e.g. cart_value.',
 		],
 		[
 			'an unknown operator',
 			{ property: 'plan', operator: 'between' as FilterOperator, value: 'x' },
 			'propertyFilters[2].operator',
-			'propertyFilters[2].operator: "between" is not an operator; use one of equals, notEquals, greaterThan, greaterThanOrEqual, lessThan, lessThanOrEqual, contains, inList, exists, notExists.',
+			'Property Filters › row 3: Operator "between" is not one of Equals, Not Equals, Greater Than, Greater Than or Equal, Less Than, Less Than or Equal, Contains, Is in List, Exists, Does Not Exist.',
 		],
 		[
 			'a non-numeric value for greaterThan',
 			{ property: 'cart_value', operator: 'greaterThan', value: 'abc' },
 			'propertyFilters[2].value',
-			'propertyFilters[2].value: must be a number or an ISO date to compare with (got "abc").',
+			'Property Filters › row 3: Value must be a number or an ISO date for "Greater Than" (got "abc").',
 		],
 		[
 			'a boolean value for lessThanOrEqual',
 			{ property: 'n', operator: 'lessThanOrEqual', value: true },
 			'propertyFilters[2].value',
-			'propertyFilters[2].value: must be a number or an ISO date to compare with (got true).',
+			'Property Filters › row 3: Value must be a number or an ISO date for "Less Than or Equal" (got true).',
 		],
 		[
 			'an empty value for lessThan',
 			{ property: 'n', operator: 'lessThan', value: '' },
 			'propertyFilters[2].value',
-			'propertyFilters[2].value: must be a number or an ISO date to compare with (got "").',
+			'Property Filters › row 3: Value must be a number or an ISO date for "Less Than" (got "").',
 		],
 		[
 			'a list value for greaterThanOrEqual',
 			{ property: 'n', operator: 'greaterThanOrEqual', value: [1] },
 			'propertyFilters[2].value',
-			'propertyFilters[2].value: must be a number or an ISO date to compare with (got [1]).',
+			'Property Filters › row 3: Value must be a number or an ISO date for "Greater Than or Equal" (got [1]).',
 		],
 	])('rejects %s', (_label, filter, field, message) => {
 		let thrown: unknown;
 		try {
-			validatePropertyFilter(filter, 'propertyFilters[2]');
+			validatePropertyFilter(filter, 'propertyFilters[2]', 'Property Filters › row 3');
 		} catch (error) {
 			thrown = error;
 		}
@@ -400,7 +400,7 @@ describe('fixed edge cases', () => {
 	it('does not roll impossible dates over, and treats a date-time without offset as text', () => {
 		expect(() =>
 			validatePropertyFilter({ property: 'd', operator: 'lessThan', value: '2026-02-30' }, 'f'),
-		).toThrow(/f\.value/);
+		).toThrow(/^f: Value must be a number or an ISO date/);
 		expect(
 			evaluatePropertyFilter(
 				{ property: 'd', operator: 'equals', value: '2026-03-02' },
@@ -422,9 +422,14 @@ describe('fixed edge cases', () => {
 	});
 
 	it('requires a value for operators that compare', () => {
-		for (const operator of ['equals', 'notEquals', 'contains', 'inList'] as const) {
+		for (const [operator, name] of [
+			['equals', 'Equals'],
+			['notEquals', 'Not Equals'],
+			['contains', 'Contains'],
+			['inList', 'Is in List'],
+		] as const) {
 			expect(() => validatePropertyFilter({ property: 'p', operator }, 'f')).toThrow(
-				`f.value: is empty; "${operator}" needs a value to compare with.`,
+				`f: Value is empty — "${name}" needs a value to compare with.`,
 			);
 		}
 		expect(() => validatePropertyFilter({ property: 'p', operator: 'exists' }, 'f')).not.toThrow();

@@ -194,46 +194,46 @@ describe('validateTriggerRule', () => {
 			'an empty campaignId',
 			{ campaignId: '' },
 			'campaignId',
-			'campaignId: is empty; give the campaign a stable id, e.g. "abandoned-cart".',
+			'Campaign ID: is empty — give the campaign a stable ID, e.g. abandoned-cart.',
 		],
 		[
 			'a whitespace campaignId',
 			{ campaignId: '  \t' },
 			'campaignId',
-			'campaignId: is empty; give the campaign a stable id, e.g. "abandoned-cart".',
+			'Campaign ID: is empty — give the campaign a stable ID, e.g. abandoned-cart.',
 		],
 		[
 			'endsAt equal to startsAt',
 			{ startsAt: START, endsAt: START },
 			'endsAt',
-			'endsAt: (2026-03-01T00:00:00.000Z) must be after the start (2026-03-01T00:00:00.000Z).',
+			'Campaign Ends At: (2026-03-01T00:00:00.000Z) must be after Campaign Starts At (2026-03-01T00:00:00.000Z).',
 		],
 		[
 			'endsAt before startsAt',
 			{ startsAt: END, endsAt: START },
 			'endsAt',
-			'endsAt: (2026-03-01T00:00:00.000Z) must be after the start (2026-04-01T00:00:00.000Z).',
+			'Campaign Ends At: (2026-03-01T00:00:00.000Z) must be after Campaign Starts At (2026-04-01T00:00:00.000Z).',
 		],
 		[
 			'a zero period',
 			{ reEntry: badPeriod(0) },
 			'reEntry.period',
-			'reEntry.period: must be greater than zero.',
+			'Re-Entry Period: must be greater than zero.',
 		],
 		[
 			'a negative period',
 			{ reEntry: badPeriod(-3_600_000) },
 			'reEntry.period',
-			'reEntry.period: must be greater than zero.',
+			'Re-Entry Period: must be greater than zero.',
 		],
 		[
 			'a NaN period',
 			{ reEntry: badPeriod(Number.NaN) },
 			'reEntry.period',
-			'reEntry.period: must be greater than zero.',
+			'Re-Entry Period: must be greater than zero.',
 		],
 		[
-			'a bad filter, naming its index',
+			'a bad filter, naming its row as the panel counts them',
 			{
 				propertyFilters: [
 					{ property: 'ok', operator: 'exists' },
@@ -241,13 +241,13 @@ describe('validateTriggerRule', () => {
 				],
 			},
 			'propertyFilters[1].value',
-			'propertyFilters[1].value: must be a number or an ISO date to compare with (got "lots").',
+			'Property Filters › row 2: Value must be a number or an ISO date for "Greater Than" (got "lots").',
 		],
 		[
-			'a filter without property',
+			'a filter without property, in the words of the panel',
 			{ propertyFilters: [{ property: '', operator: 'exists' }] },
 			'propertyFilters[0].property',
-			'propertyFilters[0].property: is empty; name the event property to test.',
+			'Property Filters › row 1: Property is empty — enter the event property to compare, e.g. cart_value.',
 		],
 	])('rejects %s', (_label, overrides, field, message) => {
 		let thrown: unknown;

@@ -1,6 +1,11 @@
-import type { LimitUsage, SendReservationRequest, SendReservationResult } from '../campaign-store';
+import type {
+	LimitUsage,
+	SendCountResult,
+	SendReservationRequest,
+	SendReservationResult,
+} from '../campaign-store';
 import { sendFromRow, type SendRow } from '../rows';
-import { reservedSend, type PreparedReservation } from '../send-requests';
+import { reservedSend, type PreparedCount, type PreparedReservation } from '../send-requests';
 
 /**
  * Locks per store for reserving sends; a power of two. Users hash to one of these stripes,
@@ -255,6 +260,43 @@ export function reservationFromJson(
 	}
 }
 
+/** The row of `countSends`: the usage as JSON, the latest counted send inside the min gap. */
+export interface SendCountRow {
+	usage: LimitUsage[];
+	last_at: string | number | null;
+}
+
+/** The parameters of `countSends`, in order. */
+export function sendCountValues(count: PreparedCount): unknown[] {
+	return [
+		count.userId,
+		count.now,
+		JSON.stringify(
+			count.limits.map((limit) => ({
+				rule_id: limit.ruleId,
+				since: limit.since,
+				limit: limit.limit,
+				campaign_id: limit.campaignId ?? null,
+				tag: limit.tag ?? null,
+				channel: limit.channel ?? null,
+			})),
+		),
+		count.minGap !== undefined,
+		count.minGap?.after ?? 0,
+		count.minGap?.channel ?? null,
+	];
+}
+
+export function sendCountFromRow(row: SendCountRow, count: PreparedCount): SendCountResult {
+	const usage = usageInOrder(row.usage);
+	const violated = usage.filter((u) => u.count >= u.limit).map((u) => u.ruleId);
+	if (count.minGap && row.last_at !== null) {
+		violated.push(count.minGap.ruleId);
+		return { usage, violated, lastCountedAt: Number(row.last_at) };
+	}
+	return { usage, violated };
+}
+
 /** The statements for sends and exits, for one schema (a checked identifier). */
 export function postgresSendStatements(schema: string) {
 	const s = `"${schema}"`;
@@ -266,6 +308,31 @@ export function postgresSendStatements(schema: string) {
 		SELECT * FROM ${s}.${table} WHERE ${key} = $1 AND NOT EXISTS (SELECT 1 FROM updated)`;
 	return {
 		reserveSends: `SELECT r FROM ${s}.reserve_sends($1::bigint, $2::jsonb) AS r`,
+		/**
+		 * `countSends`: the counts of DECIDE_WAVE for one user, read only. $1 user, $2 now,
+		 * $3 the limits as JSON, $4 whether to check a min gap, $5 its bound, $6 its channel.
+		 */
+		countSends: `SELECT
+				coalesce(jsonb_agg(jsonb_build_object(
+					'ruleId', l.value->>'rule_id',
+					'count', c.n,
+					'limit', (l.value->>'limit')::bigint,
+					'countedAt', CASE WHEN c.n >= (l.value->>'limit')::bigint THEN c.times ELSE '[]'::jsonb END
+				) ORDER BY l.ord), '[]'::jsonb) AS usage,
+				(SELECT max(s.reserved_at) FROM ${s}.sends AS s
+					WHERE $4::boolean AND s.user_id = $1 AND s.counts_toward_cap AND ${live('s', '$2::bigint')}
+						AND s.reserved_at > $5::bigint AND ($6::text IS NULL OR s.channel = $6::text)
+				) AS last_at
+			FROM jsonb_array_elements($3::jsonb) WITH ORDINALITY AS l(value, ord)
+			CROSS JOIN LATERAL (
+				SELECT count(*) AS n, coalesce(jsonb_agg(s.reserved_at ORDER BY s.reserved_at), '[]'::jsonb) AS times
+				FROM ${s}.sends AS s
+				WHERE s.user_id = $1 AND s.counts_toward_cap AND ${live('s', '$2::bigint')}
+					AND s.reserved_at >= (l.value->>'since')::bigint
+					AND (l.value->>'campaign_id' IS NULL OR s.campaign_id = l.value->>'campaign_id')
+					AND (l.value->>'channel' IS NULL OR s.channel = l.value->>'channel')
+					AND (l.value->>'tag' IS NULL OR s.tags ? (l.value->>'tag'))
+			) AS c`,
 		getSend: `SELECT * FROM ${s}.sends WHERE idempotency_key = $1`,
 		/** A `sent` send is never changed again. */
 		completeSent: updatedOrAsIs(

@@ -95,6 +95,9 @@ export function postgresStatements(schema: string) {
 			FROM ${s}.profiles WHERE user_id = ANY($1::text[])`,
 
 		getEntry: `SELECT * FROM ${s}.campaign_entries WHERE entry_id = $1`,
+		findEntries: `SELECT * FROM ${s}.campaign_entries
+			WHERE campaign_id = $1 AND user_id = $2 AND triggered_at > $3 AND triggered_at < $4
+			ORDER BY triggered_at DESC, entered_at DESC LIMIT $5`,
 	};
 }
 

@@ -15,6 +15,7 @@ import type {
 	CapDecisionRecord,
 	ClaimStepsRequest,
 	ClaimedStep,
+	EntryQuery,
 	EventQuery,
 	IngestRequest,
 	IngestResult,
@@ -22,6 +23,8 @@ import type {
 	ScheduleStepRequest,
 	ScheduleStepsResult,
 	SendCompletion,
+	SendCountRequest,
+	SendCountResult,
 	SendRecord,
 	SendReservationRequest,
 	SendReservationResult,
@@ -60,7 +63,14 @@ import {
 	prepareSteps,
 } from '../scheduled-steps';
 import { checkSegmentCommit } from '../segments';
-import { checkCompletion, checkExit, checkTime, prepareReservations } from '../send-requests';
+import {
+	checkCompletion,
+	checkEntryQuery,
+	checkExit,
+	checkTime,
+	prepareReservations,
+	prepareSendCount,
+} from '../send-requests';
 import {
 	checkUserId,
 	checkUserRecordsQuery,
@@ -105,7 +115,10 @@ import {
 	postgresSendStatements,
 	reservationFromJson,
 	reservationPayload,
+	sendCountFromRow,
+	sendCountValues,
 	type ReservationJson,
+	type SendCountRow,
 } from './postgres-sends';
 import { advisoryKey, postgresStatements, type PostgresStatements } from './postgres-sql';
 
@@ -475,6 +488,19 @@ export class PostgresCampaignStore implements CampaignStore, SegmentStore {
 		return profiles;
 	}
 
+	async findEntries(query: EntryQuery): Promise<CampaignEntry[]> {
+		const checked = checkEntryQuery(query);
+		await this.open();
+		const rows = await this.query<EntryRow>(this.sql.findEntries, [
+			checked.campaignId,
+			checked.userId,
+			checked.triggeredAfter,
+			checked.triggeredBefore,
+			checked.limit,
+		]);
+		return rows.map(entryFromRow);
+	}
+
 	async getEntry(entryId: string): Promise<CampaignEntry | undefined> {
 		await this.open();
 		const [row] = await this.query<EntryRow>(this.sql.getEntry, [entryId]);
@@ -493,6 +519,16 @@ export class PostgresCampaignStore implements CampaignStore, SegmentStore {
 	 * trip for a single decision or a whole batch. The function needs READ COMMITTED; on a
 	 * pool whose connections default to another level, it runs in an explicit transaction.
 	 */
+	async countSends(request: SendCountRequest): Promise<SendCountResult> {
+		const prepared = prepareSendCount(request);
+		await this.open();
+		const [row] = await this.query<SendCountRow>(
+			this.sendSql.countSends,
+			sendCountValues(prepared),
+		);
+		return sendCountFromRow(row, prepared);
+	}
+
 	async reserveSends(requests: SendReservationRequest[]): Promise<SendReservationResult[]> {
 		const prepared = prepareReservations(requests);
 		await this.open();

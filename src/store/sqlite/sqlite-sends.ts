@@ -3,11 +3,12 @@ import type { StatementSync } from 'node:sqlite';
 import type {
 	LimitUsage,
 	SendCompletion,
+	SendCountResult,
 	SendRecord,
 	SendReservationResult,
 } from '../campaign-store';
 import { sendFromRow, type SendRow } from '../rows';
-import type { PreparedLimit, PreparedReservation } from '../send-requests';
+import type { PreparedCount, PreparedLimit, PreparedReservation } from '../send-requests';
 
 /** The store's cache of prepared statements. */
 type Statements = (sql: string) => StatementSync;
@@ -75,6 +76,26 @@ function usageOf(
 	return { ruleId: limit.ruleId, count: n, limit: limit.limit, countedAt };
 }
 
+/** A user's counted sends per limit and the min gap, as a reservation checks them; reads only. */
+export function countSqliteSends(statement: Statements, count: PreparedCount): SendCountResult {
+	const { userId: user, now, limits, minGap } = count;
+	const usage = limits.map((limit) => usageOf(statement, user, now, limit));
+	const violated = usage.filter((u) => u.count >= u.limit).map((u) => u.ruleId);
+	if (minGap) {
+		const { last } = statement(SQL.lastInGap).get({
+			user,
+			now,
+			after: minGap.after,
+			channel: minGap.channel ?? null,
+		}) as { last: number | null };
+		if (last !== null) {
+			violated.push(minGap.ruleId);
+			return { usage, violated, lastCountedAt: Number(last) };
+		}
+	}
+	return { usage, violated };
+}
+
 /** The decisions of `reserveSends`, in order; the caller runs them in one `BEGIN IMMEDIATE` transaction. */
 export function reserveSqliteSends(
 	statement: Statements,
@@ -86,21 +107,12 @@ export function reserveSqliteSends(
 		if (existing && isLive(existing, now)) {
 			return { outcome: 'duplicate', send: sendFromRow(existing) };
 		}
-		const usage = limits.map((limit) => usageOf(statement, user, now, limit));
-		const violated = usage.filter((u) => u.count >= u.limit).map((u) => u.ruleId);
-		let lastCountedAt: number | undefined;
-		if (minGap) {
-			const { last } = statement(SQL.lastInGap).get({
-				user,
-				now,
-				after: minGap.after,
-				channel: minGap.channel ?? null,
-			}) as { last: number | null };
-			if (last !== null) {
-				violated.push(minGap.ruleId);
-				lastCountedAt = Number(last);
-			}
-		}
+		const { usage, violated, lastCountedAt } = countSqliteSends(statement, {
+			userId: user,
+			now,
+			limits,
+			minGap,
+		});
 		if (violated.length > 0) {
 			return lastCountedAt === undefined
 				? { outcome: 'capped', usage, violated }

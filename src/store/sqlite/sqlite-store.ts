@@ -14,6 +14,7 @@ import {
 	type CapDecisionRecord,
 	type ClaimStepsRequest,
 	type ClaimedStep,
+	type EntryQuery,
 	type EventQuery,
 	type IngestRequest,
 	type IngestResult,
@@ -21,6 +22,8 @@ import {
 	type ScheduleStepRequest,
 	type ScheduleStepsResult,
 	type SendCompletion,
+	type SendCountRequest,
+	type SendCountResult,
 	type SendRecord,
 	type SendReservationRequest,
 	type SendReservationResult,
@@ -57,7 +60,14 @@ import {
 	prepareSteps,
 } from '../scheduled-steps';
 import { checkSegmentCommit } from '../segments';
-import { checkCompletion, checkExit, checkTime, prepareReservations } from '../send-requests';
+import {
+	checkCompletion,
+	checkEntryQuery,
+	checkExit,
+	checkTime,
+	prepareReservations,
+	prepareSendCount,
+} from '../send-requests';
 import {
 	checkUserId,
 	checkUserRecordsQuery,
@@ -86,7 +96,12 @@ import {
 	stageSqliteSegmentPage,
 } from './sqlite-segments';
 import { countSqliteReport, recordSqliteCapDecisions } from './sqlite-report';
-import { completeSqliteSend, getSqliteSend, reserveSqliteSends } from './sqlite-sends';
+import {
+	completeSqliteSend,
+	countSqliteSends,
+	getSqliteSend,
+	reserveSqliteSends,
+} from './sqlite-sends';
 
 export interface SqliteStoreOptions {
 	/** Path of the database file, or `:memory:`. */
@@ -376,6 +391,21 @@ export class SqliteCampaignStore implements CampaignStore, SegmentStore {
 		return row && entryFromRow(row);
 	}
 
+	async findEntries(query: EntryQuery): Promise<CampaignEntry[]> {
+		const checked = checkEntryQuery(query);
+		const rows = this.statement(
+			`SELECT * FROM campaign_entries WHERE campaign_id = ? AND user_id = ?
+			 AND triggered_at > ? AND triggered_at < ? ORDER BY triggered_at DESC, entered_at DESC LIMIT ?`,
+		).all(
+			checked.campaignId,
+			checked.userId,
+			checked.triggeredAfter,
+			checked.triggeredBefore,
+			checked.limit,
+		) as unknown as EntryRow[];
+		return rows.map(entryFromRow);
+	}
+
 	async exitEntry(entryId: string, reason: string, at: number): Promise<CampaignEntry | undefined> {
 		checkExit(entryId, reason, at);
 		const exited = this.statement(
@@ -383,6 +413,11 @@ export class SqliteCampaignStore implements CampaignStore, SegmentStore {
 			 WHERE entry_id = ? AND state = 'active' RETURNING *`,
 		).get(at, reason, entryId) as EntryRow | undefined;
 		return exited ? entryFromRow(exited) : this.getEntry(entryId);
+	}
+
+	async countSends(request: SendCountRequest): Promise<SendCountResult> {
+		const prepared = prepareSendCount(request);
+		return countSqliteSends((sql) => this.statement(sql), prepared);
 	}
 
 	async reserveSends(requests: SendReservationRequest[]): Promise<SendReservationResult[]> {
