@@ -15,6 +15,7 @@ import { DateTime } from 'luxon';
 
 import { fetchTransport } from '../test/send/support/fetch-transport';
 import { runReports } from './report';
+import { runTimelines } from './timeline';
 import { runTrialJourney } from './trial-journey';
 import { startIntercomImitation } from '../test/send/support/intercom-imitation';
 import {
@@ -414,6 +415,7 @@ async function main(): Promise<void> {
 	await imitation.close();
 	await runTrialJourney(store);
 	await runReports(store, T0 + 8 * DAY);
+	await runTimelines(store, T0 + 8 * DAY);
 	await store.close();
 	rmSync(folder, { recursive: true, force: true });
 }

@@ -310,3 +310,20 @@ export type {
 	ConversionRule,
 	VariantFunnelCounts,
 } from './store/campaign-store';
+export {
+	buildTimeline,
+	compareDecisions,
+	exportUserData,
+	readUserTimeline,
+	renderTimeline,
+	TIMELINE_NOTES,
+	type TimelineDecision,
+	type TimelineKind,
+	type TimelineRequest,
+	type UserTimeline,
+} from './report/timeline';
+export type {
+	ErasureResult,
+	UserRecords,
+	UserRecordsQuery,
+} from './store/user-records';

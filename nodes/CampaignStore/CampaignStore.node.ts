@@ -15,8 +15,10 @@ import { readDefaultTimeZone } from '../shared/parameters';
 import { campaignStoreProperties } from './description';
 import { dryRunItem } from './dry-run';
 import { readEvent, readProfileUpdate, readUserId } from './read-parameters';
+import { isUserDataOperation, runUserDataOperation } from './user-data';
+import { userDataProperties, type UserDataOperation } from './user-data-description';
 
-type Operation = 'recordEvent' | 'upsertProfile' | 'getProfile' | 'dryRun';
+type Operation = 'recordEvent' | 'upsertProfile' | 'getProfile' | 'dryRun' | UserDataOperation;
 
 export class CampaignStore implements INodeType {
 	description: INodeTypeDescription = {
@@ -39,7 +41,7 @@ export class CampaignStore implements INodeType {
 				testedBy: 'testCampaignStoreCredential',
 			},
 		],
-		properties: campaignStoreProperties,
+		properties: [...campaignStoreProperties, ...userDataProperties],
 	};
 
 	methods = { credentialTest: { testCampaignStoreCredential } };
@@ -109,6 +111,16 @@ export class CampaignStore implements INodeType {
 					json: profileJson(profiles.get(update.userId)),
 					pairedItem: { item: itemIndex },
 				});
+			}
+		} else if (isUserDataOperation(operation)) {
+			// One person per item: a timeline, an export or an erasure (each its own transaction).
+			for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
+				try {
+					const json = await runUserDataOperation(this, operation, store, itemIndex, now);
+					output.push({ json, pairedItem: { item: itemIndex } });
+				} catch (error) {
+					failed(itemIndex, error as Error);
+				}
 			}
 		} else {
 			const userIds = items.map((_, itemIndex) => readUserId(this, itemIndex));

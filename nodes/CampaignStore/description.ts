@@ -33,10 +33,30 @@ export const campaignStoreProperties: INodeProperties[] = [
 					'Tell what the campaign would do to a user now, step by step, without recording or sending anything',
 			},
 			{
+				name: 'Erase User',
+				value: 'eraseUser',
+				action: 'Erase a user',
+				description:
+					"Delete a user's profile, events, schedule and segment membership; keep campaign counts without anything personal",
+			},
+			{
+				name: 'Export User Data',
+				value: 'exportUserData',
+				action: 'Export all data of a user',
+				description: 'Everything stored about a user in one JSON document, with their timeline',
+			},
+			{
 				name: 'Get Profile',
 				value: 'getProfile',
 				action: 'Get a user profile',
 				description: 'Read what the campaign store knows about a user',
+			},
+			{
+				name: 'Get Timeline',
+				value: 'getTimeline',
+				action: 'Get the timeline of a user',
+				description:
+					'Every decision about a user in order: events, entries, delays, exits, caps, sends, conversions',
 			},
 			{
 				name: 'Record Event',

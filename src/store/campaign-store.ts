@@ -384,6 +384,82 @@ export interface VariantFunnelCounts {
 	converted: number;
 }
 
+/** What to read about one user: every campaign, or one. */
+export interface UserRecordsQuery {
+	userId: string;
+	campaignId?: string;
+	/** The report's conversion rule; absent: no conversions are looked up. */
+	conversion?: ConversionRule;
+	/** Conversions are counted up to this instant, as in the report. */
+	now: number;
+}
+
+/** One `scheduled_steps` row of the user: the due time a step (Delay, Frequency Cap) set. */
+export interface UserScheduledStep {
+	campaignId: string;
+	stepId: string;
+	entryId: string;
+	dueAt: number;
+	state: 'scheduled' | 'claimed' | 'done' | 'cancelled';
+	attempts: number;
+	createdAt: number;
+	updatedAt: number;
+}
+
+export interface UserSegmentMembership {
+	segmentId: string;
+	recordId: string;
+	enteredAt: number;
+}
+
+/** An entry the report's conversion rule counts as converted, and the first event that did it. */
+export interface EntryConversion {
+	entryId: string;
+	messageId: string;
+}
+
+/** Everything the store holds about one user, oldest first in every list. */
+export interface UserRecords {
+	userId: string;
+	campaignId?: string;
+	profile?: UserProfile;
+	events: CampaignEvent[];
+	entries: CampaignEntry[];
+	sends: SendRecord[];
+	capDecisions: CapDecisionRecord[];
+	scheduledSteps: UserScheduledStep[];
+	segmentMemberships: UserSegmentMembership[];
+	conversions: EntryConversion[];
+}
+
+/** The tables an erasure touches, in the order it reports them. */
+export const ERASED_TABLES = [
+	'events',
+	'profiles',
+	'campaign_entries',
+	'sends',
+	'cap_decisions',
+	'scheduled_steps',
+	'segment_members',
+	'segment_staging',
+	'segment_changes',
+] as const;
+export type ErasedTable = (typeof ERASED_TABLES)[number];
+
+/**
+ * What an erasure did per table: rows `deleted`, and rows `anonymized`, i.e. kept for the
+ * campaign's aggregate counts under an unlinkable tombstone id with their personal content
+ * removed (see `eraseUser`).
+ */
+export interface ErasureResult {
+	userId: string;
+	/** False when the store held nothing about the user (e.g. a second call): nothing changed. */
+	found: boolean;
+	deleted: Record<ErasedTable, number>;
+	anonymized: Record<'events' | 'campaign_entries' | 'sends' | 'cap_decisions', number>;
+	erasedAt: number;
+}
+
 export type StoreBackend = 'sqlite' | 'postgres';
 
 export interface CampaignStore {
@@ -496,6 +572,22 @@ export interface CampaignStore {
 	 * recorded before it.
 	 */
 	countCampaignReport(query: CampaignReportQuery): Promise<VariantFunnelCounts[]>;
+
+	/**
+	 * Everything the store holds about one user (optionally one campaign's part), read in one
+	 * transaction, with the entries the report's conversion rule counts as converted: the
+	 * material of the user's timeline and of an export.
+	 */
+	readUserRecords(query: UserRecordsQuery): Promise<UserRecords>;
+
+	/**
+	 * Erases one user in ONE transaction: profile, scheduled steps and segment rows deleted;
+	 * entries, sends, cap decisions and the events a conversion could count kept under a random
+	 * tombstone user id, with new ids and no personal content (properties pseudonymized with a
+	 * key thrown away, provider ids, content hashes and errors removed), so that the campaign
+	 * report's counts do not change. A second call finds nothing (`found: false`).
+	 */
+	eraseUser(userId: string, now: number): Promise<ErasureResult>;
 
 	/** Idempotent; closes connections and file handles. */
 	close(): Promise<void>;

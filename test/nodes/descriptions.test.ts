@@ -284,7 +284,10 @@ describe('the nodes panel', () => {
 		);
 		expect((operation?.options as INodePropertyOptions[]).map((option) => option.name)).toEqual([
 			'Dry Run',
+			'Erase User',
+			'Export User Data',
 			'Get Profile',
+			'Get Timeline',
 			'Record Event',
 			'Upsert Profile',
 		]);

@@ -13,6 +13,7 @@ import {
 	scheduleRequestFor,
 	triggeredEntryToJson,
 	type CampaignStore,
+	type CapDecisionRecord,
 	type ClaimedStep,
 	type CapRequest,
 	type DelaySpec,
@@ -169,6 +170,22 @@ export interface Release {
 	attempt: number;
 }
 
+/**
+ * A decision the simulated workflow took about a user, as it took it: what the user's timeline
+ * built from the store must show (`test/simulator/simulator.test.ts` compares them).
+ */
+export interface LoggedDecision {
+	kind: 'entered' | 'delayed' | 'deferred' | 'capped' | 'exited' | 'sent';
+	campaignId: string;
+	entryId: string;
+	at: number;
+	/** delayed / deferred: the due time. */
+	until?: number;
+	/** capped: the cap's decision and rules. */
+	decision?: 'capped' | 'deferred';
+	rules?: string[];
+}
+
 export interface SimulationReport {
 	users: number;
 	days: number;
@@ -185,6 +202,8 @@ export interface SimulationReport {
 	reRunsSkipped: number;
 	crashedThenRetried: number;
 	decisions: number;
+	/** Every decision per user, in the order taken. */
+	log: Map<string, LoggedDecision[]>;
 }
 
 /** A small deterministic generator, so that a failing run can be repeated with its seed. */
@@ -211,6 +230,8 @@ interface Pending {
 	json: Record<string, unknown>;
 	dueAt: number;
 	crashed?: boolean;
+	/** Why it goes back to the schedule: a cap refusal, or a re-run of the execution. */
+	requeuedBy?: 'deferred' | 'delayed';
 }
 
 export interface SimulationOptions {
@@ -255,6 +276,7 @@ export async function runSimulation(
 		reRunsSkipped: 0,
 		crashedThenRetried: 0,
 		decisions: 0,
+		log: new Map(),
 	};
 	const openCarts = new Map<string, string[]>();
 	const signedUp = new Set<string>();
@@ -308,12 +330,22 @@ export async function runSimulation(
 				const outcome = await ingestEvents(store, parsed, campaign.rule, now);
 				// The trigger's execution: the Campaign Delay schedules every user of the batch.
 				const requests = outcome.triggered.map((entered) => {
+					const { entryId, userId } = entered.entry;
 					const json = triggeredEntryToJson(entered);
 					const dueAt = computeResumeAt(
 						campaign.delay,
 						{ triggeredAt: entered.entry.triggeredAt, timeZone: zoneOfItem(json) },
 						now,
 					);
+					const campaignId = campaign.rule.campaignId;
+					logDecision(report, userId, { kind: 'entered', campaignId, entryId, at: now });
+					logDecision(report, userId, {
+						kind: 'delayed',
+						campaignId,
+						entryId,
+						at: now,
+						until: dueAt,
+					});
 					return scheduleRequestFor(readCampaignItem(json), RESUME_POINT, dueAt, json);
 				});
 				if (requests.length) await store.scheduleSteps(requests, now);
@@ -347,6 +379,14 @@ export async function runSimulation(
 				);
 				for (const entryId of died) crashed.add(entryId);
 				const rescheduled = again.filter((p) => !died.has(entryOf(p)));
+				for (const p of rescheduled)
+					logDecision(report, String(p.json.userId), {
+						kind: p.requeuedBy ?? 'delayed',
+						campaignId: campaign.rule.campaignId,
+						entryId: entryOf(p),
+						at: now,
+						until: p.dueAt,
+					});
 				if (rescheduled.length)
 					await store.scheduleSteps(
 						rescheduled.map((p) =>
@@ -369,6 +409,25 @@ export async function runSimulation(
 }
 
 const entryOf = (p: Pending) => String(p.json.entryId);
+
+function logDecision(report: SimulationReport, userId: string, decision: LoggedDecision): void {
+	const log = report.log.get(userId) ?? [];
+	// The store schedules an entry once per due time (a repeated one is the same row).
+	const repeated =
+		(decision.kind === 'delayed' || decision.kind === 'deferred') &&
+		log.some(
+			(d) =>
+				(d.kind === 'delayed' || d.kind === 'deferred') &&
+				d.entryId === decision.entryId &&
+				d.until === decision.until,
+		);
+	// An entry exits once; a later claim finds it exited already.
+	const exitedAgain =
+		decision.kind === 'exited' &&
+		log.some((d) => d.kind === 'exited' && d.entryId === decision.entryId);
+	if (!repeated && !exitedAgain) log.push(decision);
+	report.log.set(userId, log);
+}
 
 function pendingOf(campaign: Campaign, step: ClaimedStep, crashed: Set<string>): Pending {
 	return {
@@ -406,6 +465,13 @@ async function runSteps(
 		);
 		if (result.exited) {
 			report.exited++;
+			logDecision(report, item.userId, {
+				kind: 'exited',
+				campaignId: item.campaignId,
+				entryId: item.entryId!,
+				// The store records when the check decided, not when the goal event occurred.
+				at: now,
+			});
 			continue;
 		}
 		const request: CapRequest = {
@@ -428,6 +494,30 @@ async function runSteps(
 		continuing.map(({ request }) => request),
 	);
 	report.decisions += continuing.length;
+	// As the Frequency Cap node does: its refusals are kept for the report (and the timeline).
+	const refusals: CapDecisionRecord[] = [];
+	continuing.forEach(({ request }, index) => {
+		const decision = decisions[index];
+		if (decision.decision === 'allowed') return;
+		refusals.push({
+			campaignId: request.campaignId,
+			stepId: request.stepId,
+			entryId: request.entryId,
+			userId: request.userId,
+			decision: decision.decision,
+			rules: decision.rules,
+			at: now,
+		});
+		logDecision(report, request.userId, {
+			kind: 'capped',
+			campaignId: request.campaignId,
+			entryId: request.entryId!,
+			at: now,
+			decision: decision.decision,
+			rules: decision.rules,
+		});
+	});
+	await store.recordCapDecisions(refusals);
 	for (const [index, { pending: p, request }] of continuing.entries()) {
 		const decision = decisions[index];
 		if (decision.decision !== 'allowed' && decision.rules.includes(CAMPAIGN_ENDED_RULE))
@@ -437,7 +527,11 @@ async function runSteps(
 			else report.capped++;
 			// The workflow loops Capped/Deferred through a Delay until earliestAllowedAt.
 			if (decision.earliestAllowedAt !== null) {
-				requeue.push({ ...p, dueAt: Math.max(decision.earliestAllowedAt, now + 1) });
+				requeue.push({
+					...p,
+					dueAt: Math.max(decision.earliestAllowedAt, now + 1),
+					requeuedBy: 'deferred',
+				});
 			}
 			continue;
 		}
@@ -466,9 +560,15 @@ async function runSteps(
 			sentAt: now,
 		});
 		await store.completeSend(request.idempotencyKey, { state: 'sent', at: now });
+		logDecision(report, item.userId, {
+			kind: 'sent',
+			campaignId: item.campaignId,
+			entryId: item.entryId!,
+			at: now,
+		});
 		if (rnd() < 0.02) {
 			// A re-run of the same execution: the cap sees the same key, the send step sees it sent.
-			requeue.push({ ...p, dueAt: now + MINUTE });
+			requeue.push({ ...p, dueAt: now + MINUTE, requeuedBy: 'delayed' });
 		}
 	}
 	return requeue;

@@ -34,6 +34,7 @@ function report(
 		reRunsSkipped: 0,
 		crashedThenRetried: 0,
 		decisions: 0,
+		log: new Map(),
 	};
 }
 

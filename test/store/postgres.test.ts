@@ -11,6 +11,7 @@ import { describeScheduleConformance } from './schedule-conformance';
 import { describeSegmentConformance } from './segments-conformance';
 import { describeDryRunConformance } from './dry-run-conformance';
 import { describeCampaignStoreConformance } from './store-conformance';
+import { describeUserRecordsConformance } from './user-records-conformance';
 import { testConnection } from '../support/postgres';
 
 const connection = testConnection;
@@ -50,3 +51,4 @@ describeDryRunConformance('PostgreSQL', openPostgres, async (store) => {
 	}
 	return snapshot;
 });
+describeUserRecordsConformance('PostgreSQL', () => openPostgres());

@@ -9,6 +9,7 @@ import { describeScheduleConformance } from './schedule-conformance';
 import { describeSegmentConformance } from './segments-conformance';
 import { describeDryRunConformance } from './dry-run-conformance';
 import { describeCampaignStoreConformance } from './store-conformance';
+import { describeUserRecordsConformance } from './user-records-conformance';
 
 const folder = mkdtempSync(join(tmpdir(), 'tc-sqlite-'));
 afterAll(() => rmSync(folder, { recursive: true, force: true }));
@@ -44,6 +45,7 @@ describeDryRunConformance('SQLite file', openSqlite, async (store) => {
 		db.close();
 	}
 });
+describeUserRecordsConformance('SQLite file', () => openSqlite());
 
 describe('SQLite store specifics', () => {
 	it('shares one file between two store instances, as n8n processes on one host do', async () => {

@@ -67,9 +67,18 @@ import {
 	checkCompletion,
 	checkEntryQuery,
 	checkExit,
+	checkTime,
 	prepareReservations,
 	prepareSendCount,
 } from '../send-requests';
+import {
+	checkUserId,
+	checkUserRecordsQuery,
+	type ErasureResult,
+	type UserRecords,
+	type UserRecordsQuery,
+} from '../user-records';
+import { erasePostgresUser, readPostgresUserRecords } from './postgres-user-records';
 import type { PgClient, PgPool, PgQueryable, PgQueryResult } from './pg-types';
 import {
 	createPool,
@@ -515,7 +524,10 @@ export class PostgresCampaignStore implements CampaignStore, SegmentStore {
 	async countSends(request: SendCountRequest): Promise<SendCountResult> {
 		const prepared = prepareSendCount(request);
 		await this.open();
-		const [row] = await this.query<SendCountRow>(this.sendSql.countSends, sendCountValues(prepared));
+		const [row] = await this.query<SendCountRow>(
+			this.sendSql.countSends,
+			sendCountValues(prepared),
+		);
 		return sendCountFromRow(row, prepared);
 	}
 
@@ -723,6 +735,27 @@ export class PostgresCampaignStore implements CampaignStore, SegmentStore {
 			await client.query("SET LOCAL work_mem = '256MB'");
 			return countPostgresReport(client, this.schema, prepared);
 		});
+	}
+
+	async readUserRecords(query: UserRecordsQuery): Promise<UserRecords> {
+		const prepared = checkUserRecordsQuery(query);
+		await this.open();
+		return this.withClient(async (client) => {
+			// One snapshot for every list.
+			await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+			try {
+				return await readPostgresUserRecords(client, this.schema, prepared);
+			} finally {
+				await client.query('COMMIT');
+			}
+		});
+	}
+
+	async eraseUser(userId: string, now: number): Promise<ErasureResult> {
+		const user = checkUserId(userId);
+		checkTime(now, 'now');
+		await this.open();
+		return this.transaction((client) => erasePostgresUser(client, this.schema, user, now));
 	}
 
 	async close(): Promise<void> {

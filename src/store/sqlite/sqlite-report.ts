@@ -1,6 +1,7 @@
 import type { StatementSync } from 'node:sqlite';
 
 import type { CapDecisionRecord, VariantFunnelCounts } from '../campaign-store';
+import type { EntryConversion } from '../user-records';
 import {
 	EXIT_CODE_SQL,
 	foldReportRows,
@@ -20,20 +21,15 @@ const jsonPath = (parts: string[]) => `$${parts.map((part) => `."${part}"`).join
 const propertyOf = (alias: string) =>
 	`CAST(coalesce(json_extract(${alias}.properties, $keyPath), json_extract(${alias}.properties, $dotPath)) AS TEXT)`;
 
+/** Whose entries a statement reads: a campaign's in a time range, or one user's (in one campaign). */
+type Scope = { user: false } | { user: true; campaign: boolean };
+
 /**
- * One statement: the campaign's entries in range, each with its sends and cap decisions
- * summed, then a conversion looked up per measured entry on `events (user_id, name,
- * occurred_at)`, grouped by (variant, exit code). Sends are read in (campaign, entry) order
- * from their index, so the per-entry sums need no sort.
+ * The report's conversion rule: the events of the entry's user that count as its conversion
+ * (`p` is a measured entry). Used by the report and by a user's timeline alike.
  */
-function reportSql(conversion: PreparedConversion | undefined): string {
-	const start = `CASE
-		WHEN p.messages_sent > 0 THEN ${conversion?.windowFrom === 'entry' ? 'p.triggered_at' : 'p.first_sent_at'}
-		WHEN p.variant = 'control' THEN ${conversion?.windowFrom === 'entry' ? 'p.triggered_at' : 'p.held_out_at'}
-	END`;
-	const converted = conversion
-		? `EXISTS (
-			SELECT 1 FROM events AS c
+function conversionEventsSql(conversion: PreparedConversion): string {
+	return `FROM events AS c
 			WHERE c.user_id = p.user_id
 				AND c.name IN (SELECT value FROM json_each($names))
 				AND c.occurred_at > p.window_start
@@ -43,9 +39,25 @@ function reportSql(conversion: PreparedConversion | undefined): string {
 					conversion.property
 						? `AND ${triggerMatch(propertyOf('c'), `(SELECT ${propertyOf('t')} FROM events AS t WHERE t.message_id = p.trigger_message_id)`)}`
 						: ''
-				}
-		)`
-		: '0';
+				}`;
+}
+
+/**
+ * The campaign's entries in range (or the user's entries), each with its sends and cap
+ * decisions summed and the start of its conversion window (null: not measured). Sends are read
+ * in (campaign, entry) order from their index, so the per-entry sums need no sort.
+ */
+function measuredSql(conversion: PreparedConversion | undefined, scope: Scope): string {
+	const start = `CASE
+		WHEN p.messages_sent > 0 THEN ${conversion?.windowFrom === 'entry' ? 'p.triggered_at' : 'p.first_sent_at'}
+		WHEN p.variant = 'control' THEN ${conversion?.windowFrom === 'entry' ? 'p.triggered_at' : 'p.held_out_at'}
+	END`;
+	const campaignOfUser = scope.user && scope.campaign ? 'AND campaign_id = $campaign' : '';
+	const sendsOf = scope.user ? `user_id = $user ${campaignOfUser}` : 'campaign_id = $campaign';
+	const decisionsOf = scope.user ? 'd.campaign_id = e.campaign_id' : 'd.campaign_id = $campaign';
+	const entriesOf = scope.user
+		? `e.user_id = $user ${campaignOfUser.replace('campaign_id', 'e.campaign_id')}`
+		: 'e.campaign_id = $campaign AND e.triggered_at >= $from AND e.triggered_at < $to';
 	return `WITH sent AS (
 			SELECT entry_id,
 				substr(min(CASE WHEN variant IS NOT NULL
@@ -54,7 +66,7 @@ function reportSql(conversion: PreparedConversion | undefined): string {
 				min(CASE WHEN state = 'sent' THEN sent_at END) AS first_sent_at,
 				max(state = 'failed') AS any_failed,
 				min(CASE WHEN variant = 'control' AND state <> 'sent' THEN reserved_at END) AS held_out_at
-			FROM sends WHERE campaign_id = $campaign AND entry_id IS NOT NULL
+			FROM sends WHERE ${sendsOf} AND entry_id IS NOT NULL
 			GROUP BY entry_id
 		),
 		per_entry AS (
@@ -62,16 +74,25 @@ function reportSql(conversion: PreparedConversion | undefined): string {
 				${EXIT_CODE_SQL.sqlite} AS exit_code,
 				s.variant, coalesce(s.messages_sent, 0) AS messages_sent, s.first_sent_at,
 				coalesce(s.any_failed, 0) AS any_failed, s.held_out_at,
-				EXISTS (SELECT 1 FROM cap_decisions AS d WHERE d.campaign_id = $campaign
+				EXISTS (SELECT 1 FROM cap_decisions AS d WHERE ${decisionsOf}
 					AND d.entry_id = e.entry_id AND d.decision = 'capped') AS capped,
-				EXISTS (SELECT 1 FROM cap_decisions AS d WHERE d.campaign_id = $campaign
+				EXISTS (SELECT 1 FROM cap_decisions AS d WHERE ${decisionsOf}
 					AND d.entry_id = e.entry_id AND d.decision = 'deferred') AS deferred
 			FROM campaign_entries AS e LEFT JOIN sent AS s ON s.entry_id = e.entry_id
-			WHERE e.campaign_id = $campaign AND e.triggered_at >= $from AND e.triggered_at < $to
+			WHERE ${entriesOf}
 		),
 		measured AS (
 			SELECT p.*, ${start} AS window_start FROM per_entry AS p
-		)
+		)`;
+}
+
+/**
+ * One statement: the measured entries, a conversion looked up per measured entry on `events
+ * (user_id, name, occurred_at)`, grouped by (variant, exit code).
+ */
+function reportSql(conversion: PreparedConversion | undefined): string {
+	const converted = conversion ? `EXISTS (SELECT 1 ${conversionEventsSql(conversion)})` : '0';
+	return `${measuredSql(conversion, { user: false })}
 		SELECT p.variant, p.exit_code,
 			count(*) AS entered,
 			sum(p.state = 'exited') AS exited,
@@ -87,6 +108,50 @@ function reportSql(conversion: PreparedConversion | undefined): string {
 		GROUP BY p.variant, p.exit_code`;
 }
 
+/** The conversion parameters of both statements. */
+function conversionParameters(
+	conversion: PreparedConversion,
+	now: number,
+): Record<string, string | number> {
+	const parameters: Record<string, string | number> = {
+		names: JSON.stringify(conversion.eventNames),
+		windowMs: conversion.windowMs,
+		now,
+	};
+	if (conversion.property) {
+		parameters.keyPath = jsonPath([conversion.property.key]);
+		parameters.dotPath = jsonPath(conversion.property.path);
+	}
+	return parameters;
+}
+
+/**
+ * One user's converted entries under the report's rule (the same measured entries and the same
+ * conversion events as `countSqliteReport`), each with the first event that converted it.
+ */
+export function findSqliteConversions(
+	statement: Statements,
+	query: { userId: string; campaignId?: string; conversion: PreparedConversion; now: number },
+): EntryConversion[] {
+	const sql = `${measuredSql(query.conversion, { user: true, campaign: query.campaignId !== undefined })}
+		SELECT p.entry_id AS entry_id,
+			(SELECT c.message_id ${conversionEventsSql(query.conversion)}
+				ORDER BY c.occurred_at, c.id LIMIT 1) AS message_id
+		FROM measured AS p WHERE p.window_start IS NOT NULL`;
+	const parameters: Record<string, string | number> = {
+		user: query.userId,
+		...conversionParameters(query.conversion, query.now),
+	};
+	if (query.campaignId !== undefined) parameters.campaign = query.campaignId;
+	const rows = statement(sql).all(parameters) as Array<{
+		entry_id: string;
+		message_id: string | null;
+	}>;
+	return rows
+		.filter((row) => row.message_id !== null)
+		.map((row) => ({ entryId: row.entry_id, messageId: row.message_id! }));
+}
+
 export function countSqliteReport(
 	statement: Statements,
 	query: PreparedReportQuery,
@@ -96,16 +161,8 @@ export function countSqliteReport(
 		campaign: query.campaignId,
 		from: query.from,
 		to: query.to,
+		...(conversion ? conversionParameters(conversion, query.now) : {}),
 	};
-	if (conversion) {
-		parameters.names = JSON.stringify(conversion.eventNames);
-		parameters.windowMs = conversion.windowMs;
-		parameters.now = query.now;
-		if (conversion.property) {
-			parameters.keyPath = jsonPath([conversion.property.key]);
-			parameters.dotPath = jsonPath(conversion.property.path);
-		}
-	}
 	const rows = statement(reportSql(conversion)).all(parameters) as unknown as ReportRow[];
 	return foldReportRows(rows);
 }

@@ -64,9 +64,18 @@ import {
 	checkCompletion,
 	checkEntryQuery,
 	checkExit,
+	checkTime,
 	prepareReservations,
 	prepareSendCount,
 } from '../send-requests';
+import {
+	checkUserId,
+	checkUserRecordsQuery,
+	type ErasureResult,
+	type UserRecords,
+	type UserRecordsQuery,
+} from '../user-records';
+import { eraseSqliteUser, readSqliteUserRecords } from './sqlite-user-records';
 import {
 	cancelSqliteSteps,
 	claimSqliteSteps,
@@ -564,6 +573,23 @@ export class SqliteCampaignStore implements CampaignStore, SegmentStore {
 			this.db.exec(`PRAGMA cache_size = ${Number(cacheSize)}`);
 			this.db.exec('PRAGMA temp_store = DEFAULT');
 		}
+	}
+
+	async readUserRecords(query: UserRecordsQuery): Promise<UserRecords> {
+		const prepared = checkUserRecordsQuery(query);
+		// A read transaction: the lists come from one snapshot of the file.
+		this.db.exec('BEGIN');
+		try {
+			return readSqliteUserRecords((sql) => this.statement(sql), prepared);
+		} finally {
+			this.db.exec('COMMIT');
+		}
+	}
+
+	async eraseUser(userId: string, now: number): Promise<ErasureResult> {
+		const user = checkUserId(userId);
+		checkTime(now, 'now');
+		return this.transaction(() => eraseSqliteUser((sql) => this.statement(sql), user, now));
 	}
 
 	async close(): Promise<void> {
