@@ -28,7 +28,8 @@ export class CampaignStore implements INodeType {
 		group: ['transform'],
 		version: 1,
 		subtitle: `={{ ${optionNameExpression(campaignStoreProperties, 'operation')} }}`,
-		description: 'Record behavioural events and keep user profiles for triggered campaigns',
+		description:
+			'Record events and keep user profiles for triggered campaigns; dry-run a user, show, export or erase their data',
 		defaults: { name: 'Campaign Store' },
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
