@@ -14,6 +14,12 @@
  * The events are stamped 31 minutes ago, so the example's "30 minutes after the event" has
  * passed when they arrive and the Campaign Resume Trigger picks the users up at once.
  *
+ * Then `examples/trial-ending.json` against the fake Salesforce (its password credential, too, is
+ * found by name): the Segment Trigger's poll at activation enters the Contacts whose trial ends
+ * within three days and who have not converted; each waits in the schedule for the next weekday
+ * morning (09:00-12:00) in their own zone. The users are placed in zones where it is not such a
+ * morning now, so the test knows each one's instant whatever day it runs.
+ *
  * Run: `npm run test:e2e -- test/e2e/examples.e2e.test.ts` (builds first).
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -35,8 +41,10 @@ import {
 	type WorkflowJson,
 } from './n8n-harness';
 import { startIntercomImitation, type IntercomImitation } from '../send/support/intercom-imitation';
+import { FakeSalesforce } from '../support/fake-salesforce';
 import {
 	defaultStorePath,
+	describeRun,
 	nodeOutput,
 	postEvents,
 	trackEvent,
@@ -46,6 +54,29 @@ import {
 
 const TOKEN = 'e2e-examples-intercom-token';
 const EXAMPLE = path.join(packageRoot(), 'examples', 'abandoned-cart.json');
+const TRIAL_EXAMPLE = path.join(packageRoot(), 'examples', 'trial-ending.json');
+const SALESFORCE_APP = { clientId: 'e2e-examples-app', clientSecret: 'e2e-examples-app-secret' };
+const SALESFORCE_USER = {
+	username: 'integration@examples.e2e.example',
+	password: 'e2e-pw',
+	securityToken: 'E2ETOKEN',
+};
+
+/** The start of the example's next delivery window: weekdays 09:00-12:00 in `zone`, from `now`. */
+function nextWeekdayMorning(now: number, zone: string): number {
+	let day = DateTime.fromMillis(now, { zone }).startOf('day');
+	for (let i = 0; i < 8; i++, day = day.plus({ days: 1 })) {
+		const opens = day.set({ hour: 9 });
+		if (day.weekday <= 5 && opens.toMillis() >= now) return opens.toMillis();
+	}
+	throw new Error(`no weekday morning within a week in ${zone}`);
+}
+
+/** Whether `now` is inside a weekday 09:00-12:00 in `zone`. */
+const inMorningWindow = (now: number, zone: string): boolean => {
+	const local = DateTime.fromMillis(now, { zone });
+	return local.weekday <= 5 && local.hour >= 9 && local.hour < 12;
+};
 const CAMPAIGN = 'abandoned-cart';
 const DAY = 86_400_000;
 
@@ -85,6 +116,7 @@ describe('examples/abandoned-cart.json in a real n8n 2.41.0', () => {
 	let imitation: IntercomImitation;
 	let workflow: PublishedWorkflow;
 	let storePath: string;
+	let salesforce: FakeSalesforce | undefined;
 	const now = Date.now();
 	// Well inside the day (10:00-19:59) and the night (22:00-06:59), so the run cannot cross 09:00 or 21:00.
 	const dayZone = zoneWhere((hour) => hour >= 10 && hour < 20, now);
@@ -128,6 +160,7 @@ describe('examples/abandoned-cart.json in a real n8n 2.41.0', () => {
 	afterAll(async () => {
 		await n8n?.stop();
 		await imitation?.close();
+		await salesforce?.close();
 		if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
 	});
 
@@ -288,6 +321,111 @@ describe('examples/abandoned-cart.json in a real n8n 2.41.0', () => {
 					exitReason: expect.stringMatching(/^exceptionEvent: "Order Completed" with the same cart_id \(cart-bought\)/),
 				});
 			});
+		}),
+		300_000,
+	);
+
+	it(
+		'trial-ending: the poll enters the Contacts whose trial ends within 3 days and who have not converted; each waits for the next weekday morning in their own zone',
+		logged(async () => {
+			salesforce = await FakeSalesforce.start();
+			salesforce.addConnectedApp(SALESFORCE_APP);
+			salesforce.addUser(SALESFORCE_USER);
+			salesforce.defineObject({
+				name: 'Contact',
+				fields: {
+					FirstName: { type: 'string' },
+					LastName: { type: 'string' },
+					Email: { type: 'email' },
+					Phone: { type: 'phone' },
+					Time_Zone__c: { type: 'string' },
+					Trial_End__c: { type: 'date' },
+					Converted__c: { type: 'boolean' },
+				},
+			});
+			const started = Date.now();
+			// Two zones where it is not a weekday morning now (and will not be for the next minutes).
+			const quiet = (zone: string) =>
+				!inMorningWindow(started, zone) && !inMorningWindow(started + 15 * 60_000, zone);
+			const zones = ['Asia/Tokyo', 'Europe/Berlin', 'America/New_York', 'Australia/Sydney', 'America/Los_Angeles'].filter(quiet);
+			expect(zones.length).toBeGreaterThanOrEqual(2);
+			const [zoneA, zoneB] = zones;
+			const day = (days: number) =>
+				DateTime.fromMillis(started, { zone: 'utc' }).plus({ days }).toISODate()!;
+			const contact = (name: string, zone: string, trialEnd: string, converted: boolean) =>
+				salesforce!.insert('Contact', {
+					FirstName: name,
+					LastName: 'Trial',
+					Email: `${name.toLowerCase()}@trial.e2e.example`,
+					Time_Zone__c: zone,
+					Trial_End__c: trialEnd,
+					Converted__c: converted,
+				});
+			contact('Cleo', zoneA, day(10), false); // trial ends later
+			contact('Dan', zoneB, day(2), true); // converted already
+
+			await n8n!.createCredential('Salesforce Integration User', 'campaignSalesforcePasswordApi', {
+				environment: 'custom',
+				myDomainUrl: salesforce.url,
+				useSoapLogin: false,
+				clientId: SALESFORCE_APP.clientId,
+				clientSecret: SALESFORCE_APP.clientSecret,
+				username: SALESFORCE_USER.username,
+				password: SALESFORCE_USER.password,
+				securityToken: SALESFORCE_USER.securityToken,
+				apiVersion: '62.0',
+			});
+			const example = JSON.parse(fs.readFileSync(TRIAL_EXAMPLE, 'utf8')) as WorkflowJson;
+			const trial = await n8n!.importAndPublishWorkflow({ ...example, id: 'e2eExampleTrial1' });
+			// The example's first poll only starts tracking (its default): wait for it to commit.
+			const tracked = Date.now() + 60_000;
+			while (!n8n!.logTail(400).includes('full sync via rest') && Date.now() < tracked)
+				await new Promise((resolve) => setTimeout(resolve, 500));
+			expect(n8n!.logTail(400)).toContain('full sync via rest');
+
+			// Two trials come to their last days; the example polls hourly, so n8n is restarted
+			// (as an admin does) and polls again when it activates the workflow.
+			const endsSoonA = contact('Ana', zoneA, day(2), false);
+			const endsSoonB = contact('Ben', zoneB, day(1), false);
+			await n8n!.restart();
+
+			// The poll at activation: one execution, both new users through the Delay into the schedule.
+			const deadline = Date.now() + 90_000;
+			let delayed: Array<Record<string, unknown>> = [];
+			let runs: ExecutionDetails[] = [];
+			while (Date.now() < deadline) {
+				runs = await Promise.all(
+					(await n8n!.listExecutions(trial.id))
+						.filter((e) => e.status !== 'running' && e.status !== 'new')
+						.map((e) => n8n!.getExecution(e.id, true)),
+				);
+				delayed = runs.flatMap((run) =>
+					((nodeOutput(run, 'Campaign Delay', 0) ?? []) as Item[]).map((item) => item.json),
+				);
+				if (delayed.length >= 2) break;
+				await new Promise((resolve) => setTimeout(resolve, 1000));
+			}
+			if (delayed.length < 2)
+				throw new Error(
+					`The trial workflow did not schedule both users:\n${runs.map(describeRun).join('\n')}`,
+				);
+			const byUser = new Map(delayed.map((json) => [String(json.userId), json]));
+			expect([...byUser.keys()].sort()).toEqual([endsSoonA, endsSoonB].sort());
+			for (const [userId, zone] of [
+				[endsSoonA, zoneA],
+				[endsSoonB, zoneB],
+			]) {
+				const json = byUser.get(userId)!;
+				expect(json.schedule).toMatchObject({ resumePoint: 'local-morning' });
+				expect(Date.parse(String((json.schedule as { dueAt: string }).dueAt))).toBe(
+					nextWeekdayMorning(started, zone),
+				);
+			}
+			// Nobody is due yet: Intercom got nothing from this campaign.
+			const trialMessages = imitation
+				.requestsTo('POST /messages')
+				.filter((request) => String(JSON.stringify(request.body)).includes('your trial ends'));
+			expect(trialMessages).toEqual([]);
 		}),
 		300_000,
 	);
