@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 
-import { Pool } from 'pg';
+import { Pool, type PoolClient } from 'pg';
 
 import { InvalidInputError, SchemaVersionError, StoreUnavailableError } from '../../src/errors';
 import type {
@@ -655,6 +655,73 @@ describe('PostgreSQL store: synced segments', () => {
 			expect(cancelPlan).toMatch(/scheduled_steps_user/);
 		} finally {
 			await client.query('ROLLBACK').catch(() => undefined);
+			client.release();
+		}
+	});
+
+	it('checks a batch against the campaign by index on tables never analysed (autovacuum off)', async () => {
+		const schema = freshSchema();
+		// The store's own statements, captured with their values as it sends them.
+		const sent: Array<{ text: string; values: unknown[] }> = [];
+		const pool = new Pool({ ...connection, max: 2 });
+		const connect = pool.connect.bind(pool) as () => Promise<PoolClient>;
+		(pool as unknown as { connect: () => Promise<PoolClient> }).connect = async () => {
+			const client = await connect();
+			const query = client.query.bind(client) as (text: string, values?: unknown[]) => unknown;
+			(client as unknown as { query: unknown }).query = (text: string, values?: unknown[]) => {
+				if (typeof text === 'string') sent.push({ text, values: values ?? [] });
+				return query(text, values);
+			};
+			return client;
+		};
+		const store = track(await openPostgresStore({ pool, schema }));
+		// 200,000 entries of one campaign (20 per user), written as a bulk load leaves them.
+		await admin.query(
+			`INSERT INTO "${schema}".campaign_entries
+				(entry_id, campaign_id, user_id, entered_at, triggered_at, trigger_message_id, state)
+			 SELECT 'e' || i, 'big', 'user-' || (i % 10000), ${T0}, ${T0} - i::bigint * 60000, 'm' || i, 'active'
+			 FROM generate_series(1, 200000) AS i`,
+		);
+		const { rows: stats } = await admin.query<{ reltuples: number; analysed: string | null }>(
+			`SELECT c.reltuples, greatest(s.last_analyze, s.last_autoanalyze) AS analysed
+			 FROM pg_class c JOIN pg_stat_user_tables s ON s.relid = c.oid
+			 WHERE c.oid = '"${schema}".campaign_entries'::regclass`,
+		);
+		expect(stats).toEqual([{ reltuples: -1, analysed: null }]);
+
+		// 250 candidates: some events entered before, some users blocked by the period.
+		const events = Array.from({ length: 250 }, (_, i) =>
+			i % 10 === 5
+				? event(`user-${i}`, T0 - 60000 * i, `m${i}`)
+				: event(`user-${i}`, T0 + i * DAY),
+		);
+		sent.length = 0;
+		const result = await store.ingest(
+			enter(events, 'big', { mode: 'oncePerPeriod', periodMs: DAY / 2 }),
+		);
+		expect(result.alreadyEntered).toHaveLength(25);
+		await pool.end();
+
+		const checks = sent.filter(
+			({ text }) => /^\s*SELECT/i.test(text) && /campaign_entries/.test(text),
+		);
+		expect(checks.length).toBeGreaterThan(0);
+		const client = await admin.connect();
+		try {
+			for (const { text, values } of checks) {
+				const { rows: plan } = await client.query<{ 'QUERY PLAN': string }>(
+					`EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) ${text}`,
+					values,
+				);
+				const lines = plan.map((row) => row['QUERY PLAN']).join('\n');
+				expect(lines).not.toMatch(/Seq Scan on campaign_entries/);
+				// No step reads the campaign's entries: each probe returns a row or two.
+				const read = [...lines.matchAll(/actual rows=(\d+)|Rows Removed by \w+: (\d+)/g)].map(
+					(match) => Number(match[1] ?? match[2]),
+				);
+				expect(Math.max(...read)).toBeLessThanOrEqual(250);
+			}
+		} finally {
 			client.release();
 		}
 	});

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -167,6 +167,47 @@ describe('SQLite store specifics', () => {
 			[1, 2, 3, 4, 5, 6, 7].map((version) => ({ version })),
 		);
 		check.close();
+	});
+
+	it("checkpoints a sync's staged pages every 80 MB of WAL, and events every 4 MB as before", async () => {
+		const filePath = join(folder, 'checkpoints.sqlite');
+		const store = new SqliteCampaignStore({ filePath });
+		const size = (path: string) => (existsSync(path) ? statSync(path).size : 0);
+		// About 12 MB of profiles, staged in pages as a segment sync does.
+		for (let page = 0; page < 12; page++) {
+			await store.stageSegmentPage({
+				segmentId: 'seg',
+				syncId: 's1',
+				profiles: Array.from({ length: 1000 }, (_, i) => ({
+					userId: `u-${page}-${i}`,
+					email: `u-${page}-${i}@example.com`,
+					attributes: { note: 'x'.repeat(800) },
+				})),
+				matched: [],
+				touched: [],
+				deleted: [],
+				now: 1,
+			});
+		}
+		// SQLite's default would have copied them into the file every 1,000 pages (4 MB).
+		expect(size(`${filePath}-wal`)).toBeGreaterThan(8 * 1024 * 1024);
+		expect(size(filePath)).toBeLessThan(1024 * 1024);
+
+		// The next event commit checkpoints with the default again: the pages reach the file.
+		const event = {
+			messageId: 'm-after-sync',
+			userId: 'u1',
+			name: 'Opened App',
+			occurredAt: 1,
+			receivedAt: 1,
+			properties: {},
+		};
+		expect((await store.ingest({ events: [event], now: 1 })).recorded).toEqual([true]);
+		expect(size(filePath)).toBeGreaterThan(8 * 1024 * 1024);
+		expect((await store.getProfiles(['u-11-999'])).get('u-11-999')?.attributes).toEqual({
+			note: 'x'.repeat(800),
+		});
+		await store.close();
 	});
 
 	it('claims through the partial indexes, never by scanning the table', async () => {

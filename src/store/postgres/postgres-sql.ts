@@ -50,16 +50,27 @@ export function postgresStatements(schema: string) {
 			) AS keys
 			ORDER BY key`,
 
-		/** Trigger events that already entered a user into the campaign. */
-		findEnteredEvents: `SELECT trigger_message_id FROM ${s}.campaign_entries
-			WHERE campaign_id = $1 AND trigger_message_id = ANY($2::text[])`,
-
-		/** Positions (1-based) of the candidates that an entry already in the store blocks. */
-		findBlocked: `SELECT c.ord FROM unnest($2::text[], $3::bigint[], $4::bigint[]) WITH ORDINALITY AS c(user_id, lo, hi, ord)
-			WHERE EXISTS (
-				SELECT 1 FROM ${s}.campaign_entries AS e
-				WHERE e.campaign_id = $1 AND e.user_id = c.user_id AND e.triggered_at > c.lo AND e.triggered_at < c.hi
-			)`,
+		/**
+		 * For each candidate (1-based ord): whether its event already entered the user into the
+		 * campaign, and whether an entry of the user in the store blocks it ($4/$5 null: nothing
+		 * blocks). Each check is a LATERAL probe with LIMIT 1, which PostgreSQL cannot flatten
+		 * into a join: it runs as an index lookup per candidate whatever the table's statistics.
+		 * On tables never analysed (autovacuum off), a join read every entry of the campaign.
+		 */
+		findEnteredOrBlocked: `SELECT c.ord, entered.hit IS NOT NULL AS entered, blocked.hit IS NOT NULL AS blocked
+			FROM unnest($2::text[], $3::text[], $4::bigint[], $5::bigint[]) WITH ORDINALITY AS c(message_id, user_id, lo, hi, ord)
+			LEFT JOIN LATERAL (
+				SELECT 1 AS hit FROM ${s}.campaign_entries AS e
+				WHERE e.campaign_id = $1 AND e.trigger_message_id = c.message_id
+				LIMIT 1
+			) AS entered ON true
+			LEFT JOIN LATERAL (
+				SELECT 1 AS hit FROM ${s}.campaign_entries AS e
+				WHERE c.lo IS NOT NULL AND e.campaign_id = $1 AND e.user_id = c.user_id
+					AND e.triggered_at > c.lo AND e.triggered_at < c.hi
+				LIMIT 1
+			) AS blocked ON true
+			WHERE entered.hit IS NOT NULL OR blocked.hit IS NOT NULL`,
 
 		insertEntries: `INSERT INTO ${s}.campaign_entries
 				(entry_id, campaign_id, user_id, entered_at, triggered_at, trigger_message_id, state)

@@ -363,41 +363,44 @@ export class PostgresCampaignStore implements CampaignStore, SegmentStore {
 			valid.map((i) => events[i].userId),
 			this.entryLockSeed,
 		]);
-		const { rows: entered } = await client.query<{ trigger_message_id: string }>(
-			this.sql.findEnteredEvents,
-			[entry.campaignId, valid.map((i) => events[i].messageId)],
+		// One round trip answers both checks for every candidate (the lock above came first).
+		const ranges = valid.map((i) => blockingEntryRange(entry.reEntry, events[i].occurredAt));
+		const { rows: found } = await client.query<{ ord: string; entered: boolean; blocked: boolean }>(
+			this.sql.findEnteredOrBlocked,
+			[
+				entry.campaignId,
+				valid.map((i) => events[i].messageId),
+				valid.map((i) => events[i].userId),
+				ranges.map((range) => range?.after ?? null),
+				ranges.map((range) => range?.before ?? null),
+			],
 		);
+		const enteredInStore = new Set<number>();
+		/** Indexes in `valid` that an entry already in the store blocks. */
+		const blockedByStore = new Set<number>();
+		for (const row of found) {
+			const position = Number(row.ord) - 1;
+			if (row.entered) enteredInStore.add(position);
+			if (row.blocked) blockedByStore.add(position);
+		}
 		// An event enters once: already in the store, or earlier in this batch.
-		const seen = new Set(entered.map((row) => row.trigger_message_id));
-		const candidates = valid.filter((eventIndex) => {
+		const seen = new Set<string>();
+		/** Positions in `valid` still to decide. */
+		const candidates: number[] = [];
+		valid.forEach((eventIndex, position) => {
 			const messageId = events[eventIndex].messageId;
-			if (seen.has(messageId)) {
+			if (enteredInStore.has(position) || seen.has(messageId)) {
 				result.alreadyEntered.push(eventIndex);
-				return false;
+				return;
 			}
 			seen.add(messageId);
-			return true;
+			candidates.push(position);
 		});
-		const ranges = candidates.map((i) => blockingEntryRange(entry.reEntry, events[i].occurredAt));
-		const checked = candidates.flatMap((eventIndex, position) => {
-			const range = ranges[position];
-			return range ? [{ position, userId: events[eventIndex].userId, ...range }] : [];
-		});
-		/** Positions in `candidates` that an entry already in the store blocks. */
-		const blockedByStore = new Set<number>();
-		if (checked.length > 0) {
-			const { rows } = await client.query<{ ord: string }>(this.sql.findBlocked, [
-				entry.campaignId,
-				checked.map((candidate) => candidate.userId),
-				checked.map((candidate) => candidate.after),
-				checked.map((candidate) => candidate.before),
-			]);
-			for (const row of rows) blockedByStore.add(checked[Number(row.ord) - 1].position);
-		}
 
 		// Entries of this batch block later candidates of the same user, as in SQLite.
 		const enteredNow = new Map<string, CampaignEntry[]>();
-		candidates.forEach((eventIndex, position) => {
+		for (const position of candidates) {
+			const eventIndex = valid[position];
 			const event = events[eventIndex];
 			const range = ranges[position];
 			const earlier = enteredNow.get(event.userId) ?? [];
@@ -407,7 +410,7 @@ export class PostgresCampaignStore implements CampaignStore, SegmentStore {
 					earlier.some((e) => e.triggeredAt > range.after && e.triggeredAt < range.before));
 			if (blocked) {
 				result.notReEligible.push(eventIndex);
-				return;
+				continue;
 			}
 			const created: CampaignEntry = {
 				entryId: randomUUID(),
@@ -420,7 +423,7 @@ export class PostgresCampaignStore implements CampaignStore, SegmentStore {
 			};
 			enteredNow.set(event.userId, [...earlier, created]);
 			result.entries.push({ eventIndex, entry: created });
-		});
+		}
 
 		if (result.entries.length > 0) {
 			const created = result.entries.map((e) => e.entry);

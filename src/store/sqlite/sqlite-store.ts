@@ -110,6 +110,13 @@ export interface SqliteStoreOptions {
 	busyTimeoutMs?: number;
 }
 
+/** SQLite's default: a checkpoint once the WAL holds 1,000 pages (4 MB). */
+const WAL_AUTOCHECKPOINT_PAGES = 1000;
+/** While a segment sync stages pages: at most 20,000 pages (80 MB) of WAL. */
+const STAGING_WAL_AUTOCHECKPOINT_PAGES = 20_000;
+/** After a checkpoint, the WAL file a sync grew shrinks back to this size on disk. */
+const WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
+
 /** Merges `update` into `base` (a new object), leaving out keys whose value is undefined. */
 function mergeDefined<T>(
 	base: Record<string, T> | undefined,
@@ -167,6 +174,7 @@ export class SqliteCampaignStore implements CampaignStore, SegmentStore {
 			this.db.exec('PRAGMA journal_mode = WAL');
 			// FULL: a committed event survives a power cut, which NORMAL does not promise in WAL mode.
 			this.db.exec('PRAGMA synchronous = FULL');
+			this.db.exec(`PRAGMA journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
 			this.migrate();
 		} catch (cause) {
 			if (cause instanceof SchemaVersionError) throw cause;
@@ -455,14 +463,22 @@ export class SqliteCampaignStore implements CampaignStore, SegmentStore {
 		// nothing and the next sync reads the same records again. Skipping the fsync of each
 		// page (WAL with synchronous=NORMAL still survives a crash of the process) makes a
 		// million-record sync several times faster; the commit itself is synced as always.
-		this.db.exec('PRAGMA synchronous = NORMAL');
+		// Checkpoints come less often too: each copies the pages of the WAL back into the file
+		// and syncs it, and staged pages touch profile and index pages at random, so every
+		// 4 MB window holds most of them again; every 80 MB copies each far fewer times
+		// (a 100,000-record sync, runs taking turns: 6.9–9.5 s → 5.4–6.4 s). Other writes keep the default.
+		this.db.exec(
+			`PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = ${STAGING_WAL_AUTOCHECKPOINT_PAGES}`,
+		);
 		try {
 			this.transaction(() => {
 				stageSqliteSegmentPage((sql) => this.statement(sql), page);
 				this.writeProfiles(page.profiles, page.now);
 			});
 		} finally {
-			this.db.exec('PRAGMA synchronous = FULL');
+			this.db.exec(
+				`PRAGMA synchronous = FULL; PRAGMA wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`,
+			);
 		}
 	}
 
