@@ -146,6 +146,7 @@ export async function publicApiAnswer(
 	method: string,
 	urlPath: string,
 	body?: unknown,
+	timeoutMs = 120_000,
 ): Promise<TriggerAnswer> {
 	const response = await fetch(`${n8n.baseUrl}${urlPath}`, {
 		method,
@@ -154,7 +155,7 @@ export async function publicApiAnswer(
 			...(body === undefined ? {} : { 'content-type': 'application/json' }),
 		},
 		body: body === undefined ? undefined : JSON.stringify(body),
-		signal: AbortSignal.timeout(120_000),
+		signal: AbortSignal.timeout(timeoutMs),
 	});
 	const text = await response.text();
 	let json: Record<string, unknown> | undefined;

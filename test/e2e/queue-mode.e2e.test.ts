@@ -441,16 +441,25 @@ describe('queue mode: main + 2 workers + webhook process + Redis, PostgreSQL sto
 
 			// The run repeated: each failed execution retried once through the public API.
 			provider.delayMs = 0;
-			const retries: Array<{ status: number; id?: string }> = [];
-			for (const execution of failed) {
-				const answer = await publicApiAnswer(
-					cluster!.main,
-					'POST',
-					`/api/v1/executions/${execution.id}/retry`,
-					{ loadWorkflow: false },
-				);
-				retries.push({ status: answer.status, id: answer.json?.id as string | undefined });
-			}
+			// In queue mode the API answers a retry when the retried execution ends; one that never
+			// ends (its job lost as well) is noted as unanswered rather than waited for.
+			const retries: Array<{ status: number | 'no answer'; id?: string }> = await Promise.all(
+				failed.map(async (execution) => {
+					try {
+						const answer = await publicApiAnswer(
+							cluster!.main,
+							'POST',
+							`/api/v1/executions/${execution.id}/retry`,
+							{ loadWorkflow: false },
+							30_000,
+						);
+						return { status: answer.status, id: answer.json?.id as string | undefined };
+					} catch (error) {
+						if ((error as Error).name === 'TimeoutError') return { status: 'no answer' as const };
+						throw error;
+					}
+				}),
+			);
 			const retryRuns = await Promise.all(
 				retries.filter((r) => r.id).map(async (r) => await cluster!.main.getExecution(r.id!, true)),
 			);
