@@ -232,6 +232,8 @@ describe('Campaign Event Trigger in a real n8n 2.41.0 (packed, installed like an
 		expect(installed.name).toBe(PKG);
 		expect(fs.existsSync(path.join(installed.nodesDir, 'node_modules', 'pg'))).toBe(true);
 		expect(fs.existsSync(path.join(installed.nodesDir, 'node_modules', 'luxon'))).toBe(true);
+		// Salesforce is spoken to through n8n's HTTP helper; jsforce is for tests and benchmarks only.
+		expect(fs.existsSync(path.join(installed.nodesDir, 'node_modules', '@jsforce'))).toBe(false);
 		const types = await n8n!.rest<Array<{ name: string }>>('GET', '/types/nodes.json');
 		expect(types.map((type) => type.name).filter((name) => name.startsWith(`${PKG}.`))).toEqual(
 			expect.arrayContaining([TRIGGER_TYPE, `${PKG}.campaignStore`]),
