@@ -5,17 +5,18 @@
  *
  * 1. A campaign: Campaign Event Trigger (Header Token authentication, the
  *    campaignWebhookTokenApi credential) → Campaign Send Message (HTTP channel to a local
- *    recording provider, Control Group 50%) → NoOp on Sent and on Control. Eight users add a
- *    cart; the provider must get exactly the users on Sent, the others leave on Control. A
- *    request without the token gets 401 and records nothing.
- * 2. Conversions ("Order Completed") are posted through the same trigger: two sent users and one
- *    control user buy THEIR cart, one more sent user buys another cart (Same Property As the
- *    Trigger: cart_id, so it does not count).
+ *    recording provider, variants A and B of equal weight, Control Group 30%) → NoOp on Sent
+ *    and on Control. Twelve users add a cart; the provider must get exactly the users on Sent,
+ *    each with their variant's text; the others leave on Control. A request without the token
+ *    gets 401 and records nothing.
+ * 2. Conversions ("Order Completed") are posted through the same trigger: two A users, one B
+ *    user and one control user buy THEIR cart, one more A user buys another cart (Same Property
+ *    As the Trigger: cart_id, so it does not count).
  * 3. Webhook → Campaign Report: one row per variant, control and total with the counts, the
  *    rates and the lift against control; the total carries the SVG chart as binary data,
  *    read back through n8n's binary-data endpoint.
  * 4. Webhook → Campaign Store (Dry Run) per user: the variant or control group it names is the
- *    one Send Message really chose; a user who bought their cart after the trigger exits; nothing
+ *    one Send Message really chose, its preview the text the provider got; a user who bought their cart after the trigger exits; nothing
  *    is written (the provider and the store see nothing new).
  * 5. Webhook → Campaign Store (Upsert Profile, Get Profile, Get Timeline, Export User Data):
  *    the timeline is in time order with the entry, the send and the conversion; the export holds
@@ -60,7 +61,17 @@ import {
 const PKG = 'n8n-nodes-triggered-campaigns';
 const CAMPAIGN_ID = 'e2e-report';
 const TOKEN = 'e2e-report-token-7f3a1c';
-const USERS = ['r1', 'r2', 'r3', 'r4', 'r5', 'r6', 'r7', 'r8'];
+const USERS = Array.from({ length: 12 }, (_, i) => `r${i + 1}`);
+const CONTROL_PERCENT = 30;
+/** Two variants of equal weight; Send Message and the Dry Run get the same ones. */
+const VARIANTS = {
+	variant: [
+		{ name: 'A', weight: 1, body: 'A: cart {{ event.properties.cart_id }} is waiting' },
+		{ name: 'B', weight: 1, body: 'B: come back for {{ event.properties.cart_id }}' },
+	],
+};
+const textFor = (variant: string, userId: string) =>
+	variant === 'A' ? `A: cart ${cartOf(userId)} is waiting` : `B: come back for ${cartOf(userId)}`;
 const cartOf = (userId: string) => `cart-${userId}`;
 
 type Item = { json: Record<string, unknown>; binary?: Record<string, Record<string, unknown>> };
@@ -135,7 +146,8 @@ function campaignWorkflow(providerUrl: string, token: { id: string; name: string
 				httpAuthentication: 'none',
 				httpBody: '{"to": "{{ user.id }}", "text": "{{ message.body }}"}',
 				body: 'Cart {{ event.properties.cart_id }} is waiting',
-				options: { controlPercent: 50 },
+				variants: VARIANTS,
+				options: { controlPercent: CONTROL_PERCENT },
 			}),
 			node('Sent', 'n8n-nodes-base.noOp', 520, {}),
 			node('Control', 'n8n-nodes-base.noOp', 520, {}),
@@ -178,6 +190,9 @@ describe('Campaign Report and the Campaign Store operations about one person, in
 	/** Filled by the first test: who Send Message sent to and who it held out. */
 	let sentUsers: string[] = [];
 	let controlUsers: string[] = [];
+	/** Each user's variant, or `control`, as Send Message chose it. */
+	const variantOf: Record<string, string> = {};
+	const usersIn = (variant: string) => USERS.filter((userId) => variantOf[userId] === variant);
 	/** Users who bought their own cart (count as conversions), and one who bought another. */
 	let convertedSent: string[] = [];
 	let convertedControl: string;
@@ -258,7 +273,8 @@ describe('Campaign Report and the Campaign Store operations about one person, in
 					exceptionEvents: 'Order Completed',
 					matchProperty: 'cart_id',
 					includeSend: true,
-					controlPercent: 50,
+					variants: VARIANTS,
+					controlPercent: CONTROL_PERCENT,
 				}),
 			),
 			upsertProfile: webhookWorkflow(
@@ -351,40 +367,55 @@ describe('Campaign Report and the Campaign Store operations about one person, in
 			const answer = await postEvents(url, batch, tokenHeader);
 			expect({ status: answer.status, body: answer.json }).toEqual({
 				status: 202,
-				body: { accepted: 8, duplicates: 0, triggered: 8 },
+				body: { accepted: 12, duplicates: 0, triggered: 12 },
 			});
 			const [summary] = await n8n!.waitForExecutions(campaign.id, { count: 1, timeoutMs: 90_000 });
 			const execution = await n8n!.getExecution(summary.id, true);
 			timings.campaignExecution = seconds(Date.now() - t);
 			evidence.push(`campaign: ${describeRun(execution).replace(/\n\s*/g, '; ')}`);
 			expect(execution.status).toBe('success');
-			sentUsers = (nodeOutput(execution, 'Send Message', 0) ?? []).map((i) =>
-				String(i.json.userId),
-			);
-			controlUsers = (nodeOutput(execution, 'Send Message', 2) ?? []).map((i) =>
-				String(i.json.userId),
-			);
+			const sent = nodeOutput(execution, 'Send Message', 0) ?? [];
+			const control = nodeOutput(execution, 'Send Message', 2) ?? [];
+			sentUsers = sent.map((item) => String(item.json.userId));
+			controlUsers = control.map((item) => String(item.json.userId));
+			for (const item of [...sent, ...control]) {
+				variantOf[String(item.json.userId)] = String(
+					(item.json.send as Record<string, unknown>).variant,
+				);
+			}
 			expect({
 				failed: nodeOutput(execution, 'Send Message', 1),
 				unsubscribed: nodeOutput(execution, 'Send Message', 3),
 				everyone: [...sentUsers, ...controlUsers].sort(),
-			}).toEqual({ failed: [], unsubscribed: [], everyone: USERS });
-			// The split is a hash of campaign and user: fixed, and this campaign has both groups
+				controlVariants: controlUsers.map((userId) => variantOf[userId]),
+			}).toEqual({
+				failed: [],
+				unsubscribed: [],
+				everyone: [...USERS].sort(),
+				controlVariants: controlUsers.map(() => 'control'),
+			});
+			// The split is a hash of campaign and user: fixed, and this campaign has every group
 			// large enough for the conversions below.
-			expect(sentUsers.length).toBeGreaterThanOrEqual(3);
+			expect(usersIn('A').length).toBeGreaterThanOrEqual(3);
+			expect(usersIn('B').length).toBeGreaterThanOrEqual(1);
 			expect(controlUsers.length).toBeGreaterThanOrEqual(1);
+			expect(usersIn('A').length + usersIn('B').length).toBe(sentUsers.length);
+			// Each sent user got their variant's text, rendered for them.
 			expect(provider!.requests.map((r) => r.body)).toEqual(
-				sentUsers.map((userId) => ({ to: userId, text: `Cart ${cartOf(userId)} is waiting` })),
+				sentUsers.map((userId) => ({ to: userId, text: textFor(variantOf[userId], userId) })),
 			);
-			evidence.push(`sent: ${sentUsers.join(', ')}; control: ${controlUsers.join(', ')}`);
+			evidence.push(
+				`A: ${usersIn('A').join(', ')}; B: ${usersIn('B').join(', ')}; control: ${controlUsers.join(', ')}`,
+			);
 		}),
 	);
 
 	it(
 		'conversions posted through the trigger are recorded and start nothing',
 		logged(async () => {
-			[convertedSent[0], convertedSent[1], otherCartBuyer] = sentUsers;
-			convertedSent = convertedSent.slice(0, 2);
+			// Two A users and one B user buy their cart, a third A user buys another cart.
+			convertedSent = [usersIn('A')[0], usersIn('A')[1], usersIn('B')[0]];
+			otherCartBuyer = usersIn('A')[2];
 			convertedControl = controlUsers[0];
 			const now = new Date().toISOString();
 			const order = (userId: string, cart: string) =>
@@ -407,7 +438,7 @@ describe('Campaign Report and the Campaign Store operations about one person, in
 			);
 			expect({ status: answer.status, body: answer.json }).toEqual({
 				status: 202,
-				body: { accepted: 4, duplicates: 0, triggered: 0 },
+				body: { accepted: 5, duplicates: 0, triggered: 0 },
 			});
 			// Still the one execution of the cart events.
 			expect(await n8n!.listExecutions(campaign.id)).toHaveLength(1);
@@ -421,7 +452,8 @@ describe('Campaign Report and the Campaign Store operations about one person, in
 			const { items, execution } = await callWebhook('report', {});
 			timings.report = seconds(Date.now() - t);
 			reportBefore = items.map((json) => ({ json }));
-			const S = sentUsers.length;
+			const nA = usersIn('A').length;
+			const nB = usersIn('B').length;
 			const C = controlUsers.length;
 			const conversion = {
 				events: ['Order Completed'],
@@ -440,18 +472,20 @@ describe('Campaign Report and the Campaign Store operations about one person, in
 				enteredBefore: null,
 				conversion,
 			};
-			expect(items.map((row) => row.variant)).toEqual(['default', 'control', 'total']);
-			const [variant, control, total] = items;
-			expect(variant).toMatchObject({
+			const sentRow = (n: number, converted: number) => ({
 				...common,
-				entered: S,
-				sent: S,
-				messagesSent: S,
+				entered: n,
+				sent: n,
+				messagesSent: n,
 				control: 0,
-				measured: S,
-				converted: 2,
-				conversionRate: 2 / S,
+				measured: n,
+				converted,
+				conversionRate: converted / n,
 			});
+			expect(items.map((row) => row.variant)).toEqual(['A', 'B', 'control', 'total']);
+			const [a, b, control, total] = items;
+			expect(a).toMatchObject(sentRow(nA, 2));
+			expect(b).toMatchObject(sentRow(nB, 1));
 			expect(control).toMatchObject({
 				...common,
 				entered: C,
@@ -466,23 +500,29 @@ describe('Campaign Report and the Campaign Store operations about one person, in
 			});
 			expect(total).toMatchObject({
 				...common,
-				entered: 8,
-				sent: S,
-				messagesSent: S,
+				entered: 12,
+				sent: nA + nB,
+				messagesSent: nA + nB,
 				control: C,
-				measured: 8,
-				converted: 3,
-				conversionRate: 3 / 8,
+				measured: 12,
+				converted: 4,
+				conversionRate: 4 / 12,
 				lift: null,
 			});
-			expect(variant.lift as number).toBeCloseTo(2 / S - 1 / C, 10);
-			expect(variant.relativeLift as number).toBeCloseTo((2 / S - 1 / C) / (1 / C), 10);
-			expect(variant.liftLow as number).toBeLessThan(variant.lift as number);
-			expect(variant.liftHigh as number).toBeGreaterThan(variant.lift as number);
-			expect(variant.pValue as number).toBeGreaterThan(0);
-			expect(variant.pValue as number).toBeLessThanOrEqual(1);
-			expect(String(variant.verdict)).not.toBe('');
-			for (const row of [variant, control, total]) {
+			// Each variant against control: the difference of the rates, with its interval and test.
+			for (const [variant, rate] of [
+				[a, 2 / nA],
+				[b, 1 / nB],
+			] as const) {
+				expect(variant.lift as number).toBeCloseTo(rate - 1 / C, 10);
+				expect(variant.relativeLift as number).toBeCloseTo((rate - 1 / C) / (1 / C), 10);
+				expect(variant.liftLow as number).toBeLessThan(variant.lift as number);
+				expect(variant.liftHigh as number).toBeGreaterThan(variant.lift as number);
+				expect(variant.pValue as number).toBeGreaterThan(0);
+				expect(variant.pValue as number).toBeLessThanOrEqual(1);
+				expect(String(variant.verdict)).not.toBe('');
+			}
+			for (const row of [a, b, control, total]) {
 				expect(row.conversionRateLow as number).toBeLessThanOrEqual(row.conversionRate as number);
 				expect(row.conversionRateHigh as number).toBeGreaterThanOrEqual(
 					row.conversionRate as number,
@@ -494,8 +534,8 @@ describe('Campaign Report and the Campaign Store operations about one person, in
 
 			// The chart: on the total item only, as an SVG file n8n stored as binary data.
 			const output = nodeOutput(execution, 'Campaign Report') as Item[];
-			expect(output.map((item) => Object.keys(item.binary ?? {}))).toEqual([[], [], ['chart']]);
-			const chart = output[2].binary!.chart;
+			expect(output.map((item) => Object.keys(item.binary ?? {}))).toEqual([[], [], [], ['chart']]);
+			const chart = output[3].binary!.chart;
 			expect(chart).toMatchObject({
 				mimeType: 'image/svg+xml',
 				fileName: `campaign-report-${CAMPAIGN_ID}.svg`,
@@ -506,7 +546,8 @@ describe('Campaign Report and the Campaign Store operations about one person, in
 			expect(svg.startsWith('<svg') || svg.startsWith('<?xml')).toBe(true);
 			expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
 			expect(svg).toContain(`Campaign ${CAMPAIGN_ID}`);
-			expect(svg).toContain('>default<');
+			expect(svg).toContain('>A<');
+			expect(svg).toContain('>B<');
 			expect(svg).toContain('>control<');
 		}),
 	);
@@ -541,11 +582,18 @@ describe('Campaign Report and the Campaign Store operations about one person, in
 				expect(stepOf(userId, 'trigger')).toMatchObject({ entered: true });
 				expect(stepOf(userId, 'exceptionCheck')).toMatchObject({ exits: bought });
 				if (!bought) {
-					expect(stepOf(userId, 'send')).toMatchObject({
-						control: controlUsers.includes(userId),
-						// The Dry Run names no variant for a control-group user.
-						variant: controlUsers.includes(userId) ? null : 'default',
-					});
+					const control = controlUsers.includes(userId);
+					// The Dry Run names no variant for a control-group user, and previews the
+					// variant's text for the others: the text the provider got.
+					expect(stepOf(userId, 'send')).toMatchObject(
+						control
+							? { control: true, variant: null }
+							: {
+									control: false,
+									variant: variantOf[userId],
+									preview: { body: textFor(variantOf[userId], userId) },
+								},
+					);
 				}
 			}
 			expect(stepOf(convertedSent[0], 'exceptionCheck')).toMatchObject({
@@ -616,7 +664,7 @@ describe('Campaign Report and the Campaign Store operations about one person, in
 			expect(decisions.find((d) => d.kind === 'sent')).toMatchObject({
 				campaignId: CAMPAIGN_ID,
 				channel: 'http',
-				variant: 'default',
+				variant: variantOf[userId],
 				providerMessageId: expect.stringMatching(/^msg-\d+$/),
 			});
 			expect(decisions.find((d) => d.kind === 'converted')).toMatchObject({
