@@ -7,7 +7,10 @@
  * 1. Intercom email: the contact of one user has `unsubscribed_from_emails: true`. That user
  *    leaves on the 4th output, Unsubscribed, and Intercom gets no message for them; the other
  *    user gets the email. The unsubscribed user's send key is released, not counted as sent.
- * 2. On Uncertain Delivery, when the provider got the message and the connection broke before
+ * 2. Intercom contact lookups other than the external id: by the profile's email (a user with
+ *    no email leaves on Failed saying so), and a lead by the contact id on the profile
+ *    (`externalIds.intercom`), messaged as `{type: lead}`.
+ * 3. On Uncertain Delivery, when the provider got the message and the connection broke before
  *    its answer (the imitation and the provider read the whole request, then hang up):
  *    - Intercom in-app, Mark Failed (Never Twice), the default: Failed with deliveryUnknown,
  *      exactly one `POST /messages`, the store says failed;
@@ -205,6 +208,9 @@ describe('Campaign Send Message: Unsubscribed and On Uncertain Delivery, inside 
 		});
 		contacts.lost1 = imitation.addContact({ external_id: 'lost1' });
 		contacts.again1 = imitation.addContact({ external_id: 'again1' });
+		// Found by email only (no external id), and a lead found by its id on the profile.
+		contacts.byEmail = imitation.addContact({ email: 'le1@example.com' });
+		contacts.lead = imitation.addContact({ role: 'lead', name: 'A lead' });
 
 		t = Date.now();
 		n8n = await startN8n({ userFolder, installation });
@@ -261,6 +267,22 @@ describe('Campaign Send Message: Unsubscribed and On Uncertain Delivery, inside 
 				{ ...inApp, body: 'Hi {{ user.id }}', options: { uncertainDelivery: 'retry' } },
 				intercom,
 			),
+			emailLookup: sendWorkflow(
+				'e2e-outcome-email-lookup',
+				{ ...inApp, intercomLookup: 'email', body: 'Hi {{ user.id }}', options: {} },
+				intercom,
+			),
+			leadById: sendWorkflow(
+				'e2e-outcome-lead',
+				{
+					...inApp,
+					intercomLookup: 'contactId',
+					intercomRecipientType: 'lead',
+					body: 'Hi lead {{ user.id }}',
+					options: {},
+				},
+				intercom,
+			),
 			httpFail: sendWorkflow('e2e-outcome-http-fail', { ...http, options: {} }),
 			httpKeyed: sendWorkflow('e2e-outcome-http-keyed', {
 				...http,
@@ -270,7 +292,7 @@ describe('Campaign Send Message: Unsubscribed and On Uncertain Delivery, inside 
 		};
 		for (const [name, spec] of Object.entries(specs))
 			workflows[name] = await n8n.importAndPublishWorkflow(spec, { via: 'api' });
-		timings.credentialAnd5Workflows = seconds(Date.now() - t);
+		timings.credentialAnd7Workflows = seconds(Date.now() - t);
 	});
 
 	afterAll(async () => {
@@ -326,6 +348,58 @@ describe('Campaign Send Message: Unsubscribed and On Uncertain Delivery, inside 
 				// Released: it does not count toward frequency caps.
 				expect((await store.getSend(String(sendOf(em2).idempotencyKey)))?.state).not.toBe('sent');
 			});
+		}),
+	);
+
+	it(
+		"Intercom contacts found by the profile's email, and a lead by the contact id on the profile; a user without an email leaves on Failed",
+		logged(async () => {
+			// What an Upsert Profile (Campaign Store) step wrote earlier.
+			await withSqliteStore(storePath, async (store) => {
+				await store.upsertProfiles(
+					[
+						{ userId: 'le1', email: 'le1@example.com' },
+						{ userId: 'ld1', externalIds: { intercom: contacts.lead.id } },
+					],
+					Date.now(),
+				);
+			});
+			const searchesBefore = imitation!.requestsTo('POST /contacts/search').length;
+			const byEmail = await run('emailLookup', ['le1', 'le2']);
+			expect(outputsOf(byEmail)).toEqual({
+				Sent: ['le1'],
+				Failed: ['le2'],
+				Control: [],
+				Unsubscribed: [],
+			});
+			expect(
+				imitation!
+					.requestsTo('POST /contacts/search')
+					.slice(searchesBefore)
+					.map((r) => r.body),
+			).toEqual([{ query: { field: 'email', operator: '=', value: 'le1@example.com' } }]);
+			expect(messagesTo(contacts.byEmail).map((r) => r.body)).toEqual([
+				expect.objectContaining({
+					message_type: 'inapp',
+					body: 'Hi le1',
+					to: { type: 'user', id: contacts.byEmail.id },
+				}),
+			]);
+			const [le2] = nodeOutput(byEmail, SEND, 1)!;
+			expect(sendOf(le2)).toMatchObject({
+				status: 'failed',
+				deliveryUnknown: false,
+				error: expect.stringContaining('user le2 has no email to find the Intercom contact by'),
+			});
+
+			const lead = await run('leadById', ['ld1']);
+			expect(outputsOf(lead)).toEqual({ Sent: ['ld1'], Failed: [], Control: [], Unsubscribed: [] });
+			expect(messagesTo(contacts.lead).map((r) => r.body)).toEqual([
+				expect.objectContaining({
+					body: 'Hi lead ld1',
+					to: { type: 'lead', id: contacts.lead.id },
+				}),
+			]);
 		}),
 	);
 
