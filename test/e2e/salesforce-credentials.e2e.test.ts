@@ -12,6 +12,10 @@
  *    and stores the token. Then Campaign Activity with that credential logs a Task; after the
  *    org has expired every session, the next run still logs its Task: n8n refreshes the token
  *    with the refresh token it stored.
+ * 3. Salesforce Segment Trigger (its default version, 2) with the segment "Members of a
+ *    Salesforce Campaign", Member Statuses "Responded", through the JWT credential: the poll at
+ *    activation ("Emit All Current Members") enters the responding member only, by the App User
+ *    ID on its Contact.
  *
  * Run: `npm run build && npx jest --config jest.e2e.config.js --runInBand test/e2e/salesforce-credentials.e2e.test.ts`.
  */
@@ -103,6 +107,8 @@ describe("This package's Salesforce JWT and OAuth2 credentials inside a real n8n
 	let n8n: N8nInstance | undefined;
 	let fake: FakeSalesforce;
 	let contactId: string;
+	let salesforceCampaignId: string;
+	const memberContacts: string[] = [];
 	let jwtCredential: { id: string; name: string };
 	let oauthCredential: { id: string; name: string };
 	const workflows: Record<string, PublishedWorkflow> = {};
@@ -147,7 +153,23 @@ describe("This package's Salesforce JWT and OAuth2 credentials inside a real n8n
 		fake.addUser(USER);
 		fake.defineObject({
 			name: 'Contact',
-			fields: { LastName: { type: 'string' }, Email: { type: 'email' } },
+			fields: {
+				LastName: { type: 'string' },
+				Email: { type: 'email' },
+				App_User_Id__c: { type: 'string' },
+			},
+		});
+		fake.defineObject({ name: 'Campaign', fields: { Name: { type: 'string' } } });
+		fake.defineObject({
+			name: 'CampaignMember',
+			fields: {
+				CampaignId: { type: 'reference', referenceTo: 'Campaign', relationshipName: 'Campaign' },
+				ContactId: { type: 'reference', referenceTo: 'Contact', relationshipName: 'Contact' },
+				LeadId: { type: 'string' },
+				Status: { type: 'picklist' },
+				Email: { type: 'email' },
+				Phone: { type: 'phone' },
+			},
 		});
 		fake.defineObject({
 			name: 'Task',
@@ -163,6 +185,24 @@ describe("This package's Salesforce JWT and OAuth2 credentials inside a real n8n
 			},
 		});
 		contactId = fake.insert('Contact', { LastName: 'Credentials', Email: 'c@e2e.example' });
+		salesforceCampaignId = fake.insert('Campaign', { Name: 'Webinar' });
+		for (const [index, status] of [
+			[1, 'Responded'],
+			[2, 'Sent'],
+		] as const) {
+			const member = fake.insert('Contact', {
+				LastName: `Member ${index}`,
+				Email: `member${index}@e2e.example`,
+				App_User_Id__c: `cm${index}`,
+			});
+			memberContacts.push(member);
+			fake.insert('CampaignMember', {
+				CampaignId: salesforceCampaignId,
+				ContactId: member,
+				Status: status,
+				Email: `member${index}@e2e.example`,
+			});
+		}
 
 		let t = Date.now();
 		const tgz = await packPackage(packageRoot(), path.join(tmp, 'packed'), { ignoreScripts: true });
@@ -229,6 +269,73 @@ describe("This package's Salesforce JWT and OAuth2 credentials inside a real n8n
 		);
 		if (tmp && !process.env.N8N_E2E_KEEP_TMP) fs.rmSync(tmp, { recursive: true, force: true });
 	});
+
+	it(
+		'Salesforce Segment Trigger (version 2) on the members of a Salesforce Campaign enters the responding member at activation',
+		logged(async () => {
+			const t = Date.now();
+			const published = await n8n!.importAndPublishWorkflow(
+				{
+					name: 'e2e campaign members segment',
+					nodes: [
+						{
+							id: randomUUID(),
+							name: 'Segment',
+							type: `${PKG}.salesforceSegmentTrigger`,
+							typeVersion: 2,
+							position: [0, 0],
+							parameters: {
+								pollTimes: { item: [{ mode: 'everyMinute' }] },
+								authentication: 'campaignJwt',
+								campaignId: 'e2e-webinar',
+								segmentSource: 'campaignMembers',
+								salesforceCampaignId,
+								memberStatuses: 'Responded',
+								userIdField: 'Contact.App_User_Id__c',
+								emit: 'entered',
+								firstPoll: 'enterAll',
+								options: {},
+							},
+							credentials: { campaignSalesforceJwtApi: jwtCredential },
+						},
+						{
+							id: randomUUID(),
+							name: 'Entered',
+							type: 'n8n-nodes-base.noOp',
+							typeVersion: 1,
+							position: [260, 0],
+							parameters: {},
+						},
+					],
+					connections: { Segment: { main: [[{ node: 'Entered', type: 'main', index: 0 }]] } },
+					settings: { executionOrder: 'v1' },
+				},
+				{ via: 'api' },
+			);
+			const [summary] = await n8n!.waitForExecutions(published.id, {
+				count: 1,
+				timeoutMs: 90_000,
+			});
+			const execution = await n8n!.getExecution(summary.id, true);
+			timings.segmentActivationToExecution = seconds(Date.now() - t);
+			evidence.push(`campaign members: ${describeRun(execution).replace(/\n\s*/g, '; ')}`);
+			expect(execution.status).toBe('success');
+			const entered = (execution.data?.resultData.runData.Entered?.[0]?.data?.main[0] ?? []).map(
+				(item) => item.json,
+			);
+			expect(entered).toEqual([
+				expect.objectContaining({
+					userId: 'cm1',
+					campaignId: 'e2e-webinar',
+					profile: expect.objectContaining({
+						email: 'member1@e2e.example',
+						externalIds: expect.objectContaining({ salesforce: memberContacts[0] }),
+					}),
+				}),
+			]);
+			await n8n!.deactivateWorkflow(published.id);
+		}),
+	);
 
 	it(
 		"the JWT credential's test logs in with the certificate and reports the API usage",
