@@ -24,6 +24,9 @@
  * 6. Webhook → Campaign Store (Erase User) for a converted sent user and a converted control user:
  *    their profile and events are gone (Get Profile: not found, empty timeline) and the Campaign
  *    Report is identical to the one before.
+ * 7. The Campaign Report without conversions and chart, for two campaigns (one never ran).
+ * 8. The Campaign Store credential: n8n's credential test (SQLite at a chosen path, an
+ *    unreachable PostgreSQL), and Record Event (Segment Track JSON input) into that chosen file.
  *
  * Run: `npm run build && npx jest --config jest.e2e.config.js --runInBand test/e2e/report-and-store.e2e.test.ts`.
  */
@@ -199,6 +202,8 @@ describe('Campaign Report and the Campaign Store operations about one person, in
 	let otherCartBuyer: string;
 	let addedToCartAt: string;
 	let reportBefore: Item[] = [];
+	let chosenStorePath: string;
+	let chosenStore: { id: string; name: string };
 
 	const logged = (fn: () => Promise<void>) => withLogTail(() => n8n, fn, 80);
 	const tokenHeader = { authorization: `Bearer ${TOKEN}` };
@@ -245,6 +250,16 @@ describe('Campaign Report and the Campaign Store operations about one person, in
 		timings.startN8n = `${seconds(Date.now() - t)} (spawn -> ready ${seconds(n8n.startupMs)})`;
 
 		t = Date.now();
+		chosenStorePath = path.join(tmp, 'chosen', 'campaigns.sqlite');
+		fs.mkdirSync(path.dirname(chosenStorePath));
+		chosenStore = await n8n.createCredential(
+			'e2e SQLite store at a chosen path',
+			'campaignStoreApi',
+			{
+				backend: 'sqlite',
+				filePath: chosenStorePath,
+			},
+		);
 		const token = await n8n.createCredential('e2e webhook token', 'campaignWebhookTokenApi', {
 			headerName: 'Authorization',
 			token: TOKEN,
@@ -314,10 +329,30 @@ describe('Campaign Report and the Campaign Store operations about one person, in
 				}),
 			),
 			eraseUser: webhookWorkflow('e2e erase', 'e2e-erase', storeNode({ operation: 'eraseUser' })),
+			reportOptions: webhookWorkflow(
+				'e2e report without conversions',
+				'e2e-report-options',
+				node('Campaign Report', 'campaignReport', 260, {
+					campaignIds: `${CAMPAIGN_ID}, e2e-never-ran`,
+					measureConversions: false,
+					includeChart: false,
+				}),
+			),
+			recordEventToChosenFile: webhookWorkflow(
+				'e2e record event into a chosen SQLite file',
+				'e2e-record-event',
+				node(
+					'Campaign Store',
+					'campaignStore',
+					260,
+					{ operation: 'recordEvent', input: 'json', eventJson: '={{ $json.body }}' },
+					{ credentials: { campaignStoreApi: chosenStore } },
+				),
+			),
 		};
 		for (const [name, workflow] of Object.entries(workflows))
 			hooks[name] = await n8n.importAndPublishWorkflow(workflow, { via: 'api' });
-		timings.credentialAnd8Workflows = seconds(Date.now() - t);
+		timings.credentialsAnd10Workflows = seconds(Date.now() - t);
 	});
 
 	afterAll(async () => {
@@ -731,6 +766,114 @@ describe('Campaign Report and the Campaign Store operations about one person, in
 			expect(withoutTime(await reportRows())).toEqual(
 				withoutTime(reportBefore.map((item) => item.json)),
 			);
+		}),
+	);
+
+	it(
+		'the Campaign Report without conversions or chart: counts only, one total per campaign, also for a campaign that never ran',
+		logged(async () => {
+			const { items, execution } = await callWebhook('reportOptions', {});
+			expect(items.map((row) => [row.campaignId, row.variant])).toEqual([
+				[CAMPAIGN_ID, 'A'],
+				[CAMPAIGN_ID, 'B'],
+				[CAMPAIGN_ID, 'control'],
+				[CAMPAIGN_ID, 'total'],
+				['e2e-never-ran', 'total'],
+			]);
+			const before = Object.fromEntries(
+				reportBefore.map((item) => [String(item.json.variant), item.json]),
+			);
+			for (const row of items.slice(0, 4)) {
+				const earlier = before[String(row.variant)];
+				expect(row).toMatchObject({
+					entered: earlier.entered,
+					sent: earlier.sent,
+					control: earlier.control,
+					conversion: null,
+					conversionRate: null,
+					lift: null,
+					pValue: null,
+				});
+			}
+			expect(items[4]).toMatchObject({ entered: 0, sent: 0, control: 0, conversionRate: null });
+			const output = nodeOutput(execution, 'Campaign Report') as Item[];
+			expect(output.every((item) => item.binary === undefined)).toBe(true);
+		}),
+	);
+
+	it(
+		"the Campaign Store credential: n8n's credential test connects to SQLite at a chosen path and names the problem of an unreachable PostgreSQL; Record Event (Segment Track JSON) writes to the chosen file, once per message id",
+		logged(async () => {
+			// As the editor's "Retry" of a saved credential: its id with the data it holds.
+			const test = async (
+				credential: { id: string; name: string },
+				data: Record<string, unknown>,
+			) =>
+				(
+					await n8n!.rest<{ data: { status: string; message: string } }>(
+						'POST',
+						'/rest/credentials/test',
+						{ credentials: { ...credential, type: 'campaignStoreApi', data } },
+					)
+				).data;
+			expect(await test(chosenStore, { backend: 'sqlite', filePath: chosenStorePath })).toEqual({
+				status: 'OK',
+				message: 'Connected to the sqlite campaign store',
+			});
+			const unreachableData = {
+				backend: 'postgres',
+				host: '127.0.0.1',
+				port: 1,
+				database: 'test',
+				user: 'postgres',
+				password: '',
+				ssl: 'disable',
+				schema: 'triggered_campaigns',
+			};
+			const unreachable = await test(
+				await n8n!.createCredential(
+					'e2e unreachable PostgreSQL store',
+					'campaignStoreApi',
+					unreachableData,
+				),
+				unreachableData,
+			);
+			evidence.push(`credential test of an unreachable PostgreSQL: ${JSON.stringify(unreachable)}`);
+			expect(unreachable).toEqual({
+				status: 'Error',
+				message: expect.stringMatching(
+					/^Cannot connect to PostgreSQL at 127\.0\.0\.1:1\/test: .*Check host, port, database, user and password in the Campaign Store credential\.$/,
+				),
+			});
+
+			const event = trackEvent(
+				'chosen-1',
+				'Order Completed',
+				{ cart_id: 'cart-chosen' },
+				{ messageId: 'e2e-chosen-store-1', timestamp: new Date().toISOString() },
+			);
+			const first = (await callWebhook('recordEventToChosenFile', event)).items;
+			expect(first).toEqual([
+				expect.objectContaining({
+					recorded: true,
+					duplicate: false,
+					messageId: 'e2e-chosen-store-1',
+					userId: 'chosen-1',
+					event: 'Order Completed',
+				}),
+			]);
+			const again = (await callWebhook('recordEventToChosenFile', event)).items;
+			expect(again).toEqual([expect.objectContaining({ recorded: false, duplicate: true })]);
+			await withSqliteStore(chosenStorePath, async (store) => {
+				const events = await store.findEvents({ userId: 'chosen-1', names: [], after: 0 });
+				expect(events.map((e) => [e.messageId, e.name, e.properties])).toEqual([
+					['e2e-chosen-store-1', 'Order Completed', { cart_id: 'cart-chosen' }],
+				]);
+			});
+			// Not in the default store of the user folder.
+			await withSqliteStore(storePath, async (store) => {
+				expect(await store.findEvents({ userId: 'chosen-1', names: [], after: 0 })).toEqual([]);
+			});
 		}),
 	);
 });
