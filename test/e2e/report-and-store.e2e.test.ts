@@ -18,6 +18,8 @@
  * 4. Webhook → Campaign Store (Dry Run) per user: the variant or control group it names is the
  *    one Send Message really chose, its preview the text the provider got; a user who bought their cart after the trigger exits; nothing
  *    is written (the provider and the store see nothing new).
+ *    With the Delay and a Frequency Cap included too: a sent user would be capped by the one
+ *    message they got, a buyer exits at the end of the delay.
  * 5. Webhook → Campaign Store (Upsert Profile, Get Profile, Get Timeline, Export User Data):
  *    the timeline is in time order with the entry, the send and the conversion; the export holds
  *    the profile, the events, the entry and the send with the provider's message id.
@@ -292,6 +294,44 @@ describe('Campaign Report and the Campaign Store operations about one person, in
 					controlPercent: CONTROL_PERCENT,
 				}),
 			),
+			dryRunWithDelayAndCap: webhookWorkflow(
+				'e2e dry run with delay and cap',
+				'e2e-dry-run-delay-cap',
+				storeNode({
+					operation: 'dryRun',
+					eventName: 'Added to Cart',
+					properties: '={{ $json.body.properties }}',
+					testEventFields: { timestamp: '={{ $json.body.occurredAt }}' },
+					campaignId: CAMPAIGN_ID,
+					eventNames: 'Added to Cart',
+					reEntry: 'everyTime',
+					includeExceptionCheck: true,
+					exceptionEvents: 'Order Completed',
+					matchProperty: 'cart_id',
+					includeDelay: true,
+					mode: 'afterEvent',
+					amount: 30,
+					unit: 'minutes',
+					includeFrequencyCap: true,
+					channel: 'http',
+					quietHours: false,
+					rules: {
+						rule: [
+							{
+								maxMessages: 1,
+								window: 'rolling',
+								amount: 7,
+								unit: 'days',
+								scope: 'all',
+								channelScope: 'any',
+							},
+						],
+					},
+					includeSend: true,
+					variants: VARIANTS,
+					controlPercent: CONTROL_PERCENT,
+				}),
+			),
 			upsertProfile: webhookWorkflow(
 				'e2e upsert profile',
 				'e2e-upsert-profile',
@@ -352,7 +392,7 @@ describe('Campaign Report and the Campaign Store operations about one person, in
 		};
 		for (const [name, workflow] of Object.entries(workflows))
 			hooks[name] = await n8n.importAndPublishWorkflow(workflow, { via: 'api' });
-		timings.credentialsAnd10Workflows = seconds(Date.now() - t);
+		timings.credentialsAnd11Workflows = seconds(Date.now() - t);
 	});
 
 	afterAll(async () => {
@@ -650,6 +690,54 @@ describe('Campaign Report and the Campaign Store operations about one person, in
 			expect(withoutTime(await reportRows())).toEqual(
 				withoutTime(reportBefore.map((item) => item.json)),
 			);
+		}),
+	);
+
+	it(
+		'Dry Run with the Delay (30 minutes after the event) and a Frequency Cap (1 message in 7 days): a sent user would be capped by rule 1, a control user held out, a buyer exits at the end of the delay',
+		logged(async () => {
+			const sentNotBought = usersIn('A').find(
+				(userId) => ![...convertedSent, otherCartBuyer].includes(userId),
+			)!;
+			const controlNotBought = controlUsers.find((userId) => userId !== convertedControl)!;
+			const resumeAt = new Date(Date.parse(addedToCartAt) + 30 * 60_000).toISOString();
+			const outcomes: Record<string, unknown> = {};
+			for (const userId of [convertedSent[0], sentNotBought, controlNotBought, 'r-new']) {
+				const [answer] = (
+					await callWebhook('dryRunWithDelayAndCap', {
+						userId,
+						properties: { cart_id: cartOf(userId) },
+						occurredAt: addedToCartAt,
+					})
+				).items;
+				const steps = answer.steps as Array<Record<string, unknown>>;
+				const step = (name: string) => steps.find((s) => s.step === name);
+				outcomes[userId] = answer.outcome;
+				expect(step('delay')).toMatchObject({ resumeAt });
+				if (userId === convertedSent[0]) {
+					expect(step('exceptionCheck')).toMatchObject({ exits: true, evaluatedAt: resumeAt });
+					expect(step('frequencyCap')).toBeUndefined();
+				} else if (userId === sentNotBought) {
+					expect(step('frequencyCap')).toMatchObject({ decision: 'capped', rules: ['1'] });
+					expect(step('send')).toBeUndefined();
+				} else if (userId === controlNotBought) {
+					expect(step('frequencyCap')).toMatchObject({ decision: 'allowed', rules: [] });
+					expect(step('send')).toMatchObject({ control: true, variant: null });
+				} else {
+					expect(step('frequencyCap')).toMatchObject({ decision: 'allowed' });
+					const send = step('send')!;
+					if (send.control !== true) {
+						expect(send.preview).toEqual({ body: textFor(String(send.variant), 'r-new') });
+					}
+				}
+			}
+			evidence.push(`dry run with delay and cap: ${JSON.stringify(outcomes)}`);
+			expect(outcomes).toEqual({
+				[convertedSent[0]]: 'exits',
+				[sentNotBought]: 'capped',
+				[controlNotBought]: 'heldOutAsControl',
+				'r-new': expect.stringMatching(/^(sends|heldOutAsControl)$/),
+			});
 		}),
 	);
 
