@@ -195,16 +195,22 @@ export interface RecordingProvider {
 	requests: ProviderRequest[];
 	/** How long the provider takes to answer (ms, default 0): a request is recorded on arrival. */
 	delayMs: number;
+	/**
+	 * How many of the next requests are read in full, recorded, then met by closing the
+	 * connection without an answer (default 0): the provider got the message, its answer is lost.
+	 */
+	dropNext: number;
 	close(): Promise<void>;
 }
 
 /**
  * An HTTP messaging provider on 127.0.0.1: records each request on arrival, answers 201 with a
- * message id (after `delayMs`, which may be changed at any time).
+ * message id (after `delayMs`, which may be changed at any time), or, while `dropNext` is above
+ * 0, hangs up without answering.
  */
 export async function startRecordingProvider(): Promise<RecordingProvider> {
 	const requests: ProviderRequest[] = [];
-	const provider = { delayMs: 0 };
+	const provider = { delayMs: 0, dropNext: 0 };
 	const server = http.createServer((request, response) => {
 		let raw = '';
 		request.on('data', (chunk: Buffer) => (raw += chunk.toString()));
@@ -217,6 +223,11 @@ export async function startRecordingProvider(): Promise<RecordingProvider> {
 				answered: false,
 			};
 			requests.push(recorded);
+			if (provider.dropNext > 0) {
+				provider.dropNext -= 1;
+				request.socket.destroy();
+				return;
+			}
 			const id = `msg-${requests.length}`;
 			const answer = () => {
 				if (request.socket.destroyed) return;

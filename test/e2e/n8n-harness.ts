@@ -1205,6 +1205,22 @@ export class N8nInstance {
 		});
 	}
 
+	/**
+	 * A raw request to n8n as the logged-in owner's browser would make it (session cookie,
+	 * browser id, plus `cookies`), without following redirects: for flows that read headers and
+	 * cookies, such as connecting an OAuth2 credential.
+	 */
+	async browserRequest(urlPath: string, cookies: string[] = []): Promise<Response> {
+		return await fetch(`${this.baseUrl}${urlPath}`, {
+			headers: {
+				cookie: [this.cookie, ...cookies].filter(Boolean).join('; '),
+				'browser-id': this.browserId,
+			},
+			redirect: 'manual',
+			signal: AbortSignal.timeout(60_000),
+		});
+	}
+
 	/** Creates a credential through the public API; returns the reference a workflow node takes. */
 	async createCredential(
 		name: string,

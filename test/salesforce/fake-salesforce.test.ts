@@ -4,7 +4,7 @@
  */
 import { Connection, OAuth2 } from '@jsforce/jsforce-node';
 import { spawn } from 'node:child_process';
-import { generateKeyPairSync, sign } from 'node:crypto';
+import { createHash, generateKeyPairSync, sign } from 'node:crypto';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -274,6 +274,91 @@ describe('FakeSalesforce authentication', () => {
 			error: 'invalid_grant',
 			error_description: 'audience is invalid',
 		});
+	});
+
+	it('runs the web server flow with PKCE: authorize redirects with a one-time code, the token needs the verifier', async () => {
+		const verifier = 'a-verifier-of-the-right-length-0123456789abcdefghij';
+		const challenge = createHash('sha256').update(verifier).digest('base64url');
+		const redirectUri = 'http://127.0.0.1:1/callback';
+		const authorize = (extra: Record<string, string> = {}) =>
+			fetch(
+				`${fake.url}/services/oauth2/authorize?${new URLSearchParams({
+					response_type: 'code',
+					client_id: CLIENT_ID,
+					redirect_uri: redirectUri,
+					state: 'xyz',
+					code_challenge: challenge,
+					code_challenge_method: 'S256',
+					...extra,
+				}).toString()}`,
+				{ redirect: 'manual' },
+			);
+		// Nobody logged in and allowed access: the redirect says access_denied.
+		const denied = new URL((await authorize()).headers.get('location')!);
+		expect(Object.fromEntries(denied.searchParams)).toMatchObject({
+			error: 'access_denied',
+			state: 'xyz',
+		});
+
+		fake.approveAuthorizationAs(USERNAME);
+		const answer = await authorize();
+		expect(answer.status).toBe(302);
+		const back = new URL(answer.headers.get('location')!);
+		expect(`${back.origin}${back.pathname}`).toBe(redirectUri);
+		expect(back.searchParams.get('state')).toBe('xyz');
+		const code = back.searchParams.get('code')!;
+		const exchange = (params: Record<string, string>, basic = true) =>
+			fetch(`${fake.url}/services/oauth2/token`, {
+				method: 'POST',
+				headers: {
+					'content-type': 'application/x-www-form-urlencoded',
+					...(basic
+						? {
+								authorization: `Basic ${Buffer.from(`${CLIENT_ID}:${CLIENT_SECRET}`).toString('base64')}`,
+							}
+						: {}),
+				},
+				body: new URLSearchParams({
+					grant_type: 'authorization_code',
+					redirect_uri: redirectUri,
+					...params,
+				}).toString(),
+			});
+
+		// The wrong verifier spends the code: it is good for one exchange only.
+		expect(await (await exchange({ code, code_verifier: 'wrong' })).json()).toEqual({
+			error: 'invalid_grant',
+			error_description: 'invalid code verifier',
+		});
+		expect(await (await exchange({ code, code_verifier: verifier })).json()).toMatchObject({
+			error: 'invalid_grant',
+		});
+		// Without the client secret (no Basic header, none in the body): refused.
+		const code2 = new URL((await authorize()).headers.get('location')!).searchParams.get('code')!;
+		expect(
+			await (
+				await exchange({ code: code2, code_verifier: verifier, client_id: CLIENT_ID }, false)
+			).json(),
+		).toMatchObject({ error: 'invalid_client' });
+
+		const code3 = new URL((await authorize()).headers.get('location')!).searchParams.get('code')!;
+		const ok = await exchange({ code: code3, code_verifier: verifier });
+		expect(ok.status).toBe(200);
+		const token = (await ok.json()) as { access_token: string; refresh_token: string };
+		expect(token.refresh_token).toBeTruthy();
+		const conn = new Connection({
+			instanceUrl: fake.url,
+			accessToken: token.access_token,
+			version: VERSION,
+		});
+		expect((await conn.query('SELECT COUNT() FROM Account')).totalSize).toBe(0);
+		const refreshed = await postToken(fake, {
+			grant_type: 'refresh_token',
+			refresh_token: token.refresh_token,
+			client_id: CLIENT_ID,
+			client_secret: CLIENT_SECRET,
+		});
+		expect(refreshed.status).toBe(200);
 	});
 
 	it('answers 401 INVALID_SESSION_ID for unknown tokens, as jsforce reports it', async () => {

@@ -1,5 +1,12 @@
 /** OAuth 2.0 token grants, SOAP login and session bookkeeping. */
-import { createHmac, createPublicKey, randomBytes, verify, type KeyObject } from 'node:crypto';
+import {
+	createHash,
+	createHmac,
+	createPublicKey,
+	randomBytes,
+	verify,
+	type KeyObject,
+} from 'node:crypto';
 
 import { sequentialId } from './ids';
 
@@ -50,6 +57,12 @@ export class AuthState {
 	private readonly refreshTokens = new Map<string, { clientId: string; username: string }>();
 	private rotate = false;
 	private expireAfterRequests: number | undefined;
+	/** The user who "logs in" on the authorize page (the fake has no login form). */
+	private approvingUser: string | undefined;
+	private readonly authorizationCodes = new Map<
+		string,
+		{ clientId: string; redirectUri: string; username: string; codeChallenge?: string }
+	>();
 
 	constructor(
 		private readonly baseUrl: () => string,
@@ -109,10 +122,66 @@ export class AuthState {
 		return this.sessions.get(token);
 	}
 
-	/** Handles POST /services/oauth2/token; returns Salesforce's success body or throws OAuthError. */
-	tokenGrant(params: URLSearchParams): Record<string, string> {
+	/** Who logs in and allows access when a browser opens the authorize page from now on. */
+	approveAuthorizationAs(username: string | undefined): void {
+		this.approvingUser = username;
+	}
+
+	/**
+	 * GET /services/oauth2/authorize (web server flow, optionally with PKCE): the user set by
+	 * `approveAuthorizationAs` logs in and allows access; returns where Salesforce redirects the
+	 * browser, the redirect URI with `code` and `state`. Throws OAuthError for a bad request.
+	 */
+	authorize(params: URLSearchParams): string {
+		if (params.get('response_type') !== 'code') {
+			throw new OAuthError(400, 'unsupported_response_type', 'response type not supported');
+		}
+		const clientId = params.get('client_id') ?? '';
+		if (!this.apps.has(clientId)) {
+			throw new OAuthError(400, 'invalid_client_id', 'client identifier invalid');
+		}
+		const redirectUri = params.get('redirect_uri');
+		if (!redirectUri) throw new OAuthError(400, 'redirect_uri_mismatch', 'redirect_uri must match');
+		const challenge = params.get('code_challenge') ?? undefined;
+		if (challenge && params.get('code_challenge_method') !== 'S256') {
+			throw new OAuthError(400, 'invalid_request', 'code_challenge_method must be S256');
+		}
+		const user = this.approvingUser ? this.users.get(this.approvingUser.toLowerCase()) : undefined;
+		const target = new URL(redirectUri);
+		const state = params.get('state');
+		if (!user) {
+			target.searchParams.set('error', 'access_denied');
+			target.searchParams.set('error_description', 'end-user denied authorization');
+		} else {
+			const code = `aPrx${randomBytes(24).toString('base64url')}`;
+			this.authorizationCodes.set(code, {
+				clientId,
+				redirectUri,
+				username: user.username,
+				codeChallenge: challenge,
+			});
+			target.searchParams.set('code', code);
+		}
+		if (state !== null) target.searchParams.set('state', state);
+		return target.toString();
+	}
+
+	/**
+	 * Handles POST /services/oauth2/token; returns Salesforce's success body or throws OAuthError.
+	 * The client may authenticate in the body or with HTTP Basic (`basicClient`).
+	 */
+	tokenGrant(
+		params: URLSearchParams,
+		basicClient?: { clientId: string; clientSecret: string },
+	): Record<string, string> {
+		if (basicClient && !params.has('client_id')) {
+			params.set('client_id', basicClient.clientId);
+			params.set('client_secret', basicClient.clientSecret);
+		}
 		const grantType = params.get('grant_type');
 		switch (grantType) {
+			case 'authorization_code':
+				return this.authorizationCodeGrant(params);
 			case 'password':
 				return this.passwordGrant(params);
 			case 'refresh_token':
@@ -137,6 +206,32 @@ export class AuthState {
 			throw new OAuthError(400, 'invalid_client', 'invalid client credentials');
 		}
 		return app;
+	}
+
+	private authorizationCodeGrant(params: URLSearchParams): Record<string, string> {
+		const app = this.requireApp(params.get('client_id'), params.get('client_secret'), true);
+		const code = params.get('code') ?? '';
+		const grant = this.authorizationCodes.get(code);
+		// A code is good for one exchange.
+		this.authorizationCodes.delete(code);
+		if (!grant || grant.clientId !== app.clientId) {
+			throw new OAuthError(400, 'invalid_grant', 'invalid authorization code');
+		}
+		if (params.get('redirect_uri') !== grant.redirectUri) {
+			throw new OAuthError(400, 'redirect_uri_mismatch', 'redirect_uri must match configuration');
+		}
+		if (grant.codeChallenge) {
+			const verifier = params.get('code_verifier') ?? '';
+			const computed = createHash('sha256').update(verifier).digest('base64url');
+			if (computed !== grant.codeChallenge) {
+				throw new OAuthError(400, 'invalid_grant', 'invalid code verifier');
+			}
+		}
+		const user = this.users.get(grant.username.toLowerCase())!;
+		return {
+			...this.tokenBody(this.openSession(user, app.clientId), app),
+			refresh_token: this.issueRefreshToken(app.clientId, user.username),
+		};
 	}
 
 	private passwordGrant(params: URLSearchParams): Record<string, string> {

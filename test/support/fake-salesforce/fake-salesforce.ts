@@ -93,8 +93,11 @@ export class FakeSalesforce {
 		response: InjectedResponse;
 		remaining: number;
 	}> = [];
-	private readonly requestHooks: Array<{ match: FailureMatch; before: number; action: () => void }> =
-		[];
+	private readonly requestHooks: Array<{
+		match: FailureMatch;
+		before: number;
+		action: () => void;
+	}> = [];
 
 	private constructor(options: FakeSalesforceOptions) {
 		this.clock = options.now ?? Date.now();
@@ -224,6 +227,11 @@ export class FakeSalesforce {
 		return this.auth.issueRefreshToken(clientId, username);
 	}
 
+	/** The user who logs in and allows access on the authorize page (undefined: access denied). */
+	approveAuthorizationAs(username: string | undefined): void {
+		this.auth.approveAuthorizationAs(username);
+	}
+
 	rotateRefreshTokens(on: boolean): void {
 		this.auth.rotateRefreshTokens(on);
 	}
@@ -340,6 +348,10 @@ export class FakeSalesforce {
 			this.tokenEndpoint(request);
 			return;
 		}
+		if (path === '/services/oauth2/authorize' && method === 'GET') {
+			this.authorizeEndpoint(request);
+			return;
+		}
 		if (
 			segments[0] === 'services' &&
 			segments[1] === 'Soap' &&
@@ -382,9 +394,31 @@ export class FakeSalesforce {
 		await this.apiRoute(request, versionMatch[1], segments.slice(3), session);
 	}
 
+	/** The browser's step of the web server flow: straight to the redirect, as after a login. */
+	private authorizeEndpoint(request: RouteRequest): void {
+		try {
+			const location = this.auth.authorize(request.url.searchParams);
+			request.res.writeHead(302, { Location: location });
+			request.res.end();
+		} catch (error) {
+			if (!(error instanceof OAuthError)) throw error;
+			sendJson(request.res, error.status, {
+				error: error.error,
+				error_description: error.description,
+			});
+		}
+	}
+
 	private tokenEndpoint(request: RouteRequest): void {
 		try {
-			const body = this.auth.tokenGrant(new URLSearchParams(request.body));
+			const basic = /^Basic\s+(.+)$/i.exec(request.headers.authorization ?? '');
+			const [clientId, ...secret] = basic
+				? Buffer.from(basic[1], 'base64').toString('utf8').split(':')
+				: [];
+			const body = this.auth.tokenGrant(
+				new URLSearchParams(request.body),
+				basic ? { clientId, clientSecret: secret.join(':') } : undefined,
+			);
 			sendJson(request.res, 200, body);
 		} catch (error) {
 			if (!(error instanceof OAuthError)) throw error;
