@@ -130,12 +130,8 @@ async function runAutoFetch(job: Job): Promise<Record<string, unknown>> {
 		version: API_VERSION,
 	});
 	await conn.login(job.user.username, job.user.password);
-	const segment = engine.resolveSegmentDefinition(job.segment);
-	const soql = engine.buildSegmentQuery({
-		object: segment.object,
-		fields: engine.selectedFieldPaths(segment),
-		where: segment.where,
-	});
+	// The very query the sync's full read sends.
+	const soql = engine.fullReadQuery(job.segment);
 	const rssBefore = Math.round(process.memoryUsage().rss / 1024 / 1024);
 	const started = performance.now();
 	// What a plain jsforce read does: every page fetched and kept in memory.

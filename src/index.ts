@@ -261,6 +261,7 @@ export {
 	type SegmentSource,
 } from './salesforce/sync/segment-definition';
 export {
+	fullReadQuery,
 	plannedSyncMode,
 	syncSegment,
 	type SegmentSyncOptions,

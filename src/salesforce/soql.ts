@@ -386,13 +386,19 @@ export interface SegmentQuerySpec {
 	includeDeleted?: boolean;
 	/** The only supported order: `SystemModstamp, Id` (stable paging). */
 	orderBy?: 'SystemModstamp';
+	/**
+	 * No `ORDER BY`: Salesforce returns the rows in the order it reads them, which for a Bulk
+	 * API 2.0 job is what lets it split the read into primary-key chunks (an `ORDER BY` turns
+	 * that off). For reads whose outcome does not depend on the order.
+	 */
+	unordered?: boolean;
 }
 
 /**
  * Builds the segment sync query:
  * `SELECT Id, SystemModstamp[, IsDeleted], <fields> FROM <object>
  *  [WHERE (<where>) AND SystemModstamp >= <dateTime>] ORDER BY SystemModstamp, Id`
- * (on one line; the `WHERE` holds whichever of the condition and the modstamp filter apply).
+ * (`ORDER BY` left out when `unordered`; on one line; the `WHERE` holds whichever of the condition and the modstamp filter apply).
  * Every name is checked with {@link assertSoqlIdentifier}, the condition with
  * {@link assertSoqlCondition}; fields are deduplicated case-insensitively (SOQL rejects
  * duplicates), keeping the first spelling. Throws {@link InvalidInputError} on bad input.
@@ -404,6 +410,9 @@ export function buildSegmentQuery(spec: SegmentQuerySpec): string {
 			'orderBy',
 			`${describeName(spec.orderBy)} is not supported; use 'SystemModstamp' or leave it out.`,
 		);
+	}
+	if (spec.unordered === true && spec.orderBy !== undefined) {
+		throw new InvalidInputError('unordered', 'cannot be combined with orderBy; set one of them.');
 	}
 	if (!Array.isArray(spec.fields)) {
 		throw new InvalidInputError('fields', 'must be a list of field API names, e.g. ["Email"].');
@@ -430,5 +439,6 @@ export function buildSegmentQuery(spec: SegmentQuerySpec): string {
 		conditions.push(`SystemModstamp >= ${soqlLiteral(spec.modstampSince, 'modstampSince')}`);
 	}
 	const where = conditions.length > 0 ? ` WHERE ${conditions.join(' AND ')}` : '';
-	return `SELECT ${selected.join(', ')} FROM ${object}${where} ORDER BY SystemModstamp, Id`;
+	const order = spec.unordered === true ? '' : ' ORDER BY SystemModstamp, Id';
+	return `SELECT ${selected.join(', ')} FROM ${object}${where}${order}`;
 }

@@ -387,6 +387,11 @@ describe('buildSegmentQuery', () => {
 			'SELECT Id, SystemModstamp FROM Lead ORDER BY SystemModstamp, Id',
 		],
 		[
+			'unordered, as a full read whose order does not matter',
+			{ object: 'Contact', fields: ['Email'], where: 'Email != null', unordered: true },
+			'SELECT Id, SystemModstamp, Email FROM Contact WHERE (Email != null)',
+		],
+		[
 			'dedupes case-insensitively, including Id and SystemModstamp',
 			{
 				object: 'Contact',
@@ -479,6 +484,12 @@ describe('buildSegmentQuery', () => {
 			{ object: 'Contact', fields: [], orderBy: 'Name' as unknown as 'SystemModstamp' },
 			'orderBy',
 			`orderBy: "Name" is not supported; use 'SystemModstamp' or leave it out.`,
+		],
+		[
+			'unordered with an order',
+			{ object: 'Contact', fields: [], orderBy: 'SystemModstamp', unordered: true },
+			'unordered',
+			'unordered: cannot be combined with orderBy; set one of them.',
 		],
 	];
 	test.each(rejected)('rejects %s', (_label, spec, field, message) => {

@@ -13,7 +13,7 @@ import { clearDescribeCache } from '../../src/salesforce/describe';
 import { pollSegment } from '../../src/salesforce/sync/poll-segment';
 import { previewSegment } from '../../src/salesforce/sync/preview-segment';
 import type { SegmentDefinition } from '../../src/salesforce/sync/segment-definition';
-import { syncSegment } from '../../src/salesforce/sync/sync-segment';
+import { fullReadQuery, syncSegment } from '../../src/salesforce/sync/sync-segment';
 import type { CampaignStoreWithSegments } from '../../src/store/segment-store';
 import { SqliteCampaignStore } from '../../src/store/sqlite/sqlite-store';
 import { FakeSalesforce } from '../support/fake-salesforce';
@@ -1041,5 +1041,24 @@ describe('pollSegment and previewSegment', () => {
 		expect(preview.members).toHaveLength(3);
 		expect(preview.members[0].profile.attributes?.company).toBe('Acme, "Intl" 東京');
 		expect(await store.getSegmentState('trial-users')).toBeUndefined();
+	});
+});
+
+describe('fullReadQuery', () => {
+	const contacts: SegmentDefinition = {
+		segmentId: 'contacts',
+		source: { kind: 'records', object: 'Contact', where: 'Email != null' },
+	};
+
+	test('records that may claim profiles by email are read oldest change first', () => {
+		expect(fullReadQuery(contacts)).toMatch(
+			/ FROM Contact WHERE \(Email != null\) ORDER BY SystemModstamp, Id$/,
+		);
+	});
+
+	test('without email matching the order is left to Salesforce (no ORDER BY: Bulk can chunk by Id)', () => {
+		const soql = fullReadQuery({ ...contacts, matchProfilesByEmail: false });
+		expect(soql).toMatch(/ FROM Contact WHERE \(Email != null\)$/);
+		expect(soql).not.toContain('ORDER BY');
 	});
 });

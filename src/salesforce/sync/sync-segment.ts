@@ -189,16 +189,9 @@ export async function syncSegment(options: SegmentSyncOptions): Promise<SegmentS
 	let syncedAt: number;
 	try {
 		if (mode === 'full') {
-			await readInto(
-				run,
-				'matched',
-				buildSegmentQuery({
-					object: segment.object,
-					fields: selectedFieldPaths(segment),
-					where: segment.where,
-				}),
-				{ expected: run.expectedFullRead },
-			);
+			await readInto(run, 'matched', fullReadQuery(segment), {
+				expected: run.expectedFullRead,
+			});
 		} else {
 			await readChanges(run, state!.mark! - segment.overlapMs);
 		}
@@ -252,6 +245,29 @@ export async function syncSegment(options: SegmentSyncOptions): Promise<SegmentS
 		);
 	}
 	return report;
+}
+
+/**
+ * The query of a full read. Its order matters only when records claim profiles by email
+ * (the first record read claims one, see `resolveUserId`): then oldest change first.
+ * Otherwise it is left to Salesforce, which lets a Bulk job split the read into primary-key
+ * chunks, and returns records about in Id order, the order of the store's keys, so staging
+ * them writes each page of the store's indexes about once instead of once per page of records.
+ */
+export function fullReadQuery(definition: SegmentDefinition | ResolvedSegment): string {
+	const segment =
+		'definitionHash' in definition ? definition : resolveSegmentDefinition(definition);
+	return buildSegmentQuery({
+		object: segment.object,
+		fields: selectedFieldPaths(segment),
+		where: segment.where,
+		unordered: !claimsByEmail(segment),
+	});
+}
+
+/** Whether records may claim existing profiles by email, which makes the read order matter. */
+function claimsByEmail(segment: ResolvedSegment): boolean {
+	return segment.matchProfilesByEmail && segment.email !== undefined;
 }
 
 /**
