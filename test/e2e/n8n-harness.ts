@@ -870,6 +870,144 @@ async function writeWatchdog(dir: string): Promise<string> {
 }
 
 /* ------------------------------------------------------------------------------------------ */
+/* One n8n process                                                                              */
+/* ------------------------------------------------------------------------------------------ */
+
+type ProcessExit = { code: number | null; signal: NodeJS.Signals | null };
+
+/**
+ * One n8n command (`start`, `worker`, `webhook`) running detached in its own process group (n8n
+ * and its task runner), its output appended to its log.
+ */
+export class N8nProcess {
+	private exitInfo: ProcessExit | undefined;
+	private readonly exitPromise: Promise<void>;
+
+	constructor(
+		private readonly child: ChildProcess,
+		/** For messages: `n8n`, `n8n worker-1`, ... */
+		readonly name: string,
+		readonly logPath: string,
+	) {
+		if (child.pid) registerGroup(child.pid);
+		this.exitPromise = new Promise<void>((resolve) => {
+			child.once('exit', (code, signal) => {
+				this.exitInfo = { code, signal };
+				resolve();
+			});
+			child.once('error', (error) => {
+				fs.appendFileSync(logPath, `\nspawn error: ${String(error)}\n`);
+				this.exitInfo = { code: null, signal: null };
+				resolve();
+			});
+		});
+	}
+
+	get pid(): number | undefined {
+		return this.child.pid;
+	}
+
+	get running(): boolean {
+		return !this.exitInfo;
+	}
+
+	get exit(): ProcessExit | undefined {
+		return this.exitInfo;
+	}
+
+	/** Polls `readinessUrl` until it answers 200; fails early, with the log tail, if the process exits. */
+	async waitUntilReady(readinessUrl: string, timeoutMs: number, pollMs = 250): Promise<void> {
+		const deadline = Date.now() + timeoutMs;
+		let last = '';
+		while (Date.now() < deadline) {
+			if (this.exitInfo)
+				throw new N8nHarnessError(
+					`${this.name} exited before becoming ready (code ${String(this.exitInfo.code)}, signal ${String(this.exitInfo.signal)})`,
+					this.logPath,
+				);
+			try {
+				const response = await fetch(readinessUrl, { signal: AbortSignal.timeout(5000) });
+				last = `HTTP ${response.status}`;
+				await response.arrayBuffer();
+				if (response.status === 200) return;
+			} catch (error) {
+				last = String((error as Error).cause ?? error);
+			}
+			await sleep(pollMs);
+		}
+		throw new N8nHarnessError(
+			`${this.name} did not become ready within ${timeoutMs / 1000} s at ${readinessUrl} (last: ${last})`,
+			this.logPath,
+		);
+	}
+
+	/**
+	 * Sends `signal` to the group (n8n shuts down on SIGTERM in ~2 s), SIGKILL after `graceMs`,
+	 * then SIGKILL to whatever is left in the group (the task runner). Idempotent.
+	 */
+	async stop(options: { graceMs: number; signal?: NodeJS.Signals; log: LogFn }): Promise<void> {
+		const pid = this.child.pid;
+		if (!pid) return;
+		if (!this.exitInfo) {
+			killGroup(pid, options.signal ?? 'SIGTERM');
+			if (!(await settlesWithin(this.exitPromise, options.graceMs))) {
+				options.log(`${this.name} (pid ${pid}) did not stop within ${options.graceMs} ms; SIGKILL`);
+				killGroup(pid, 'SIGKILL');
+				await settlesWithin(this.exitPromise, 5000);
+			}
+		}
+		killGroup(pid, 'SIGKILL');
+		liveGroups.delete(pid);
+	}
+
+	/**
+	 * SIGKILLs the process group at once, as a crash or an OOM kill does (no graceful drain), and
+	 * waits until it is gone.
+	 */
+	async kill(): Promise<{ pid: number | undefined; killedAt: number }> {
+		const pid = this.child.pid;
+		const killedAt = Date.now();
+		if (pid) {
+			killGroup(pid, 'SIGKILL');
+			await settlesWithin(this.exitPromise, 10_000);
+			liveGroups.delete(pid);
+		}
+		return { pid, killedAt };
+	}
+}
+
+/**
+ * Spawns `n8n <args>` with Node 24 and the watchdog preloaded, in `cwd` (the user folder), as
+ * the leader of its own process group, appending a banner and then its output to `logPath`.
+ */
+export function spawnN8nProcess(options: {
+	installation: N8nInstallation;
+	watchdogPath: string;
+	cwd: string;
+	env: NodeJS.ProcessEnv;
+	args: string[];
+	name: string;
+	logPath: string;
+	banner: string;
+}): N8nProcess {
+	fs.appendFileSync(
+		options.logPath,
+		`\n===== ${options.banner} (${new Date().toISOString()}) =====\n`,
+	);
+	const fd = fs.openSync(options.logPath, 'a');
+	try {
+		const child = spawn(
+			options.installation.nodeBin,
+			['-r', options.watchdogPath, options.installation.n8nBin, ...options.args],
+			{ cwd: options.cwd, env: options.env, detached: true, stdio: ['ignore', fd, fd] },
+		);
+		return new N8nProcess(child, options.name, options.logPath);
+	} finally {
+		fs.closeSync(fd);
+	}
+}
+
+/* ------------------------------------------------------------------------------------------ */
 /* Workflows, executions                                                                        */
 /* ------------------------------------------------------------------------------------------ */
 
@@ -980,9 +1118,7 @@ export class N8nInstance {
 	/** Wall time to obtain the API key, ms. */
 	apiKeyMs = 0;
 	readonly owner: { email: string; password: string };
-	private child: ChildProcess | undefined;
-	private exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-	private exitPromise: Promise<void> | undefined;
+	private server: N8nProcess | undefined;
 	private pg: Client | undefined;
 	private cookie = '';
 	private readonly browserId = `n8n-e2e-${randomId(8)}`;
@@ -1014,11 +1150,11 @@ export class N8nInstance {
 	}
 
 	get pid(): number | undefined {
-		return this.child?.pid;
+		return this.server?.pid;
 	}
 
 	get running(): boolean {
-		return !!this.child && !this.exitInfo;
+		return this.server?.running ?? false;
 	}
 
 	/** Last lines of n8n's log. */
@@ -1034,65 +1170,22 @@ export class N8nInstance {
 
 	/** @internal spawns `n8n start`. */
 	spawnServer(): void {
-		fs.appendFileSync(
-			this.logPath,
-			`\n===== n8n start (${new Date().toISOString()}) port ${this.port} broker ${this.brokerPort} db ${this.database} =====\n`,
-		);
-		const fd = fs.openSync(this.logPath, 'a');
-		try {
-			this.child = spawn(
-				this.installation.nodeBin,
-				['-r', this.watchdogPath, this.installation.n8nBin, 'start'],
-				{
-					cwd: this.userFolder,
-					env: this.env,
-					detached: true,
-					stdio: ['ignore', fd, fd],
-				},
-			);
-		} finally {
-			fs.closeSync(fd);
-		}
-		const child = this.child;
-		if (child.pid) registerGroup(child.pid);
-		this.exitPromise = new Promise<void>((resolve) => {
-			child.once('exit', (code, signal) => {
-				this.exitInfo = { code, signal };
-				resolve();
-			});
-			child.once('error', (error) => {
-				fs.appendFileSync(this.logPath, `\nspawn error: ${String(error)}\n`);
-				this.exitInfo = { code: null, signal: null };
-				resolve();
-			});
+		this.server = spawnN8nProcess({
+			installation: this.installation,
+			watchdogPath: this.watchdogPath,
+			cwd: this.userFolder,
+			env: this.env,
+			args: ['start'],
+			name: 'n8n',
+			logPath: this.logPath,
+			banner: `n8n start port ${this.port} broker ${this.brokerPort} db ${this.database}`,
 		});
 	}
 
 	/** @internal waits for /healthz/readiness (DB connected + migrated + server started). */
 	async waitUntilReady(timeoutMs: number): Promise<void> {
-		const deadline = Date.now() + timeoutMs;
-		let last = '';
-		while (Date.now() < deadline) {
-			if (this.exitInfo) {
-				this.fail(
-					`n8n exited before becoming ready (code ${String(this.exitInfo.code)}, signal ${String(this.exitInfo.signal)})`,
-				);
-			}
-			try {
-				const response = await fetch(`${this.baseUrl}/healthz/readiness`, {
-					signal: AbortSignal.timeout(5000),
-				});
-				last = `HTTP ${response.status}`;
-				await response.arrayBuffer();
-				if (response.status === 200) return;
-			} catch (error) {
-				last = String((error as Error).cause ?? error);
-			}
-			await sleep(250);
-		}
-		this.fail(
-			`n8n did not become ready within ${timeoutMs / 1000} s at ${this.baseUrl}/healthz/readiness (last: ${last})`,
-		);
+		if (!this.server) this.fail('n8n was not started');
+		await this.server.waitUntilReady(`${this.baseUrl}/healthz/readiness`, timeoutMs);
 	}
 
 	/**
@@ -1104,23 +1197,13 @@ export class N8nInstance {
 	async restart(
 		options: { downMs?: number; graceMs?: number; signal?: 'SIGTERM' | 'SIGKILL' } = {},
 	): Promise<{ stoppedAt: number; readyAt: number }> {
-		const pid = this.child?.pid;
-		if (pid && !this.exitInfo) {
-			killGroup(pid, options.signal ?? 'SIGTERM');
-			if (!(await settlesWithin(this.exitPromise, options.graceMs ?? 30_000))) {
-				this.log(`n8n (pid ${pid}) did not stop within ${options.graceMs ?? 30_000} ms; SIGKILL`);
-				killGroup(pid, 'SIGKILL');
-				await settlesWithin(this.exitPromise, 5000);
-			}
-		}
-		if (pid) {
-			killGroup(pid, 'SIGKILL');
-			liveGroups.delete(pid);
-		}
+		await this.server?.stop({
+			graceMs: options.graceMs ?? 30_000,
+			signal: options.signal,
+			log: this.log,
+		});
 		const stoppedAt = Date.now();
 		await sleep(options.downMs ?? 0);
-		this.child = undefined;
-		this.exitInfo = undefined;
 		this.spawnServer();
 		await this.waitUntilReady(180_000);
 		return { stoppedAt, readyAt: Date.now() };
@@ -1135,19 +1218,7 @@ export class N8nInstance {
 		this.stopped = true;
 		await this.pg?.end().catch(() => undefined);
 		this.pg = undefined;
-		const pid = this.child?.pid;
-		if (pid && !this.exitInfo) {
-			killGroup(pid, 'SIGTERM');
-			if (!(await settlesWithin(this.exitPromise, graceMs))) {
-				this.log(`n8n (pid ${pid}) did not stop within ${graceMs} ms; SIGKILL`);
-				killGroup(pid, 'SIGKILL');
-				await settlesWithin(this.exitPromise, 5000);
-			}
-		}
-		if (pid) {
-			killGroup(pid, 'SIGKILL'); // the task runner or anything else left in the group
-			liveGroups.delete(pid);
-		}
+		await this.server?.stop({ graceMs, log: this.log });
 		if (!this.keepDatabase)
 			await dropDatabase(this.database).catch((error) =>
 				this.log(`could not drop ${this.database}: ${String(error)}`),
@@ -1393,9 +1464,10 @@ export class N8nInstance {
 		const deadline = Date.now() + timeoutMs;
 		let state = 'not published';
 		while (Date.now() < deadline) {
-			if (this.exitInfo)
+			const exit = this.server?.exit;
+			if (exit)
 				this.fail(
-					`n8n exited (code ${String(this.exitInfo.code)}) while waiting for workflow ${workflowId} to activate`,
+					`n8n exited (code ${String(exit.code)}) while waiting for workflow ${workflowId} to activate`,
 				);
 			const [workflow] = await this.query<{ activeVersionId: string | null }>(
 				'SELECT "activeVersionId" FROM workflow_entity WHERE id = $1',
@@ -1673,9 +1745,7 @@ export type SideRole = 'worker' | 'webhook';
 
 /** A worker or webhook process of a queue-mode cluster (own process group, own log). */
 export class N8nSideProcess {
-	private child: ChildProcess | undefined;
-	private exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-	private exitPromise: Promise<void> | undefined;
+	private process: N8nProcess | undefined;
 
 	constructor(
 		readonly role: SideRole,
@@ -1690,15 +1760,15 @@ export class N8nSideProcess {
 	) {}
 
 	get pid(): number | undefined {
-		return this.child?.pid;
+		return this.process?.pid;
 	}
 
 	get running(): boolean {
-		return !!this.child && !this.exitInfo;
+		return this.process?.running ?? false;
 	}
 
 	get exit(): { code: number | null; signal: NodeJS.Signals | null } | undefined {
-		return this.exitInfo;
+		return this.process?.exit;
 	}
 
 	get baseUrl(): string {
@@ -1711,61 +1781,21 @@ export class N8nSideProcess {
 
 	/** Starts the process (again, after kill or stop: same ports, env and log). */
 	spawn(): void {
-		this.exitInfo = undefined;
-		fs.appendFileSync(
-			this.logPath,
-			`\n===== n8n ${this.args.join(' ')} as ${this.name} (${new Date().toISOString()}) =====\n`,
-		);
-		const fd = fs.openSync(this.logPath, 'a');
-		try {
-			this.child = spawn(
-				this.main.installation.nodeBin,
-				['-r', this.main.watchdogPath, this.main.installation.n8nBin, ...this.args],
-				{ cwd: this.main.userFolder, env: this.env, detached: true, stdio: ['ignore', fd, fd] },
-			);
-		} finally {
-			fs.closeSync(fd);
-		}
-		const child = this.child;
-		if (child.pid) registerGroup(child.pid);
-		this.exitPromise = new Promise<void>((resolve) => {
-			child.once('exit', (code, signal) => {
-				this.exitInfo = { code, signal };
-				resolve();
-			});
-			child.once('error', (error) => {
-				fs.appendFileSync(this.logPath, `\nspawn error: ${String(error)}\n`);
-				this.exitInfo = { code: null, signal: null };
-				resolve();
-			});
+		this.process = spawnN8nProcess({
+			installation: this.main.installation,
+			watchdogPath: this.main.watchdogPath,
+			cwd: this.main.userFolder,
+			env: this.env,
+			args: this.args,
+			name: `n8n ${this.name}`,
+			logPath: this.logPath,
+			banner: `n8n ${this.args.join(' ')} as ${this.name}`,
 		});
 	}
 
 	async waitUntilReady(timeoutMs: number): Promise<void> {
-		const deadline = Date.now() + timeoutMs;
-		let last = '';
-		while (Date.now() < deadline) {
-			if (this.exitInfo)
-				throw new N8nHarnessError(
-					`n8n ${this.name} exited before becoming ready (code ${String(this.exitInfo.code)}, signal ${String(this.exitInfo.signal)})`,
-					this.logPath,
-				);
-			try {
-				const response = await fetch(`${this.baseUrl}/healthz/readiness`, {
-					signal: AbortSignal.timeout(5000),
-				});
-				last = `HTTP ${response.status}`;
-				await response.arrayBuffer();
-				if (response.status === 200) return;
-			} catch (error) {
-				last = String((error as Error).cause ?? error);
-			}
-			await sleep(500);
-		}
-		throw new N8nHarnessError(
-			`n8n ${this.name} did not become ready within ${timeoutMs / 1000} s at ${this.baseUrl}/healthz/readiness (last: ${last})`,
-			this.logPath,
-		);
+		if (!this.process) throw new N8nHarnessError(`n8n ${this.name} was not started`);
+		await this.process.waitUntilReady(`${this.baseUrl}/healthz/readiness`, timeoutMs, 500);
 	}
 
 	/**
@@ -1773,31 +1803,12 @@ export class N8nSideProcess {
 	 * waits until it is gone.
 	 */
 	async kill(): Promise<{ pid: number | undefined; killedAt: number }> {
-		const pid = this.child?.pid;
-		const killedAt = Date.now();
-		if (pid) {
-			killGroup(pid, 'SIGKILL');
-			await settlesWithin(this.exitPromise, 10_000);
-			liveGroups.delete(pid);
-		}
-		return { pid, killedAt };
+		return (await this.process?.kill()) ?? { pid: undefined, killedAt: Date.now() };
 	}
 
 	/** SIGTERM to the group, SIGKILL after `graceMs`. Idempotent. */
 	async stop(graceMs = 15_000): Promise<void> {
-		const pid = this.child?.pid;
-		if (pid && !this.exitInfo) {
-			killGroup(pid, 'SIGTERM');
-			if (!(await settlesWithin(this.exitPromise, graceMs))) {
-				this.log(`n8n ${this.name} (pid ${pid}) did not stop within ${graceMs} ms; SIGKILL`);
-				killGroup(pid, 'SIGKILL');
-				await settlesWithin(this.exitPromise, 5000);
-			}
-		}
-		if (pid) {
-			killGroup(pid, 'SIGKILL');
-			liveGroups.delete(pid);
-		}
+		await this.process?.stop({ graceMs, log: this.log });
 	}
 }
 

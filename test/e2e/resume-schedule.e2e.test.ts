@@ -42,7 +42,8 @@ import {
 	type WorkflowJson,
 	type WorkflowNode,
 } from './n8n-harness';
-import { FakeSalesforce } from '../support/fake-salesforce';
+import type { FakeSalesforce } from '../support/fake-salesforce';
+import { createSalesforcePasswordCredential, startFakeSalesforceOrg } from './fake-salesforce-org';
 import {
 	postEvents,
 	startRecordingProvider,
@@ -131,13 +132,6 @@ function campaignWorkflow(
 	};
 }
 
-const SALESFORCE_APP = { clientId: 'e2e-resume-app', clientSecret: 'e2e-resume-app-secret' };
-const SALESFORCE_USER = {
-	username: 'integration@resume.e2e.example',
-	password: 'e2e-pw',
-	securityToken: 'E2ETOKEN',
-};
-
 /** Salesforce Segment Trigger → Delay (per user, local window from the record) | Resume → Send. */
 function trialWorkflow(
 	credential: { id: string; name: string },
@@ -213,22 +207,21 @@ describe('each user at their own time through the schedule, in a real n8n 2.41.0
 	it(
 		'sends trial users of one Salesforce poll in three zones each at their own local window',
 		logged(async () => {
-			salesforce = await FakeSalesforce.start();
-			salesforce.addConnectedApp(SALESFORCE_APP);
-			salesforce.addUser(SALESFORCE_USER);
-			salesforce.defineObject({
-				name: 'Contact',
-				fields: {
-					LastName: { type: 'string' },
-					Email: { type: 'email' },
-					Phone: { type: 'phone' },
-					App_User_Id__c: { type: 'string' },
-					Time_Zone__c: { type: 'string' },
-					Trial_Status__c: { type: 'picklist' },
-					Window_Opens__c: { type: 'string' },
-					Window_Closes__c: { type: 'string' },
+			salesforce = await startFakeSalesforceOrg([
+				{
+					name: 'Contact',
+					fields: {
+						LastName: { type: 'string' },
+						Email: { type: 'email' },
+						Phone: { type: 'phone' },
+						App_User_Id__c: { type: 'string' },
+						Time_Zone__c: { type: 'string' },
+						Trial_Status__c: { type: 'picklist' },
+						Window_Opens__c: { type: 'string' },
+						Window_Closes__c: { type: 'string' },
+					},
 				},
-			});
+			]);
 			const start = Date.now();
 			const due = new Map<string, number>();
 			ZONES.forEach((zone, i) => {
@@ -249,24 +242,10 @@ describe('each user at their own time through the schedule, in a real n8n 2.41.0
 					Window_Closes__c: opensAt.plus({ hours: 2 }).toFormat('HH:mm'),
 				});
 			});
-			const credential = await n8n!.api<{ id: string; name: string }>(
-				'POST',
-				'/api/v1/credentials',
-				{
-					name: 'e2e Salesforce password (fake org)',
-					type: 'campaignSalesforcePasswordApi',
-					data: {
-						environment: 'custom',
-						myDomainUrl: salesforce.url,
-						useSoapLogin: false,
-						clientId: SALESFORCE_APP.clientId,
-						clientSecret: SALESFORCE_APP.clientSecret,
-						username: SALESFORCE_USER.username,
-						password: SALESFORCE_USER.password,
-						securityToken: SALESFORCE_USER.securityToken,
-						apiVersion: '62.0',
-					},
-				},
+			const credential = await createSalesforcePasswordCredential(
+				n8n!,
+				'e2e Salesforce password (fake org)',
+				salesforce,
 			);
 			// Activation polls once: one execution enters all three users.
 			const trial = await n8n!.importAndPublishWorkflow(

@@ -28,7 +28,14 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { FakeSalesforce } from '../support/fake-salesforce';
+import type { FakeSalesforce } from '../support/fake-salesforce';
+import {
+	createSalesforcePasswordCredential,
+	FAKE_SALESFORCE_APP as APP,
+	FAKE_SALESFORCE_USER as USER,
+	salesforcePasswordCredentialData,
+	startFakeSalesforceOrg,
+} from './fake-salesforce-org';
 import {
 	ensureN8nInstalled,
 	installPackageTarball,
@@ -53,8 +60,6 @@ const TRIGGER = 'Salesforce Segment Trigger';
 const ACTIVITY = 'Salesforce Campaign Activity';
 const LOGGED = 'Logged';
 const FAILED = 'Failed';
-const APP = { clientId: 'e2e-connected-app', clientSecret: 'e2e-connected-app-secret' };
-const USER = { username: 'integration@e2e.example', password: 'e2e-pw', securityToken: 'E2ETOKEN' };
 const KEY_FIELD = 'Campaign_Message_Key__c';
 
 const keys = generateKeyPairSync('rsa', {
@@ -178,34 +183,36 @@ describe('Salesforce Segment Trigger → Salesforce Campaign Activity inside a r
 		const installation = await ensureN8nInstalled();
 		tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'n8n-e2e-salesforce-'));
 
-		fake = await FakeSalesforce.start();
-		fake.addConnectedApp({ ...APP, publicKeyPem: keys.publicKey });
-		fake.addUser(USER);
-		fake.defineObject({
-			name: 'Contact',
-			fields: {
-				LastName: { type: 'string' },
-				Email: { type: 'email' },
-				Phone: { type: 'phone' },
-				App_User_Id__c: { type: 'string' },
-				Time_Zone__c: { type: 'string' },
-				Trial_Status__c: { type: 'picklist' },
-				Plan__c: { type: 'string' },
-			},
-		});
-		fake.defineObject({
-			name: 'Task',
-			fields: {
-				WhoId: { type: 'reference', referenceTo: 'Contact', relationshipName: 'Who' },
-				WhatId: { type: 'string' },
-				Subject: { type: 'string' },
-				Description: { type: 'textarea', filterable: false },
-				ActivityDate: { type: 'date' },
-				Status: { type: 'picklist' },
-				Priority: { type: 'picklist' },
-				[KEY_FIELD]: { type: 'string' },
-			},
-		});
+		fake = await startFakeSalesforceOrg(
+			[
+				{
+					name: 'Contact',
+					fields: {
+						LastName: { type: 'string' },
+						Email: { type: 'email' },
+						Phone: { type: 'phone' },
+						App_User_Id__c: { type: 'string' },
+						Time_Zone__c: { type: 'string' },
+						Trial_Status__c: { type: 'picklist' },
+						Plan__c: { type: 'string' },
+					},
+				},
+				{
+					name: 'Task',
+					fields: {
+						WhoId: { type: 'reference', referenceTo: 'Contact', relationshipName: 'Who' },
+						WhatId: { type: 'string' },
+						Subject: { type: 'string' },
+						Description: { type: 'textarea', filterable: false },
+						ActivityDate: { type: 'date' },
+						Status: { type: 'picklist' },
+						Priority: { type: 'picklist' },
+						[KEY_FIELD]: { type: 'string' },
+					},
+				},
+			],
+			{ publicKeyPem: keys.publicKey },
+		);
 		addContact(1);
 		addContact(2);
 
@@ -220,24 +227,10 @@ describe('Salesforce Segment Trigger → Salesforce Campaign Activity inside a r
 		timings.startN8n = seconds(Date.now() - t);
 
 		t = Date.now();
-		passwordCredential = await n8n.api<{ id: string; name: string }>(
-			'POST',
-			'/api/v1/credentials',
-			{
-				name: 'e2e Salesforce password (fake org)',
-				type: 'campaignSalesforcePasswordApi',
-				data: {
-					environment: 'custom',
-					myDomainUrl: fake.url,
-					useSoapLogin: false,
-					clientId: APP.clientId,
-					clientSecret: APP.clientSecret,
-					username: USER.username,
-					password: USER.password,
-					securityToken: USER.securityToken,
-					apiVersion: '62.0',
-				},
-			},
+		passwordCredential = await createSalesforcePasswordCredential(
+			n8n,
+			'e2e Salesforce password (fake org)',
+			fake,
 		);
 		const builtInJwt = await n8n.api<{ id: string; name: string }>('POST', '/api/v1/credentials', {
 			name: "e2e n8n's Salesforce JWT (fake org)",
@@ -314,17 +307,7 @@ describe('Salesforce Segment Trigger → Salesforce Campaign Activity inside a r
 						id: passwordCredential.id,
 						name: passwordCredential.name,
 						type: 'campaignSalesforcePasswordApi',
-						data: {
-							environment: 'custom',
-							myDomainUrl: fake.url,
-							useSoapLogin: false,
-							clientId: APP.clientId,
-							clientSecret: APP.clientSecret,
-							username: USER.username,
-							password: USER.password,
-							securityToken: USER.securityToken,
-							apiVersion: '62.0',
-						},
+						data: salesforcePasswordCredentialData(fake),
 					},
 				},
 			);

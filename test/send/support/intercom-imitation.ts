@@ -78,6 +78,13 @@ export interface IntercomImitation {
 	/** Answers the next requests to `route` with these, in order, before answering normally. */
 	script(route: ImitationRoute, ...answers: Array<ScriptedAnswer | number>): void;
 	requestsTo(route: ImitationRoute): RecordedRequest[];
+	/**
+	 * Holds every request to `route` (recorded on arrival, answered only after the returned
+	 * function is called); a request whose caller hung up meanwhile is never answered.
+	 */
+	hold(route: ImitationRoute): () => void;
+	/** How many requests are held now. */
+	readonly heldCount: number;
 	close(): Promise<void>;
 }
 
@@ -156,6 +163,8 @@ export async function startIntercomImitation(
 		},
 	];
 	const scripts = new Map<ImitationRoute, ScriptedAnswer[]>();
+	const holds = new Map<ImitationRoute, Promise<void>>();
+	let heldCount = 0;
 	let messageSeq = 403_918_396;
 	let contactSeq = 0;
 
@@ -269,6 +278,13 @@ export async function startIntercomImitation(
 			const route = (
 				request.method === 'GET' && contactPath ? 'GET /contacts/{id}' : `${request.method} ${path}`
 			) as ImitationRoute;
+			const hold = holds.get(route);
+			if (hold) {
+				heldCount += 1;
+				await hold;
+				heldCount -= 1;
+				if (request.socket.destroyed) return;
+			}
 			const scripted = scripts.get(route)?.shift();
 			if (scripted) {
 				if (scripted.drop) {
@@ -342,6 +358,22 @@ export async function startIntercomImitation(
 						r.method === 'GET' &&
 						/^\/contacts\/[^/]+$/.test(r.path)),
 			);
+		},
+		hold(route) {
+			let release = () => {};
+			holds.set(
+				route,
+				new Promise<void>((resolve) => {
+					release = resolve;
+				}),
+			);
+			return () => {
+				holds.delete(route);
+				release();
+			};
+		},
+		get heldCount() {
+			return heldCount;
 		},
 		close() {
 			server.closeAllConnections();
