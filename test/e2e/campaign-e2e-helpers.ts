@@ -47,6 +47,24 @@ export async function postEvents(
 	return { status: response.status, json, text };
 }
 
+/**
+ * POSTs as a real sender does: n8n's own 503 (its database ping timed out under load, "Database
+ * is not ready!") comes before any node runs, so nothing was recorded and the same bytes are sent
+ * again after a pause. Any other answer is returned as it is.
+ */
+export async function postEventsRetryingUnavailable(
+	url: string,
+	body: string,
+	headers: Record<string, string> = {},
+	attempts = 4,
+): Promise<TriggerAnswer> {
+	for (let attempt = 1; ; attempt++) {
+		const answer = await postEvents(url, body, headers);
+		if (answer.status !== 503 || attempt >= attempts) return answer;
+		await new Promise((resolve) => setTimeout(resolve, 1_000 * attempt));
+	}
+}
+
 /** A Segment-style track event. */
 export function trackEvent(
 	userId: string,

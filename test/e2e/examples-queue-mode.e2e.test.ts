@@ -34,7 +34,7 @@ import {
 import { startIntercomImitation, type IntercomImitation } from '../send/support/intercom-imitation';
 import type { FakeSalesforce } from '../support/fake-salesforce';
 import { postgresStoreCredentialData, testConnection } from '../support/postgres';
-import { postEvents, trackEvent } from './campaign-e2e-helpers';
+import { postEvents, postEventsRetryingUnavailable, trackEvent } from './campaign-e2e-helpers';
 import {
 	ABANDONED_CART,
 	abandonedCartUrls,
@@ -295,7 +295,10 @@ describe('examples in queue mode: main + 2 workers + webhook process + Redis, Po
 			const answers = [];
 			for (let i = 0; i < events.length; i += 20)
 				answers.push(
-					await postEvents(cart.cartUrl, JSON.stringify({ batch: events.slice(i, i + 20) })),
+					await postEventsRetryingUnavailable(
+						cart.cartUrl,
+						JSON.stringify({ batch: events.slice(i, i + 20) }),
+					),
 				);
 			expect(answers.map((a) => a.status)).toEqual(answers.map(() => 202));
 			const accepted = answers.reduce((n, a) => n + Number(a.json?.accepted), 0);

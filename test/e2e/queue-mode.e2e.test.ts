@@ -43,7 +43,7 @@ import {
 	type WorkflowNode,
 } from './n8n-harness';
 import {
-	postEvents,
+	postEventsRetryingUnavailable,
 	publicApiAnswer,
 	startRecordingProvider,
 	trackEvent,
@@ -198,7 +198,7 @@ async function postInParallel(
 	const lane = async () => {
 		while (next < batches.length) {
 			const batch = batches[next++];
-			const answer = await postEvents(url, JSON.stringify({ batch })).catch(
+			const answer = await postEventsRetryingUnavailable(url, JSON.stringify({ batch })).catch(
 				(error: unknown): TriggerAnswer => ({ status: 0, json: undefined, text: String(error) }),
 			);
 			results.push({ batch, answer });
