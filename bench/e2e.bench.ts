@@ -12,7 +12,8 @@
  * Every request carries new `messageId`s and new users. The Campaign Event Trigger runs without a
  * Campaign Store credential (the default SQLite file), with one naming the same SQLite file and
  * with one for PostgreSQL. Configurations take turns in rounds, so drift of the (shared) machine
- * is spread over all of them; the ratios trigger / minimal of the same run are the figures, each
+ * is spread over all of them; a batch configuration's time runs until n8n has finished the
+ * executions it started. The ratios trigger / minimal of the same run are the figures, each
  * the median over the rounds of the ratio within a round (a round measures both a minute apart).
  *
  * After the run: the events each store holds must equal those the trigger accepted (else exit
@@ -160,7 +161,18 @@ async function post(configuration: Configuration, count: boolean): Promise<void>
 }
 
 /** `connections` loops posting for `seconds`. */
-async function drive(configuration: Configuration, seconds: number, count = true): Promise<void> {
+/**
+ * `connections` loops posting for `seconds`, then the wait until n8n has finished the
+ * executions those requests started: both nodes answer before their execution runs, so the
+ * time a configuration is charged ends when its work is done, and none of it spills into the
+ * next configuration's turn.
+ */
+async function drive(
+	n8n: N8nInstance,
+	configuration: Configuration,
+	seconds: number,
+	count = true,
+): Promise<void> {
 	const started = performance.now();
 	const deadline = started + seconds * 1000;
 	const eventsBefore = configuration.events;
@@ -169,10 +181,27 @@ async function drive(configuration: Configuration, seconds: number, count = true
 			while (performance.now() < deadline) await post(configuration, count);
 		}),
 	);
+	if (configuration.load.mode === 'batch') await executionsFinished(n8n, configuration.target);
 	if (!count) return;
 	const ms = performance.now() - started;
 	configuration.ms += ms;
 	configuration.roundRates.push((configuration.events - eventsBefore) / (ms / 1000));
+}
+
+const FINISHED = `status IN ('success', 'error', 'crashed', 'canceled')`;
+
+/** Waits (up to 2 minutes) until the target's workflow has one finished execution per batch. */
+async function executionsFinished(n8n: N8nInstance, target: Target): Promise<number> {
+	const deadline = Date.now() + 120_000;
+	for (;;) {
+		const [row] = await n8n.query<{ count: string }>(
+			`SELECT count(*) FROM execution_entity WHERE "workflowId" = $1 AND ${FINISHED}`,
+			[target.workflowId],
+		);
+		const count = Number(row.count);
+		if (count >= target.batchRequests || Date.now() > deadline) return count;
+		await new Promise((resolve) => setTimeout(resolve, 50));
+	}
 }
 
 function loadLabel(load: Load): string {
@@ -365,9 +394,10 @@ async function main(): Promise<void> {
 		console.log(
 			'single events: page views, recorded by the Campaign Event Trigger and triggering nothing (no execution in either node); batches: every event triggers (one execution of 1,000 items in either node)',
 		);
-		for (const configuration of configurations) await drive(configuration, WARM_UP_SECONDS, false);
+		for (const configuration of configurations)
+			await drive(n8n, configuration, WARM_UP_SECONDS, false);
 		for (let round = 1; round <= ROUNDS; round++) {
-			for (const configuration of configurations) await drive(configuration, SECONDS);
+			for (const configuration of configurations) await drive(n8n, configuration, SECONDS);
 			console.log(`  round ${round} of ${ROUNDS} done (load average ${os.loadavg()[0].toFixed(2)})`);
 		}
 		const loadAfter = os.loadavg();
