@@ -221,7 +221,6 @@ async function preview(
 					campaignId,
 					entryId: `preview:${member.recordId}`,
 					triggeredAt: now,
-					enteredAt: now,
 				},
 				event: {
 					messageId: `salesforce-segment-preview:${definition.segmentId}:${member.recordId}`,

@@ -151,7 +151,8 @@ export class SendMessage implements INodeType {
 					event: {
 						name: item.event?.name,
 						properties: item.event?.properties,
-						occurredAt: event.occurredAt as string | undefined,
+						// Trigger items carry the event's time once, as `triggeredAt`.
+						occurredAt: (event.occurredAt ?? input.json.triggeredAt) as string | undefined,
 					},
 					campaignId: item.campaignId,
 					entryId: item.entryId,

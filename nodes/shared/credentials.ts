@@ -9,7 +9,7 @@ import type {
 /**
  * How long a process reuses a credential it has read. n8n loads a credential from its database
  * and decrypts it on every `getCredentials` call, which on the trigger's path is once per
- * webhook request: 12-24 % of single-event throughput here (`npm run bench:n8n-trigger`). An
+ * webhook request: 12-24 % of single-event throughput here (`npm run bench:e2e`). An
  * edited credential takes effect within this time; a deleted one fails the next read after it.
  */
 export const CREDENTIAL_REREAD_MS = 10_000;

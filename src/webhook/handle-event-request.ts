@@ -117,31 +117,31 @@ const iso = (ms: number) => new Date(ms).toISOString();
 
 /** What a trigger item is made of: the entry, its trigger event and the user's profile. */
 export interface TriggerItemSource {
-	entry: Pick<CampaignEntry, 'userId' | 'campaignId' | 'entryId' | 'triggeredAt' | 'enteredAt'>;
+	entry: Pick<CampaignEntry, 'userId' | 'campaignId' | 'entryId' | 'triggeredAt'>;
 	event: CampaignEvent;
 	profile?: Omit<ProfileUpdate, 'userId'>;
 }
 
 /**
  * The JSON of one trigger item, the one shape every campaign trigger emits (the steps read it
- * with `readCampaignItem`): who entered, with the event and the entry.
+ * with `readCampaignItem`): who entered, with the event and the entry. It carries what the steps
+ * and people reading an execution need and no copy: the event's time is `triggeredAt`, and when
+ * n8n received it is the execution's start (a batch's item data is written with every execution).
  */
 export function triggeredEntryToJson(triggered: TriggerItemSource): Record<string, unknown> {
 	const { event, entry, profile } = triggered;
+	const eventJson: Record<string, unknown> = {
+		messageId: event.messageId,
+		name: event.name,
+		properties: event.properties,
+	};
+	if (event.timeZone) eventJson.timeZone = event.timeZone;
 	return {
 		userId: entry.userId,
 		campaignId: entry.campaignId,
 		entryId: entry.entryId,
 		triggeredAt: iso(entry.triggeredAt),
-		enteredAt: iso(entry.enteredAt),
-		event: {
-			messageId: event.messageId,
-			name: event.name,
-			occurredAt: iso(event.occurredAt),
-			receivedAt: iso(event.receivedAt),
-			properties: event.properties,
-			timeZone: event.timeZone ?? null,
-		},
+		event: eventJson,
 		profile: profile
 			? {
 					email: profile.email ?? null,

@@ -23,9 +23,9 @@ const item = (userId: string, extra: Record<string, unknown> = {}) => ({
 		campaignId: 'cart',
 		entryId: `entry-${userId}`,
 		triggeredAt: '2026-03-10T10:00:00.000Z',
+		// As the Campaign Event Trigger emits it: the event's time only as `triggeredAt`.
 		event: {
 			name: 'Added to Cart',
-			occurredAt: '2026-03-10T10:00:00.000Z',
 			properties: { cart_id: `C-${userId}` },
 		},
 		profile: null,
@@ -61,7 +61,7 @@ describe('Send Message node, HTTP channel', () => {
 		httpUrl: url,
 		httpAuthentication: 'header',
 		httpBody:
-			'{"to": "{{ user.id }}", "text": "{{ message.body }}", "cart": "{{ event.properties.cart_id }}"}',
+			'{"to": "{{ user.id }}", "text": "{{ message.body }}", "cart": "{{ event.properties.cart_id }}", "at": "{{ event.occurredAt }}"}',
 		httpHeaders: '{"X-Api-Version": "2"}',
 		httpIdempotencyHeader: 'Idempotency-Key',
 		httpMessageIdPath: 'data.id',
@@ -94,6 +94,7 @@ describe('Send Message node, HTTP channel', () => {
 				to: 'u1',
 				text: 'Your cart C-u1 "is" waiting',
 				cart: 'C-u1',
+				at: '2026-03-10T10:00:00.000Z',
 			});
 
 			const [again] = await run(parameters(`${provider.baseUrl}/messages`), [item('u1')]);

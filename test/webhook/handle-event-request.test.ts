@@ -524,21 +524,17 @@ describe('triggeredEntryToJson', () => {
 		return response.triggered[0];
 	};
 
-	it('gives ISO strings and a null profile for an unknown user', async () => {
+	it('gives ISO strings, the event time once, no zone when the event has none and a null profile for an unknown user', async () => {
 		const triggered = await trigger(cartEvent({ timestamp: '2026-03-10T14:45:00+05:45' }));
 		expect(triggeredEntryToJson(triggered)).toEqual({
 			userId: 'u1',
 			campaignId: 'abandoned-cart',
 			entryId: triggered.entry.entryId,
 			triggeredAt: '2026-03-10T09:00:00.000Z',
-			enteredAt: '2026-03-10T09:30:00.000Z',
 			event: {
 				messageId: 'm1',
 				name: 'Added to Cart',
-				occurredAt: '2026-03-10T09:00:00.000Z',
-				receivedAt: '2026-03-10T09:30:00.000Z',
 				properties: { cart_value: 150 },
-				timeZone: null,
 			},
 			profile: null,
 		});
@@ -574,7 +570,6 @@ describe('triggeredEntryToJson', () => {
 			'campaignId',
 			'entryId',
 			'triggeredAt',
-			'enteredAt',
 			'event',
 			'profile',
 		]);
