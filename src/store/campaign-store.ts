@@ -594,4 +594,4 @@ export interface CampaignStore {
 }
 
 /** Schema version both backends create and check when they open. */
-export const SCHEMA_VERSION = 7;
+export const SCHEMA_VERSION = 8;

@@ -81,36 +81,55 @@ export function prepareReservations(requests: SendReservationRequest[]): Prepare
 		throw new InvalidInputError('requests', 'must be an array of send reservation requests.');
 	}
 	return requests.map((request, i) => {
-		const at = (field: string) => () => `requests[${i}].${field}`;
-		for (const field of ['idempotencyKey', 'campaignId', 'stepId', 'userId', 'channel'] as const) {
-			text(request[field], at(field));
+		// Checked without field names first, so that a batch builds no names and no closures;
+		// a request that fails is checked again with them, for an error that names the field.
+		try {
+			return prepareReservation(request);
+		} catch (error) {
+			if (!(error instanceof InvalidInputError)) throw error;
+			return prepareReservation(request, (field) => `requests[${i}].${field}`);
 		}
-		optionalText(request.entryId, at('entryId'));
-		if (!Array.isArray(request.tags))
-			throw new InvalidInputError(at('tags')(), 'must be an array.');
-		for (let t = 0; t < request.tags.length; t++) text(request.tags[t], at(`tags[${t}]`));
-		checkTime(request.now, at('now'));
-		checkTime(request.expiresAt, at('expiresAt'));
-		for (const flag of ['countsTowardCap', 'checkOnly'] as const) {
-			const value = request[flag];
-			if (typeof value !== 'boolean' && !(flag === 'checkOnly' && value === undefined)) {
-				throw new InvalidInputError(at(flag)(), 'must be true or false.');
-			}
-		}
-		return { request, ...prepareCount(request, at) };
 	});
+}
+
+/** `at` names a field for an error; without it, errors carry no field name. */
+function prepareReservation(
+	request: SendReservationRequest,
+	at?: (field: string) => string,
+): PreparedReservation {
+	const name = (field: string): string => (at ? at(field) : '');
+	text(request.idempotencyKey, at ? at('idempotencyKey') : '');
+	text(request.campaignId, at ? at('campaignId') : '');
+	text(request.stepId, at ? at('stepId') : '');
+	text(request.userId, at ? at('userId') : '');
+	text(request.channel, at ? at('channel') : '');
+	optionalText(request.entryId, at ? at('entryId') : '');
+	if (!Array.isArray(request.tags)) throw new InvalidInputError(name('tags'), 'must be an array.');
+	for (let t = 0; t < request.tags.length; t++) {
+		text(request.tags[t], at ? at(`tags[${t}]`) : '');
+	}
+	checkTime(request.now, at ? at('now') : '');
+	checkTime(request.expiresAt, at ? at('expiresAt') : '');
+	if (typeof request.countsTowardCap !== 'boolean') {
+		throw new InvalidInputError(name('countsTowardCap'), 'must be true or false.');
+	}
+	if (typeof request.checkOnly !== 'boolean' && request.checkOnly !== undefined) {
+		throw new InvalidInputError(name('checkOnly'), 'must be true or false.');
+	}
+	const { limits, minGap } = prepareCount(request, at);
+	return minGap ? { request, limits, minGap } : { request, limits };
 }
 
 /** The limits and min gap of a reservation or a count, checked, with the bounds both backends query. */
 function prepareCount(
 	request: Pick<SendReservationRequest, 'limits' | 'minGap' | 'now'>,
-	at: (field: string) => FieldName,
+	at?: (field: string) => string,
 ): Omit<PreparedReservation, 'request'> {
 	if (!Array.isArray(request.limits)) {
-		throw new InvalidInputError(nameOf(at('limits')), 'must be an array (empty to bypass caps).');
+		throw new InvalidInputError(at ? at('limits') : '', 'must be an array (empty to bypass caps).');
 	}
 	const limits = request.limits.map((limit, l): PreparedLimit => {
-		const field = (name: string) => at(`limits[${l}].${name}`);
+		const field = (name: string): string => (at ? at(`limits[${l}].${name}`) : '');
 		return {
 			ruleId: text(limit.ruleId, field('ruleId')),
 			since: bound(number(limit.since, field('since')), Math.ceil),
@@ -122,13 +141,13 @@ function prepareCount(
 	});
 	const gap = request.minGap;
 	if (gap === undefined || gap === null) return { limits };
-	const gapMs = number(gap.gapMs, at('minGap.gapMs'), { min: 0 });
+	const gapMs = number(gap.gapMs, at ? at('minGap.gapMs') : '', { min: 0 });
 	return {
 		limits,
 		minGap: {
-			ruleId: text(gap.ruleId, at('minGap.ruleId')),
+			ruleId: text(gap.ruleId, at ? at('minGap.ruleId') : ''),
 			after: bound(request.now - gapMs, Math.floor),
-			channel: optionalText(gap.channel, at('minGap.channel')),
+			channel: optionalText(gap.channel, at ? at('minGap.channel') : ''),
 		},
 	};
 }

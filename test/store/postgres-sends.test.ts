@@ -39,7 +39,7 @@ function request(
 }
 
 describe('PostgreSQL store: reserving sends', () => {
-	it('creates reserve_sends in its own schema and upgrades a version-1 schema', async () => {
+	it('creates reserve_send and reserve_sends in its own schema and upgrades a version-1 schema', async () => {
 		const schema = freshSchema();
 		await (await open({ schema })).close();
 		const { rows } = await admin.query(
@@ -47,10 +47,17 @@ describe('PostgreSQL store: reserving sends', () => {
 			 WHERE n.nspname = $1`,
 			[schema],
 		);
-		expect(rows).toEqual([{ proname: 'reserve_sends' }]);
+		expect(rows.map((row: { proname: string }) => row.proname).sort()).toEqual([
+			'reserve_send',
+			'reserve_sends',
+		]);
 
 		// As a store of version 1 left it.
 		await admin.query(`DROP FUNCTION "${schema}".reserve_sends`);
+		await admin.query(`DROP FUNCTION "${schema}".reserve_send`);
+		await admin.query(
+			`CREATE INDEX sends_user_channel_time ON "${schema}".sends (user_id, channel, reserved_at)`,
+		);
 		await admin.query(`DROP INDEX "${schema}".campaign_entries_trigger`);
 		await admin.query(`ALTER TABLE "${schema}".sends DROP COLUMN content_hash`);
 		await admin.query(
@@ -74,6 +81,7 @@ describe('PostgreSQL store: reserving sends', () => {
 			{ version: 5 },
 			{ version: 6 },
 			{ version: 7 },
+			{ version: 8 },
 		]);
 		const [result] = await upgraded.reserveSends([request({ userId: 'u1' })]);
 		expect(result.outcome).toBe('reserved');
@@ -138,7 +146,7 @@ describe('PostgreSQL store: reserving sends', () => {
 		};
 		const many = (prefix: string) => Array.from({ length: 1000 }, (_, i) => `${prefix}${i * 7}`);
 		const keyPlan = await explain(sql.keyRows, [many('k')]);
-		const userPlan = await explain(sql.userRows, [many('u'), T0]);
+		const userPlan = await explain(sql.userRows.text, [many('u'), T0]);
 		expect(keyPlan).toMatch(/Index Scan using sends_idempotency_key_key/);
 		expect(userPlan).toMatch(
 			/Index Scan using sends_user_time|Bitmap Index Scan on sends_user_time/,
@@ -168,13 +176,13 @@ describe('PostgreSQL store: reserving sends', () => {
 describe('PostgreSQL store: a key reserved meanwhile under another lock', () => {
 	/**
 	 * Runs `work` in a transaction of its own that commits once `reserve` waits for it, in
-	 * `reserve_sends` (a single decision) or in the INSERT of a batch.
+	 * `reserve_send` (a single decision) or in the INSERT of a batch.
 	 */
 	async function whileHeld(
 		schema: string,
 		work: string,
 		reserve: () => Promise<unknown>,
-		waiting = `%"${schema}".reserve_sends%`,
+		waiting = `%"${schema}".reserve_send(%`,
 	) {
 		const client = await admin.connect();
 		try {

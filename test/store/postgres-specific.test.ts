@@ -74,6 +74,7 @@ describe('PostgreSQL store: opening and migrating', () => {
 			{ version: 5 },
 			{ version: 6 },
 			{ version: 7 },
+			{ version: 8 },
 		]);
 		await opened[7].ingest({ events: [event('u1')], now: T0 });
 		expect(await opened[0].findEvents({ userId: 'u1', names: [], after: 0 })).toHaveLength(1);
@@ -124,7 +125,7 @@ describe('PostgreSQL store: opening and migrating', () => {
 		const opening = openPostgresStore({ connection, schema });
 		await expect(opening).rejects.toThrow(SchemaVersionError);
 		await expect(openPostgresStore({ connection, schema })).rejects.toThrow(
-			/schema version 99.*supports up to 7/,
+			/schema version 99.*supports up to 8/,
 		);
 	});
 
@@ -485,13 +486,17 @@ describe('PostgreSQL store: synced segments', () => {
 		await admin.query(`DROP TABLE "${schema}".scheduled_steps`);
 		await admin.query(`DROP TABLE "${schema}".cap_decisions`);
 		await admin.query(`DROP INDEX "${schema}".sends_campaign_entry`);
+		await admin.query(`DROP FUNCTION "${schema}".reserve_send`);
+		await admin.query(
+			`CREATE INDEX sends_user_channel_time ON "${schema}".sends (user_id, channel, reserved_at)`,
+		);
 		await admin.query(`DELETE FROM "${schema}".schema_version WHERE version >= 5`);
 
 		const upgraded = await open({ schema });
 		const versions = await admin.query(
 			`SELECT version FROM "${schema}".schema_version ORDER BY version`,
 		);
-		expect(versions.rows.map((r) => r.version)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+		expect(versions.rows.map((r) => r.version)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
 		expect(await upgraded.findUserIdsByEmail(['old.user@example.com'])).toEqual(
 			new Map([['old.user@example.com', 'u-old']]),
 		);
@@ -529,13 +534,17 @@ describe('PostgreSQL store: synced segments', () => {
 		await admin.query(`DROP TABLE "${schema}".scheduled_steps`);
 		await admin.query(`DROP TABLE "${schema}".cap_decisions`);
 		await admin.query(`DROP INDEX "${schema}".sends_campaign_entry`);
+		await admin.query(`DROP FUNCTION "${schema}".reserve_send`);
+		await admin.query(
+			`CREATE INDEX sends_user_channel_time ON "${schema}".sends (user_id, channel, reserved_at)`,
+		);
 		await admin.query(`DELETE FROM "${schema}".schema_version WHERE version >= 6`);
 
 		const upgraded = await open({ schema });
 		const versions = await admin.query(
 			`SELECT version FROM "${schema}".schema_version ORDER BY version`,
 		);
-		expect(versions.rows.map((r) => r.version)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+		expect(versions.rows.map((r) => r.version)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
 		expect((await upgraded.getProfiles(['u-old'])).get('u-old')?.email).toBe('old@example.com');
 		const step = {
 			campaignId: 'c',
@@ -667,10 +676,16 @@ describe('PostgreSQL store: synced segments', () => {
 		const connect = pool.connect.bind(pool) as () => Promise<PoolClient>;
 		(pool as unknown as { connect: () => Promise<PoolClient> }).connect = async () => {
 			const client = await connect();
-			const query = client.query.bind(client) as (text: string, values?: unknown[]) => unknown;
-			(client as unknown as { query: unknown }).query = (text: string, values?: unknown[]) => {
-				if (typeof text === 'string') sent.push({ text, values: values ?? [] });
-				return query(text, values);
+			const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+			// A statement comes as text and values, or prepared by name as one object.
+			type Named = { name: string; text: string; values?: unknown[] };
+			(client as unknown as { query: unknown }).query = (
+				statement: string | Named,
+				values?: unknown[],
+			) => {
+				if (typeof statement === 'string') sent.push({ text: statement, values: values ?? [] });
+				else sent.push({ text: statement.text, values: statement.values ?? [] });
+				return values === undefined ? query(statement) : query(statement, values);
 			};
 			return client;
 		};

@@ -73,7 +73,7 @@ describe('SQLite store specifics', () => {
 		const { DatabaseSync } = await import('node:sqlite');
 		const db = new DatabaseSync(filePath);
 		expect(db.prepare('PRAGMA journal_mode').get()).toEqual({ journal_mode: 'wal' });
-		expect(db.prepare('SELECT max(version) AS v FROM schema_version').get()).toEqual({ v: 7 });
+		expect(db.prepare('SELECT max(version) AS v FROM schema_version').get()).toEqual({ v: 8 });
 		db.close();
 		await store.close();
 	});
@@ -93,6 +93,7 @@ describe('SQLite store specifics', () => {
 		db.exec('DROP TABLE scheduled_steps');
 		db.exec('DROP TABLE cap_decisions');
 		db.exec('DROP INDEX sends_campaign_entry');
+		db.exec('CREATE INDEX sends_user_channel_time ON sends (user_id, channel, reserved_at)');
 		db.exec('DELETE FROM schema_version WHERE version >= 5');
 		db.close();
 
@@ -123,7 +124,7 @@ describe('SQLite store specifics', () => {
 		await upgraded.close();
 		const check = new DatabaseSync(filePath);
 		expect(check.prepare('SELECT version FROM schema_version ORDER BY version').all()).toEqual(
-			[1, 2, 3, 4, 5, 6, 7].map((version) => ({ version })),
+			[1, 2, 3, 4, 5, 6, 7, 8].map((version) => ({ version })),
 		);
 		check.close();
 	});
@@ -139,6 +140,7 @@ describe('SQLite store specifics', () => {
 		db.exec('DROP TABLE scheduled_steps');
 		db.exec('DROP TABLE cap_decisions');
 		db.exec('DROP INDEX sends_campaign_entry');
+		db.exec('CREATE INDEX sends_user_channel_time ON sends (user_id, channel, reserved_at)');
 		db.exec('DELETE FROM schema_version WHERE version >= 6');
 		db.close();
 
@@ -164,7 +166,7 @@ describe('SQLite store specifics', () => {
 		await upgraded.close();
 		const check = new DatabaseSync(filePath);
 		expect(check.prepare('SELECT version FROM schema_version ORDER BY version').all()).toEqual(
-			[1, 2, 3, 4, 5, 6, 7].map((version) => ({ version })),
+			[1, 2, 3, 4, 5, 6, 7, 8].map((version) => ({ version })),
 		);
 		check.close();
 	});
@@ -257,7 +259,7 @@ describe('SQLite store specifics', () => {
 		db.close();
 		expect(() => new SqliteCampaignStore({ filePath })).toThrow(SchemaVersionError);
 		expect(() => new SqliteCampaignStore({ filePath })).toThrow(
-			/schema version 99.*supports up to 7/,
+			/schema version 99.*supports up to 8/,
 		);
 	});
 

@@ -7,11 +7,19 @@ export interface PgQueryResult<Row> {
 	rowCount: number | null;
 }
 
+/** A statement the connection prepares once under `name` and then only binds and runs. */
+export interface PgNamedQuery {
+	name: string;
+	text: string;
+	values?: unknown[];
+}
+
 export interface PgQueryable {
 	query<Row = Record<string, unknown>>(
 		text: string,
 		values?: unknown[],
 	): Promise<PgQueryResult<Row>>;
+	query<Row = Record<string, unknown>>(query: PgNamedQuery): Promise<PgQueryResult<Row>>;
 }
 
 /** A client checked out of a pool. `release(error)` destroys it instead of pooling it again. */

@@ -1,7 +1,7 @@
 import { SchemaVersionError } from '../../errors';
 import { SCHEMA_VERSION } from '../campaign-store';
 import type { PgQueryable } from './pg-types';
-import { RESERVE_SENDS_FUNCTION } from './postgres-sends';
+import { RESERVE_SEND_FUNCTION, RESERVE_SENDS_FUNCTION } from './postgres-sends';
 import { advisoryKey } from './postgres-sql';
 
 /**
@@ -194,6 +194,13 @@ export const POSTGRES_MIGRATIONS: ReadonlyArray<{ version: number; statements: s
 			`CREATE INDEX cap_decisions_entry ON cap_decisions (campaign_id, entry_id)`,
 			`CREATE INDEX sends_campaign_entry ON sends (campaign_id, entry_id)`,
 		],
+	},
+	{
+		// Cheaper cap decisions: a single decision with typed arguments in one round trip, and
+		// one index less to write per reservation (every read of a user's sends goes through
+		// sends_user_time; the channel is checked on the row).
+		version: 8,
+		statements: [RESERVE_SEND_FUNCTION, 'DROP INDEX sends_user_channel_time'],
 	},
 ];
 

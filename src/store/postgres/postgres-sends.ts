@@ -5,9 +5,15 @@ import type {
 	SendReservationResult,
 } from '../campaign-store';
 import { sendFromRow, type SendRow } from '../rows';
-import { COUNTED_COLUMNS, decideBatch, recentSendsBound, type CountedRow } from '../send-decisions';
+import {
+	COUNTED_COLUMNS_TAGS_AS_TEXT,
+	decideBatch,
+	recentSendsBound,
+	type CountedRow,
+} from '../send-decisions';
 import { reservedSend, type PreparedCount, type PreparedReservation } from '../send-requests';
 import type { PgQueryable } from './pg-types';
+import { namedStatement } from './postgres-sql';
 
 /**
  * Locks per store for reserving sends; a power of two. Users hash to one of these stripes,
@@ -116,9 +122,10 @@ const DECIDE_WAVE = `WITH decided AS (
 	FROM decided AS d`;
 
 /**
- * Frequency-cap decisions in one call, so one round trip: locks the stripes of the batch's
- * users in key order, then decides the requests wave by wave (`reservationPayload` groups
- * them: a request comes in a later wave than every earlier request of its user or its key),
+ * Schema 2 to 7's frequency-cap decisions in one call (schema 8 decides a single request with
+ * `reserve_send`; the function stays for processes of the earlier version during an upgrade):
+ * locks the stripes of the batch's users in key order, then decides the requests wave by wave
+ * (a request comes in a later wave than every earlier request of its user or its key),
  * so each sees the reservations of the requests before it. Created with the store's
  * `search_path`, and with generic plans: the planner learns nothing from the JSON that it
  * could use, and planning on each call costs about as much as a decision. JIT off: the
@@ -180,87 +187,158 @@ BEGIN
 END
 $body$`;
 
-/** One wave (from 0) after the latest earlier request of the same user or the same key. */
-function nextWave(
-	waveOfUser: Map<string, number>,
-	waveOfKey: Map<string, number>,
-	userId: string,
-	key: string,
-): number {
-	const wave = 1 + Math.max(waveOfUser.get(userId) ?? -1, waveOfKey.get(key) ?? -1);
-	waveOfUser.set(userId, wave);
-	waveOfKey.set(key, wave);
-	return wave;
+/**
+ * One frequency-cap decision in one call with typed arguments (schema 8): lock the user's
+ * stripe (as `reserve_sends` does), read the key's row, count the user's sends per limit and
+ * the min gap, and write the reservation. No JSON in, little out: `counts` per limit, in
+ * order; `counted_at` (JSON, per limit, the counted times when the limit is reached);
+ * `last_at` (the min gap's latest counted send); `send` (the key's row, for a duplicate).
+ * A reservation comes without its record, which is the request's (`reservedSend`). The same
+ * settings as `reserve_sends`, for the same reasons.
+ */
+export const RESERVE_SEND_FUNCTION = `CREATE FUNCTION reserve_send(lock_seed bigint, send_key text,
+	send_campaign_id text, send_step_id text, send_entry_id text, send_user_id text, send_channel text,
+	send_tags jsonb, now_ms bigint, send_expires_at bigint, send_counts boolean, check_only boolean,
+	rule_since bigint[], rule_limit bigint[], rule_campaign_id text[], rule_tag text[], rule_channel text[],
+	gap_after bigint, gap_channel text,
+	OUT outcome text, OUT counts integer[], OUT counted_at jsonb, OUT last_at bigint, OUT send jsonb)
+	LANGUAGE plpgsql VOLATILE
+	SET search_path FROM CURRENT SET plan_cache_mode = force_generic_plan SET jit = off AS $body$
+DECLARE
+	duplicate boolean;
+	reached boolean;
+	written boolean;
+BEGIN
+	IF current_setting('transaction_isolation') <> 'read committed' THEN
+		RAISE EXCEPTION 'reserve_send needs READ COMMITTED, not %', current_setting('transaction_isolation')
+			USING ERRCODE = '${NEEDS_READ_COMMITTED}';
+	END IF;
+	PERFORM pg_advisory_xact_lock(hashtextextended(
+		'sends' || chr(31) || (hashtextextended(send_user_id, 0) & ${SEND_LOCK_STRIPES - 1})::text, lock_seed));
+	SELECT to_jsonb(s), ${live('s', 'now_ms')} INTO send, duplicate
+	FROM sends AS s WHERE s.idempotency_key = send_key;
+	IF duplicate THEN
+		outcome := 'duplicate';
+		RETURN;
+	END IF;
+	send := NULL;
+	SELECT coalesce(array_agg(c.n ORDER BY l.ord), '{}'),
+		coalesce(jsonb_agg(CASE WHEN c.n >= l.lim THEN coalesce(to_jsonb(c.times), '[]') ELSE '[]'::jsonb END ORDER BY l.ord), '[]'),
+		coalesce(bool_or(c.n >= l.lim), false)
+	INTO counts, counted_at, reached
+	FROM unnest(rule_since, rule_limit, rule_campaign_id, rule_tag, rule_channel)
+		WITH ORDINALITY AS l(since, lim, campaign_id, tag, channel, ord)
+	CROSS JOIN LATERAL (
+		SELECT count(*)::integer AS n, array_agg(s.reserved_at ORDER BY s.reserved_at) AS times
+		FROM sends AS s
+		WHERE s.user_id = send_user_id AND s.counts_toward_cap AND ${live('s', 'now_ms')}
+			AND s.reserved_at >= l.since
+			AND (l.campaign_id IS NULL OR s.campaign_id = l.campaign_id)
+			AND (l.channel IS NULL OR s.channel = l.channel)
+			AND (l.tag IS NULL OR s.tags ? l.tag)
+	) AS c;
+	IF gap_after IS NOT NULL THEN
+		SELECT max(s.reserved_at) INTO last_at
+		FROM sends AS s
+		WHERE s.user_id = send_user_id AND s.counts_toward_cap AND ${live('s', 'now_ms')}
+			AND s.reserved_at > gap_after AND (gap_channel IS NULL OR s.channel = gap_channel);
+	END IF;
+	IF reached OR last_at IS NOT NULL THEN
+		outcome := 'capped';
+		RETURN;
+	END IF;
+	IF check_only THEN
+		outcome := 'available';
+		RETURN;
+	END IF;
+	-- A new key, or the row of a failed, released or expired one: that row is reused.
+	INSERT INTO sends AS s (idempotency_key, campaign_id, step_id, entry_id, user_id, channel, tags,
+		state, reserved_at, expires_at, sent_at, counts_toward_cap, variant, provider_message_id, error)
+	VALUES (send_key, send_campaign_id, send_step_id, send_entry_id, send_user_id, send_channel, send_tags,
+		'reserved', now_ms, send_expires_at, NULL, send_counts, NULL, NULL, NULL)
+	ON CONFLICT (idempotency_key) DO UPDATE SET
+		campaign_id = excluded.campaign_id, step_id = excluded.step_id, entry_id = excluded.entry_id,
+		user_id = excluded.user_id, channel = excluded.channel, tags = excluded.tags,
+		state = 'reserved', reserved_at = excluded.reserved_at, expires_at = excluded.expires_at,
+		sent_at = NULL, counts_toward_cap = excluded.counts_toward_cap,
+		variant = NULL, provider_message_id = NULL, content_hash = NULL, error = NULL
+	WHERE NOT ${live('s', 'excluded.reserved_at')}
+	RETURNING true INTO written;
+	IF written THEN
+		outcome := 'reserved';
+	ELSE
+		-- The key of another user's request, reserved under that user's lock meanwhile.
+		outcome := 'duplicate';
+		SELECT to_jsonb(s) INTO send FROM sends AS s WHERE s.idempotency_key = send_key;
+	END IF;
+END
+$body$`;
+
+/** The arguments of `reserve_send` after the lock seed, in order, for one checked request. */
+export function reserveSendValues(
+	lockSeed: string,
+	{ request, limits, minGap }: PreparedReservation,
+): unknown[] {
+	return [
+		lockSeed,
+		request.idempotencyKey,
+		request.campaignId,
+		request.stepId,
+		request.entryId ?? null,
+		request.userId,
+		request.channel,
+		JSON.stringify(request.tags),
+		request.now,
+		request.expiresAt,
+		request.countsTowardCap,
+		request.checkOnly === true,
+		limits.map((limit) => limit.since),
+		limits.map((limit) => limit.limit),
+		limits.map((limit) => limit.campaignId ?? null),
+		limits.map((limit) => limit.tag ?? null),
+		limits.map((limit) => limit.channel ?? null),
+		minGap ? minGap.after : null,
+		minGap?.channel ?? null,
+	];
 }
 
-/** The requests as the JSON `reserve_sends` reads: an array of waves, each an array of requests. */
-export function reservationPayload(prepared: PreparedReservation[]): string {
-	const waveOfUser = new Map<string, number>();
-	const waveOfKey = new Map<string, number>();
-	const waves: object[][] = [];
-	prepared.forEach(({ request, limits, minGap }, ord) => {
-		const wave = nextWave(waveOfUser, waveOfKey, request.userId, request.idempotencyKey);
-		(waves[wave] ??= []).push({
-			ord,
-			key: request.idempotencyKey,
-			campaign_id: request.campaignId,
-			step_id: request.stepId,
-			entry_id: request.entryId ?? null,
-			user_id: request.userId,
-			channel: request.channel,
-			tags: request.tags,
-			now: request.now,
-			expires_at: request.expiresAt,
-			counts: request.countsTowardCap,
-			check_only: request.checkOnly === true,
-			limits: limits.map((limit) => ({
-				rule_id: limit.ruleId,
-				since: limit.since,
-				limit: limit.limit,
-				campaign_id: limit.campaignId ?? null,
-				tag: limit.tag ?? null,
-				channel: limit.channel ?? null,
-			})),
-			gap: minGap
-				? { rule_id: minGap.ruleId, after: minGap.after, channel: minGap.channel ?? null }
-				: null,
-		});
+/** The row `reserve_send` returns. */
+export interface ReserveSendRow {
+	outcome: 'duplicate' | 'capped' | 'available' | 'reserved';
+	counts: number[] | null;
+	counted_at: number[][] | null;
+	last_at: string | number | null;
+	send: SendRow | null;
+}
+
+export function reservationFromRow(
+	row: ReserveSendRow,
+	{ request, limits, minGap }: PreparedReservation,
+): SendReservationResult {
+	if (row.outcome === 'duplicate') return { outcome: 'duplicate', send: sendFromRow(row.send!) };
+	const usage = limits.map((limit, i): LimitUsage => {
+		const count = row.counts![i];
+		return {
+			ruleId: limit.ruleId,
+			count,
+			limit: limit.limit,
+			countedAt: count >= limit.limit ? row.counted_at![i] : [],
+		};
 	});
-	return JSON.stringify(waves);
+	if (row.outcome === 'reserved')
+		return { outcome: 'reserved', send: reservedSend(request), usage };
+	if (row.outcome === 'available') return { outcome: 'available', usage };
+	const violated = usage.filter((u) => u.count >= u.limit).map((u) => u.ruleId);
+	if (minGap && row.last_at !== null) {
+		violated.push(minGap.ruleId);
+		return { outcome: 'capped', usage, violated, lastCountedAt: Number(row.last_at) };
+	}
+	return { outcome: 'capped', usage, violated };
 }
-
-/** One result of `reserve_sends`; `ord` is the request's index. */
-export type ReservationJson = { ord: number } & (
-	| { outcome: 'duplicate'; send: SendRow }
-	| { outcome: 'reserved'; usage: LimitUsage[] }
-	| { outcome: 'available'; usage: LimitUsage[] }
-	| { outcome: 'capped'; usage: LimitUsage[]; violated: string[]; lastCountedAt: number | null }
-);
 
 /** JSONB orders keys its own way; this gives them the SQLite store's order. */
 const usageInOrder = (usage: LimitUsage[]): LimitUsage[] =>
 	usage.map(({ ruleId, count, limit, countedAt }) => ({ ruleId, count, limit, countedAt }));
-
-export function reservationFromJson(
-	json: ReservationJson,
-	request: SendReservationRequest,
-): SendReservationResult {
-	switch (json.outcome) {
-		case 'duplicate':
-			return { outcome: 'duplicate', send: sendFromRow(json.send) };
-		case 'reserved':
-			return { outcome: 'reserved', send: reservedSend(request), usage: usageInOrder(json.usage) };
-		case 'available':
-			return { outcome: 'available', usage: usageInOrder(json.usage) };
-		case 'capped': {
-			const { violated, lastCountedAt } = json;
-			const usage = usageInOrder(json.usage);
-			return lastCountedAt === null
-				? { outcome: 'capped', usage, violated }
-				: { outcome: 'capped', usage, violated, lastCountedAt };
-		}
-	}
-}
 
 /** The row of `countSends`: the usage as JSON, the latest counted send inside the min gap. */
 export interface SendCountRow {
@@ -318,7 +396,7 @@ export async function reservePostgresBatch(
 	prepared: PreparedReservation[],
 ): Promise<SendReservationResult[]> {
 	const users = distinct(prepared.map(({ request }) => request.userId));
-	await db.query(sql.lockSendStripes, [users, lockSeed]);
+	await db.query({ ...sql.lockSendStripes, values: [users, lockSeed] });
 	const keyRows = (
 		await db.query<SendRow>(sql.keyRows, [
 			distinct(prepared.map(({ request }) => request.idempotencyKey)),
@@ -326,7 +404,9 @@ export async function reservePostgresBatch(
 	).rows;
 	const bound = recentSendsBound(prepared);
 	const userRows =
-		bound === undefined ? [] : (await db.query<CountedRow>(sql.userRows, [users, bound])).rows;
+		bound === undefined
+			? []
+			: (await db.query<CountedRow>({ ...sql.userRows, values: [users, bound] })).rows;
 	// A key reserved twice in the batch (the first reservation expired by the second's time):
 	// the row holds the later one, as if each had been written in turn.
 	const toWrite = new Map<string, SendReservationRequest>();
@@ -336,18 +416,21 @@ export async function reservePostgresBatch(
 	if (toWrite.size === 0) return results;
 	const rows = [...toWrite.values()];
 	const column = <T>(pick: (request: SendReservationRequest) => T) => rows.map(pick);
-	const written = await db.query<{ idempotency_key: string }>(sql.writeReservations, [
-		column((r) => r.idempotencyKey),
-		column((r) => r.campaignId),
-		column((r) => r.stepId),
-		column((r) => r.entryId ?? null),
-		column((r) => r.userId),
-		column((r) => r.channel),
-		column((r) => JSON.stringify(r.tags)),
-		column((r) => r.now),
-		column((r) => r.expiresAt),
-		column((r) => r.countsTowardCap),
-	]);
+	const written = await db.query<{ idempotency_key: string }>({
+		...sql.writeReservations,
+		values: [
+			column((r) => r.idempotencyKey),
+			column((r) => r.campaignId),
+			column((r) => r.stepId),
+			column((r) => r.entryId ?? null),
+			column((r) => r.userId),
+			column((r) => r.channel),
+			column((r) => JSON.stringify(r.tags)),
+			column((r) => r.now),
+			column((r) => r.expiresAt),
+			column((r) => r.countsTowardCap),
+		],
+	});
 	if (written.rows.length === toWrite.size) return results;
 	const writtenKeys = new Set(written.rows.map((row) => row.idempotency_key));
 	const lost = [...toWrite.keys()].filter((key) => !writtenKeys.has(key));
@@ -371,8 +454,14 @@ export function postgresSendStatements(schema: string) {
 		SELECT * FROM updated
 		UNION ALL
 		SELECT * FROM ${s}.${table} WHERE ${key} = $1 AND NOT EXISTS (SELECT 1 FROM updated)`;
+	const named = (name: string, text: string) => namedStatement(schema, name, text);
 	return {
-		reserveSends: `SELECT r FROM ${s}.reserve_sends($1::bigint, $2::jsonb) AS r`,
+		reserveSend: named(
+			'reserve_send',
+			`SELECT * FROM ${s}.reserve_send($1::bigint, $2, $3, $4, $5, $6, $7, $8::jsonb, $9::bigint,
+				$10::bigint, $11::boolean, $12::boolean, $13::bigint[], $14::bigint[], $15::text[], $16::text[],
+				$17::text[], $18::bigint, $19)`,
+		),
 		/**
 		 * `countSends`: the counts of DECIDE_WAVE for one user, read only. $1 user, $2 now,
 		 * $3 the limits as JSON, $4 whether to check a min gap, $5 its bound, $6 its channel.
@@ -399,7 +488,9 @@ export function postgresSendStatements(schema: string) {
 					AND (l.value->>'tag' IS NULL OR s.tags ? (l.value->>'tag'))
 			) AS c`,
 		/** The stripes of the users ($1), in key order, as `reserve_sends` takes them. */
-		lockSendStripes: `SELECT pg_advisory_xact_lock(stripes.key)
+		lockSendStripes: named(
+			'lock_send_stripes',
+			`SELECT pg_advisory_xact_lock(stripes.key)
 			FROM (
 				SELECT DISTINCT hashtextextended(
 					'sends' || chr(31) || (hashtextextended(u.user_id, 0) & ${SEND_LOCK_STRIPES - 1})::text,
@@ -408,10 +499,12 @@ export function postgresSendStatements(schema: string) {
 				FROM unnest($1::text[]) AS u(user_id)
 			) AS stripes
 			ORDER BY stripes.key`,
+		),
 		/**
 		 * The keys' rows, key by key through the unique index. `OFFSET 0` keeps the planner from
 		 * turning the loop into a hash join over the whole table, which it picks when the table
-		 * was never analysed (it then guesses a handful of rows).
+		 * was never analysed (it then guesses a handful of rows). Not prepared by name: a
+		 * prepared `*` fails once a migration adds a column ("cached plan must not change result type").
 		 */
 		keyRows: `SELECT s.* FROM unnest($1::text[]) AS k(key)
 			CROSS JOIN LATERAL (SELECT * FROM ${s}.sends WHERE idempotency_key = k.key OFFSET 0) AS s`,
@@ -419,18 +512,23 @@ export function postgresSendStatements(schema: string) {
 		 * The users' sends that may count from $2 on, user by user through `sends_user_time`
 		 * (`OFFSET 0` as for `keyRows`): a loop of index scans whatever the statistics say.
 		 */
-		userRows: `SELECT s.* FROM unnest($1::text[]) AS u(user_id)
+		userRows: named(
+			'send_user_rows',
+			`SELECT s.* FROM unnest($1::text[]) AS u(user_id)
 			CROSS JOIN LATERAL (
-				SELECT ${COUNTED_COLUMNS} FROM ${s}.sends
+				SELECT ${COUNTED_COLUMNS_TAGS_AS_TEXT} FROM ${s}.sends
 				WHERE user_id = u.user_id AND reserved_at >= $2::bigint
 					AND counts_toward_cap AND state IN ('sent', 'reserved')
 				OFFSET 0
 			) AS s`,
+		),
 		/**
 		 * The batch's reservations in one statement, in key order as `reserve_sends` writes
 		 * them; a key reserved meanwhile under another user's lock is left alone and not returned.
 		 */
-		writeReservations: `INSERT INTO ${s}.sends AS s (idempotency_key, campaign_id, step_id, entry_id,
+		writeReservations: named(
+			'write_reservations',
+			`INSERT INTO ${s}.sends AS s (idempotency_key, campaign_id, step_id, entry_id,
 				user_id, channel, tags, state, reserved_at, expires_at, sent_at, counts_toward_cap,
 				variant, provider_message_id, error)
 			SELECT r.key, r.campaign_id, r.step_id, r.entry_id, r.user_id, r.channel, r.tags::jsonb,
@@ -447,6 +545,7 @@ export function postgresSendStatements(schema: string) {
 				variant = NULL, provider_message_id = NULL, content_hash = NULL, error = NULL
 			WHERE NOT ${live('s', 'excluded.reserved_at')}
 			RETURNING s.idempotency_key`,
+		),
 		getSend: `SELECT * FROM ${s}.sends WHERE idempotency_key = $1`,
 		/** A `sent` send is never changed again. */
 		completeSent: updatedOrAsIs(

@@ -5,6 +5,15 @@ export function advisoryKey(...parts: string[]): string {
 	return createHash('sha256').update(parts.join('\u0000')).digest().readBigInt64BE(0).toString();
 }
 
+/**
+ * A statement each connection prepares once and then only binds and runs: the name is
+ * unique to the schema and the statement, and stays within PostgreSQL's 63 bytes.
+ */
+export function namedStatement(schema: string, name: string, text: string) {
+	const tag = createHash('sha256').update(schema).digest('hex').slice(0, 16);
+	return { name: `tc_${name}_${tag}`, text };
+}
+
 /** Locks per campaign for entering users; a power of two. */
 export const ENTRY_LOCK_STRIPES = 64;
 

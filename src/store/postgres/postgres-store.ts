@@ -114,14 +114,19 @@ import {
 	NEEDS_READ_COMMITTED,
 	postgresSendStatements,
 	reservePostgresBatch,
-	reservationFromJson,
-	reservationPayload,
+	reservationFromRow,
+	reserveSendValues,
 	sendCountFromRow,
 	sendCountValues,
-	type ReservationJson,
+	type ReserveSendRow,
 	type SendCountRow,
 } from './postgres-sends';
-import { advisoryKey, postgresStatements, type PostgresStatements } from './postgres-sql';
+import {
+	advisoryKey,
+	namedStatement,
+	postgresStatements,
+	type PostgresStatements,
+} from './postgres-sql';
 
 export type { PostgresConnectionOptions } from './postgres-connection';
 
@@ -184,6 +189,11 @@ export class PostgresCampaignStore implements CampaignStore, SegmentStore {
 	/** `host:port/database`, for error messages. */
 	private readonly location: string;
 	private readonly sql: PostgresStatements;
+	/** The recording path's statements, prepared once per connection. */
+	private readonly ingestSql: Record<
+		'insertEvents' | 'lockEntries' | 'findEnteredOrBlocked' | 'insertEntries',
+		{ name: string; text: string }
+	>;
 	private readonly sendSql: ReturnType<typeof postgresSendStatements>;
 	private readonly segmentSql: PostgresSegmentStatements;
 	private readonly scheduleSql: PostgresScheduleStatements;
@@ -205,6 +215,15 @@ export class PostgresCampaignStore implements CampaignStore, SegmentStore {
 		}
 		this.schema = schema;
 		this.sql = postgresStatements(schema);
+		const named = (
+			name: 'insertEvents' | 'lockEntries' | 'findEnteredOrBlocked' | 'insertEntries',
+		) => namedStatement(schema, name, this.sql[name]);
+		this.ingestSql = {
+			insertEvents: named('insertEvents'),
+			lockEntries: named('lockEntries'),
+			findEnteredOrBlocked: named('findEnteredOrBlocked'),
+			insertEntries: named('insertEntries'),
+		};
 		this.sendSql = postgresSendStatements(schema);
 		this.segmentSql = postgresSegmentStatements(schema);
 		this.scheduleSql = postgresScheduleStatements(schema);
@@ -327,15 +346,18 @@ export class PostgresCampaignStore implements CampaignStore, SegmentStore {
 			if (!firstIndex.has(event.messageId)) firstIndex.set(event.messageId, index);
 		});
 		const distinct = [...firstIndex.values()].map((index) => events[index]);
-		const { rows } = await db.query<{ message_id: string }>(this.sql.insertEvents, [
-			distinct.map((event) => event.messageId),
-			distinct.map((event) => event.userId),
-			distinct.map((event) => event.name),
-			distinct.map((event) => event.occurredAt),
-			distinct.map((event) => event.receivedAt),
-			distinct.map((event) => event.timeZone ?? null),
-			distinct.map((event) => JSON.stringify(event.properties)),
-		]);
+		const { rows } = await db.query<{ message_id: string }>({
+			...this.ingestSql.insertEvents,
+			values: [
+				distinct.map((event) => event.messageId),
+				distinct.map((event) => event.userId),
+				distinct.map((event) => event.name),
+				distinct.map((event) => event.occurredAt),
+				distinct.map((event) => event.receivedAt),
+				distinct.map((event) => event.timeZone ?? null),
+				distinct.map((event) => JSON.stringify(event.properties)),
+			],
+		});
 		const inserted = new Set(rows.map((row) => row.message_id));
 		return events.map(
 			(event, index) => firstIndex.get(event.messageId) === index && inserted.has(event.messageId),
@@ -358,22 +380,23 @@ export class PostgresCampaignStore implements CampaignStore, SegmentStore {
 			alreadyEntered: [],
 		};
 		const valid = validCandidates(entry.candidates, events.length);
-		await client.query(this.sql.lockEntries, [
-			entry.campaignId,
-			valid.map((i) => events[i].userId),
-			this.entryLockSeed,
-		]);
+		await client.query({
+			...this.ingestSql.lockEntries,
+			values: [entry.campaignId, valid.map((i) => events[i].userId), this.entryLockSeed],
+		});
 		// One round trip answers both checks for every candidate (the lock above came first).
 		const ranges = valid.map((i) => blockingEntryRange(entry.reEntry, events[i].occurredAt));
 		const { rows: found } = await client.query<{ ord: string; entered: boolean; blocked: boolean }>(
-			this.sql.findEnteredOrBlocked,
-			[
-				entry.campaignId,
-				valid.map((i) => events[i].messageId),
-				valid.map((i) => events[i].userId),
-				ranges.map((range) => range?.after ?? null),
-				ranges.map((range) => range?.before ?? null),
-			],
+			{
+				...this.ingestSql.findEnteredOrBlocked,
+				values: [
+					entry.campaignId,
+					valid.map((i) => events[i].messageId),
+					valid.map((i) => events[i].userId),
+					ranges.map((range) => range?.after ?? null),
+					ranges.map((range) => range?.before ?? null),
+				],
+			},
 		);
 		const enteredInStore = new Set<number>();
 		/** Indexes in `valid` that an entry already in the store blocks. */
@@ -427,14 +450,17 @@ export class PostgresCampaignStore implements CampaignStore, SegmentStore {
 
 		if (result.entries.length > 0) {
 			const created = result.entries.map((e) => e.entry);
-			await client.query(this.sql.insertEntries, [
-				entry.campaignId,
-				now,
-				created.map((e) => e.entryId),
-				created.map((e) => e.userId),
-				created.map((e) => e.triggeredAt),
-				created.map((e) => e.triggerMessageId),
-			]);
+			await client.query({
+				...this.ingestSql.insertEntries,
+				values: [
+					entry.campaignId,
+					now,
+					created.map((e) => e.entryId),
+					created.map((e) => e.userId),
+					created.map((e) => e.triggeredAt),
+					created.map((e) => e.triggerMessageId),
+				],
+			});
 		}
 		return result;
 	}
@@ -519,8 +545,8 @@ export class PostgresCampaignStore implements CampaignStore, SegmentStore {
 	}
 
 	/**
-	 * A single decision: one call of the schema's `reserve_sends` function, on its own a
-	 * transaction, so one round trip. The function needs READ COMMITTED; on a pool whose
+	 * A single decision: one call of the schema's `reserve_send` function (typed arguments, a
+	 * statement each connection prepares once), on its own a transaction, so one round trip. The function needs READ COMMITTED; on a pool whose
 	 * connections default to another level, it runs in an explicit transaction. A batch:
 	 * a few set-based statements in one transaction (`reservePostgresBatch`).
 	 */
@@ -543,10 +569,12 @@ export class PostgresCampaignStore implements CampaignStore, SegmentStore {
 				reservePostgresBatch(client, this.sendSql, this.sendLockSeed, prepared),
 			);
 		}
-		const values = [this.sendLockSeed, reservationPayload(prepared)];
-		const call = (db: PgQueryable) =>
-			db.query<{ r: ReservationJson }>(this.sendSql.reserveSends, values);
-		let result: PgQueryResult<{ r: ReservationJson }> | undefined;
+		const query = {
+			...this.sendSql.reserveSend,
+			values: reserveSendValues(this.sendLockSeed, prepared[0]),
+		};
+		const call = (db: PgQueryable) => db.query<ReserveSendRow>(query);
+		let result: PgQueryResult<ReserveSendRow> | undefined;
 		if (!this.reserveInTransaction) {
 			try {
 				result = await this.withClient(call);
@@ -556,9 +584,7 @@ export class PostgresCampaignStore implements CampaignStore, SegmentStore {
 			}
 		}
 		result ??= await this.transaction(call);
-		const results = new Array<SendReservationResult>(prepared.length);
-		for (const { r } of result.rows) results[r.ord] = reservationFromJson(r, requests[r.ord]);
-		return results;
+		return [reservationFromRow(result.rows[0], prepared[0])];
 	}
 
 	async completeSend(

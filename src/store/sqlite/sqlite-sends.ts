@@ -32,8 +32,7 @@ const SQL = {
 	/** A new key, or the row of a failed, released or expired one: that row is reused. */
 	reserve: `INSERT INTO sends (idempotency_key, campaign_id, step_id, entry_id, user_id, channel, tags,
 			state, reserved_at, expires_at, sent_at, counts_toward_cap, variant, provider_message_id, error)
-		VALUES ($key, $campaign, $step, $entry, $user, $channel, $tags,
-			'reserved', $now, $expires, NULL, $counts, NULL, NULL, NULL)
+		VALUES (?, ?, ?, ?, ?, ?, ?, 'reserved', ?, ?, NULL, ?, NULL, NULL, NULL)
 		ON CONFLICT (idempotency_key) DO UPDATE SET
 			campaign_id = excluded.campaign_id, step_id = excluded.step_id, entry_id = excluded.entry_id,
 			user_id = excluded.user_id, channel = excluded.channel, tags = excluded.tags,
@@ -109,18 +108,19 @@ export function reserveSqliteSends(
 			: statement(SQL.userRows).all(JSON.stringify(users), bound)) as unknown as CountedRow[];
 	const reserve = statement(SQL.reserve);
 	return decideBatch(prepared, keyRows, userRows, (request) => {
-		reserve.run({
-			key: request.idempotencyKey,
-			campaign: request.campaignId,
-			step: request.stepId,
-			entry: request.entryId ?? null,
-			user: request.userId,
-			channel: request.channel,
-			tags: JSON.stringify(request.tags),
-			now: request.now,
-			expires: request.expiresAt,
-			counts: request.countsTowardCap ? 1 : 0,
-		});
+		// Positional parameters: no object per reservation, no lookup of names.
+		reserve.run(
+			request.idempotencyKey,
+			request.campaignId,
+			request.stepId,
+			request.entryId ?? null,
+			request.userId,
+			request.channel,
+			JSON.stringify(request.tags),
+			request.now,
+			request.expiresAt,
+			request.countsTowardCap ? 1 : 0,
+		);
 	});
 }
 
