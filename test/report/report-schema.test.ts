@@ -46,7 +46,8 @@ describe('schema version 7: the Campaign Report', () => {
 		// As a store of version 6 left it.
 		db.exec('DROP TABLE cap_decisions');
 		db.exec('DROP INDEX sends_campaign_entry');
-		db.exec('DELETE FROM schema_version WHERE version = 7');
+		db.exec('CREATE INDEX sends_user_channel_time ON sends (user_id, channel, reserved_at)');
+		db.exec('DELETE FROM schema_version WHERE version >= 7');
 		db.close();
 
 		const upgraded = new SqliteCampaignStore({ filePath });
@@ -55,7 +56,7 @@ describe('schema version 7: the Campaign Report', () => {
 		expect(row).toMatchObject({ variant: null, entered: 1, capped: 0 });
 		await upgraded.close();
 		const check = new DatabaseSync(filePath);
-		expect(check.prepare('SELECT max(version) AS v FROM schema_version').get()).toEqual({ v: 7 });
+		expect(check.prepare('SELECT max(version) AS v FROM schema_version').get()).toEqual({ v: 8 });
 		check.close();
 	});
 
@@ -65,7 +66,11 @@ describe('schema version 7: the Campaign Report', () => {
 		await before.close();
 		await postgres.admin.query(`DROP TABLE "${schema}".cap_decisions`);
 		await postgres.admin.query(`DROP INDEX "${schema}".sends_campaign_entry`);
-		await postgres.admin.query(`DELETE FROM "${schema}".schema_version WHERE version = 7`);
+		await postgres.admin.query(`DROP FUNCTION "${schema}".reserve_send`);
+		await postgres.admin.query(
+			`CREATE INDEX sends_user_channel_time ON "${schema}".sends (user_id, channel, reserved_at)`,
+		);
+		await postgres.admin.query(`DELETE FROM "${schema}".schema_version WHERE version >= 7`);
 		const upgraded = await postgres.open({ schema });
 		await upgraded.recordCapDecisions([decision]);
 		const { rows } = await postgres.admin.query(
@@ -75,7 +80,7 @@ describe('schema version 7: the Campaign Report', () => {
 		const versions = await postgres.admin.query(
 			`SELECT max(version) AS v FROM "${schema}".schema_version`,
 		);
-		expect(versions.rows).toEqual([{ v: 7 }]);
+		expect(versions.rows).toEqual([{ v: 8 }]);
 	});
 
 	it('refuses a cap decision that is neither capped nor deferred, naming the field', async () => {
