@@ -5,6 +5,7 @@
  * and failures that carry the n8n log tail.
  */
 import { createHmac } from 'node:crypto';
+import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
@@ -157,6 +158,35 @@ export function withLogTail(
 }
 
 export const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+/**
+ * What an e2e file prints when it ends: its timings, the n8n log's path, what happened and any
+ * further lines (what an imitation received); then its temporary folder goes, unless
+ * N8N_E2E_KEEP_TMP keeps it for a look.
+ */
+export function endE2eFile(
+	file: string,
+	run: {
+		timings: Record<string, string>;
+		logPath: string | undefined;
+		evidence: string[];
+		extra?: string[];
+		tmp: string | undefined;
+	},
+): void {
+	console.log(
+		[
+			`${file} e2e timings:`,
+			...Object.entries(run.timings).map(([k, v]) => `  ${k}: ${v}`),
+			`  n8n log: ${run.logPath ?? '-'}`,
+			'what happened:',
+			...run.evidence.map((line) => `  ${line}`),
+			...(run.extra ?? []),
+		].join('\n'),
+	);
+	if (run.tmp && !process.env.N8N_E2E_KEEP_TMP)
+		fs.rmSync(run.tmp, { recursive: true, force: true });
+}
 
 /** An answer of n8n's public API whatever its status (the harness's `api()` throws on non-2xx). */
 export async function publicApiAnswer(

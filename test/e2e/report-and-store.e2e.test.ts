@@ -51,6 +51,7 @@ import {
 	type WorkflowNode,
 } from './n8n-harness';
 import {
+	endE2eFile,
 	defaultStorePath,
 	describeRun,
 	nodeOutput,
@@ -399,16 +400,12 @@ describe('Campaign Report and the Campaign Store operations about one person, in
 		const logPath = n8n?.logPath;
 		await n8n?.stop();
 		await provider?.close();
-		console.log(
-			[
-				'report-and-store e2e timings:',
-				...Object.entries(timings).map(([k, v]) => `  ${k}: ${v}`),
-				`  n8n log: ${logPath ?? '-'}`,
-				'what happened:',
-				...evidence.map((line) => `  ${line}`),
-			].join('\n'),
-		);
-		if (tmp && !process.env.N8N_E2E_KEEP_TMP) fs.rmSync(tmp, { recursive: true, force: true });
+		endE2eFile('report-and-store', {
+			timings,
+			logPath,
+			evidence,
+			tmp,
+		});
 	});
 
 	it(

@@ -37,7 +37,7 @@ import {
 	type PublishedWorkflow,
 	type WorkflowJson,
 } from './n8n-harness';
-import { describeRun, postEvents, seconds, withLogTail } from './campaign-e2e-helpers';
+import { endE2eFile, describeRun, postEvents, seconds, withLogTail } from './campaign-e2e-helpers';
 
 const PKG = 'n8n-nodes-triggered-campaigns';
 const ACTIVITY = 'Salesforce Campaign Activity';
@@ -257,17 +257,15 @@ describe("This package's Salesforce JWT and OAuth2 credentials inside a real n8n
 		const logPath = n8n?.logPath;
 		await n8n?.stop();
 		await fake?.close();
-		console.log(
-			[
-				'salesforce-credentials e2e timings:',
-				...Object.entries(timings).map(([k, v]) => `  ${k}: ${v}`),
-				`  n8n log: ${logPath ?? '-'}`,
-				'what happened:',
-				...evidence.map((line) => `  ${line}`),
+		endE2eFile('salesforce-credentials', {
+			timings,
+			logPath,
+			evidence,
+			extra: [
 				`requests the fake Salesforce received: ${JSON.stringify(fake?.requests.map((r) => `${r.method} ${r.path.split('?')[0]} ${r.status}`))}`,
-			].join('\n'),
-		);
-		if (tmp && !process.env.N8N_E2E_KEEP_TMP) fs.rmSync(tmp, { recursive: true, force: true });
+			],
+			tmp,
+		});
 	});
 
 	it(

@@ -48,6 +48,7 @@ import {
 	type WorkflowJson,
 } from './n8n-harness';
 import {
+	endE2eFile,
 	describeRun,
 	nodeOutput,
 	nodeRunError,
@@ -259,17 +260,15 @@ describe('Salesforce Segment Trigger → Salesforce Campaign Activity inside a r
 		const logPath = n8n?.logPath;
 		await n8n?.stop();
 		await fake?.close();
-		console.log(
-			[
-				'salesforce e2e timings:',
-				...Object.entries(timings).map(([k, v]) => `  ${k}: ${v}`),
-				`  n8n log: ${logPath ?? '-'}`,
-				'what happened:',
-				...evidence.map((line) => `  ${line}`),
+		endE2eFile('salesforce', {
+			timings,
+			logPath,
+			evidence,
+			extra: [
 				`requests the fake Salesforce received: ${fake?.requests.length ?? 0} (token requests ${fake?.tokenRequestCount() ?? 0})`,
-			].join('\n'),
-		);
-		if (tmp && !process.env.N8N_E2E_KEEP_TMP) fs.rmSync(tmp, { recursive: true, force: true });
+			],
+			tmp,
+		});
 	});
 
 	it(

@@ -53,6 +53,7 @@ import {
 	type WorkflowNode,
 } from './n8n-harness';
 import {
+	endE2eFile,
 	defaultStorePath,
 	describeRun,
 	nodeOutput,
@@ -266,18 +267,16 @@ describe('Campaign Send Message through Intercom (a local imitation) inside a re
 		const logPath = n8n?.logPath;
 		await n8n?.stop();
 		await imitation?.close();
-		console.log(
-			[
-				'send-message e2e timings:',
-				...Object.entries(timings).map(([k, v]) => `  ${k}: ${v}`),
-				`  n8n log: ${logPath ?? '-'}`,
-				'what happened:',
-				...evidence.map((line) => `  ${line}`),
+		endE2eFile('send-message', {
+			timings,
+			logPath,
+			evidence,
+			extra: [
 				`every request the Intercom imitation received (${imitation?.requests.length ?? 0}):`,
 				...(imitation?.requests ?? []).map((r, i) => `  ${i + 1}. ${describeRequest(r)}`),
-			].join('\n'),
-		);
-		if (tmp && !process.env.N8N_E2E_KEEP_TMP) fs.rmSync(tmp, { recursive: true, force: true });
+			],
+			tmp,
+		});
 	});
 
 	it(
@@ -484,7 +483,9 @@ describe('Campaign Send Message through Intercom (a local imitation) inside a re
 				body: { accepted: 2, duplicates: 0, triggered: 2 },
 			});
 			const run = await newestExecution(retry.id, 1);
-			evidence.push(`template-error workflow, execution ${run.id}: ${describeRun(run).replace(/\n\s*/g, '; ')}`);
+			evidence.push(
+				`template-error workflow, execution ${run.id}: ${describeRun(run).replace(/\n\s*/g, '; ')}`,
+			);
 
 			// The execution succeeds: the template error is u5's outcome, not the node's.
 			expect({ status: run.status, nodeError: nodeRunError(run, SEND) ?? null }).toEqual({

@@ -47,6 +47,7 @@ import {
 	type WorkflowNode,
 } from './n8n-harness';
 import {
+	endE2eFile,
 	defaultStorePath,
 	describeRun,
 	nodeOutput,
@@ -300,18 +301,16 @@ describe('Campaign Send Message: Unsubscribed and On Uncertain Delivery, inside 
 		await n8n?.stop();
 		await imitation?.close();
 		await provider?.close();
-		console.log(
-			[
-				'send-outcomes e2e timings:',
-				...Object.entries(timings).map(([k, v]) => `  ${k}: ${v}`),
-				`  n8n log: ${logPath ?? '-'}`,
-				'what happened:',
-				...evidence.map((line) => `  ${line}`),
+		endE2eFile('send-outcomes', {
+			timings,
+			logPath,
+			evidence,
+			extra: [
 				`POST /messages the Intercom imitation received: ${JSON.stringify(imitation?.requestsTo('POST /messages').map((r) => r.body))}`,
 				`requests the HTTP provider received: ${JSON.stringify(provider?.requests.map((r) => [r.idempotencyKey ?? null, r.body, r.answered]))}`,
-			].join('\n'),
-		);
-		if (tmp && !process.env.N8N_E2E_KEEP_TMP) fs.rmSync(tmp, { recursive: true, force: true });
+			],
+			tmp,
+		});
 	});
 
 	it(
