@@ -262,8 +262,10 @@ export {
 } from './salesforce/sync/segment-definition';
 export {
 	fullReadQuery,
+	incrementalReadQueries,
 	plannedSyncMode,
 	syncSegment,
+	type IncrementalReadQueries,
 	type SegmentSyncOptions,
 	type SegmentSyncReport,
 	type SyncApi,

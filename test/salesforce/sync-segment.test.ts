@@ -12,8 +12,15 @@ import { clearSalesforceTokenCache, passwordSession } from '../../src/salesforce
 import { clearDescribeCache } from '../../src/salesforce/describe';
 import { pollSegment } from '../../src/salesforce/sync/poll-segment';
 import { previewSegment } from '../../src/salesforce/sync/preview-segment';
-import type { SegmentDefinition } from '../../src/salesforce/sync/segment-definition';
-import { fullReadQuery, syncSegment } from '../../src/salesforce/sync/sync-segment';
+import {
+	DEFAULT_OVERLAP_MS,
+	type SegmentDefinition,
+} from '../../src/salesforce/sync/segment-definition';
+import {
+	fullReadQuery,
+	incrementalReadQueries,
+	syncSegment,
+} from '../../src/salesforce/sync/sync-segment';
 import type { CampaignStoreWithSegments } from '../../src/store/segment-store';
 import { SqliteCampaignStore } from '../../src/store/sqlite/sqlite-store';
 import { FakeSalesforce } from '../support/fake-salesforce';
@@ -1060,5 +1067,31 @@ describe('fullReadQuery', () => {
 		const soql = fullReadQuery({ ...contacts, matchProfilesByEmail: false });
 		expect(soql).toMatch(/ FROM Contact WHERE \(Email != null\)$/);
 		expect(soql).not.toContain('ORDER BY');
+	});
+});
+
+describe('incrementalReadQueries', () => {
+	it('are the queries an incremental sync sends, from the stored mark less the overlap', async () => {
+		addContact(1);
+		const definition = trialDefinition();
+		await syncSegment({ api, store, definition });
+		const { mark } = (await store.getSegmentState('trial-users'))!;
+		addContact(2);
+		fake.advance(60_000);
+		const before = fake.requests.length;
+		expect(await syncSegment({ api, store, definition })).toMatchObject({ mode: 'incremental' });
+		const sent = fake.requests
+			.slice(before)
+			.map((r) => new URL(r.path, fake.url))
+			.filter((url) => /\/query(All)?$/.test(url.pathname))
+			.map(
+				(url) =>
+					`${url.pathname.endsWith('All') ? 'queryAll' : 'query'} ${url.searchParams.get('q')}`,
+			);
+		const queries = incrementalReadQueries(definition, mark!);
+		expect(sent).toEqual([`queryAll ${queries.changed}`, `query ${queries.matched}`]);
+		expect(queries.matched).toContain(
+			`SystemModstamp >= ${new Date(mark! - DEFAULT_OVERLAP_MS).toISOString().replace(/\.\d{3}Z$/, 'Z')}`,
+		);
 	});
 });

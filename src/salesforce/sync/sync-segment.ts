@@ -193,7 +193,7 @@ export async function syncSegment(options: SegmentSyncOptions): Promise<SegmentS
 				expected: run.expectedFullRead,
 			});
 		} else {
-			await readChanges(run, state!.mark! - segment.overlapMs);
+			await readChanges(run, incrementalReadQueries(segment, state!.mark!));
 		}
 		// No Date header anywhere (a server that sends none): the local time the sync began.
 		syncedAt = run.syncedAt ?? startedAt;
@@ -255,14 +255,54 @@ export async function syncSegment(options: SegmentSyncOptions): Promise<SegmentS
  * them writes each page of the store's indexes about once instead of once per page of records.
  */
 export function fullReadQuery(definition: SegmentDefinition | ResolvedSegment): string {
-	const segment =
-		'definitionHash' in definition ? definition : resolveSegmentDefinition(definition);
+	const segment = resolved(definition);
 	return buildSegmentQuery({
 		object: segment.object,
 		fields: selectedFieldPaths(segment),
 		where: segment.where,
 		unordered: !claimsByEmail(segment),
 	});
+}
+
+/** The two queries of an incremental read, in the order `readChanges` sends them. */
+export interface IncrementalReadQueries {
+	/** Sent as a `queryAll`: the ids of every record changed or deleted since the start. */
+	changed: string;
+	/** Sent as a `query`: the records that match now among those changed since the start. */
+	matched: string;
+}
+
+/**
+ * The queries of an incremental sync from the store's `mark` (the previous sync's): both read
+ * from the mark less the segment's overlap on. Exported so that a caller (the benchmark's
+ * baseline) can send exactly what a sync sends.
+ */
+export function incrementalReadQueries(
+	definition: SegmentDefinition | ResolvedSegment,
+	mark: number,
+): IncrementalReadQueries {
+	const segment = resolved(definition);
+	const modstampSince = new Date(mark - segment.overlapMs);
+	return {
+		// Without a condition every live record matches, so only deletes are read.
+		changed: buildSegmentQuery({
+			object: segment.object,
+			fields: [],
+			where: segment.where === undefined ? 'IsDeleted = true' : undefined,
+			modstampSince,
+			includeDeleted: true,
+		}),
+		matched: buildSegmentQuery({
+			object: segment.object,
+			fields: selectedFieldPaths(segment),
+			where: segment.where,
+			modstampSince,
+		}),
+	};
+}
+
+function resolved(definition: SegmentDefinition | ResolvedSegment): ResolvedSegment {
+	return 'definitionHash' in definition ? definition : resolveSegmentDefinition(definition);
 }
 
 /** Whether records may claim existing profiles by email, which makes the read order matter. */
@@ -296,41 +336,18 @@ function chooseMode(
 }
 
 /**
- * The change reads of an incremental sync, both from `since` on: first (queryAll) every record
- * changed or deleted, so members that stopped matching or were deleted exit; then the records
- * that match now. In this order a record edited between the two reads cannot exit while it
- * still matches: if the first read saw it changed, its stamp is at least as recent when the
- * second runs, so the second sees it too when it matches. (The other order exited such a
- * record, seen changed but not matching, and entered it again on the next sync.) An edit
- * that makes a member stop matching between the reads is seen by the next sync, whose mark
- * is no later than this sync's first read. Without a condition every live record matches,
- * so only deletes are read.
+ * The change reads of an incremental sync (see {@link incrementalReadQueries}): first
+ * (queryAll) every record changed or deleted, so members that stopped matching or were
+ * deleted exit; then the records that match now. In this order a record edited between the
+ * two reads cannot exit while it still matches: if the first read saw it changed, its stamp is
+ * at least as recent when the second runs, so the second sees it too when it matches. (The
+ * other order exited such a record, seen changed but not matching, and entered it again on the
+ * next sync.) An edit that makes a member stop matching between the reads is seen by the next
+ * sync, whose mark is no later than this sync's first read.
  */
-async function readChanges(run: SyncRun, since: number): Promise<void> {
-	const { segment } = run;
-	const modstampSince = new Date(since);
-	await readInto(
-		run,
-		'changed',
-		buildSegmentQuery({
-			object: segment.object,
-			fields: [],
-			where: segment.where === undefined ? 'IsDeleted = true' : undefined,
-			modstampSince,
-			includeDeleted: true,
-		}),
-		{ all: true },
-	);
-	await readInto(
-		run,
-		'matched',
-		buildSegmentQuery({
-			object: segment.object,
-			fields: selectedFieldPaths(segment),
-			where: segment.where,
-			modstampSince,
-		}),
-	);
+async function readChanges(run: SyncRun, queries: IncrementalReadQueries): Promise<void> {
+	await readInto(run, 'changed', queries.changed, { all: true });
+	await readInto(run, 'matched', queries.matched);
 }
 
 /** Reads one query page by page (REST, or Bulk above the threshold) and stages each page. */
