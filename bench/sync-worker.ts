@@ -9,7 +9,9 @@
  *     {"mode":"sync",…}      the same sync on the calling thread
  *     {"mode":"resync",…}    a sync (first poll of a fresh process), then, after a line on
  *                            stdin, another one in the same process (a later poll)
- *     {"mode":"autofetch",…} jsforce autoFetch over the same records
+ *                            (each incremental one prints the queries it sent, `reads`)
+ *     {"mode":"autofetch",…} jsforce autoFetch over the same records: the full read's query,
+ *                            or with `reads` a re-sync's queries (the first as a queryAll)
  */
 // require(), not import: this file runs without a TypeScript loader, as CommonJS.
 /* eslint-disable @typescript-eslint/no-require-imports */
@@ -21,6 +23,8 @@ interface Job {
 	url: string;
 	file?: string;
 	expected?: number;
+	/** For `autofetch`: the queries a re-sync sent, instead of the full read's. */
+	reads?: import('../src/index').IncrementalReadQueries;
 	app: { clientId: string; clientSecret: string };
 	user: { username: string; password: string };
 	segment: import('../src/index').SegmentDefinition;
@@ -86,6 +90,8 @@ async function runHere(job: Job): Promise<void> {
 		apiVersion: API_VERSION,
 	});
 	const sync = async () => {
+		// The mark an incremental sync reads from, taken before the clock starts.
+		const { mark } = (await store.getSegmentState(job.segment.segmentId)) ?? {};
 		const rssBefore = rssMb();
 		const started = performance.now();
 		const report = await engine.syncSegment({
@@ -95,7 +101,13 @@ async function runHere(job: Job): Promise<void> {
 			firstSync: 'trackOnly',
 			bulkPollIntervalMs: BULK_POLL_INTERVAL_MS,
 		});
-		print(summary(report, performance.now() - started, rssBefore));
+		const ms = performance.now() - started;
+		// The queries it sent, built by the function the sync builds them with, for the baseline.
+		const reads =
+			report.mode === 'incremental' && mark !== undefined
+				? engine.incrementalReadQueries(job.segment, mark)
+				: undefined;
+		print({ ...summary(report, ms, rssBefore), ...(reads ? { reads } : {}) });
 	};
 	await sync();
 	if (job.mode === 'resync') {
@@ -130,14 +142,29 @@ async function runAutoFetch(job: Job): Promise<Record<string, unknown>> {
 		version: API_VERSION,
 	});
 	await conn.login(job.user.username, job.user.password);
-	// The very query the sync's full read sends.
-	const soql = engine.fullReadQuery(job.segment);
+	// The very queries the sync sent: its full read's, or a re-sync's two (changes and deletes
+	// as a queryAll, then the matching changes), in its order.
+	const reads = job.reads
+		? [
+				{ soql: job.reads.changed, scanAll: true },
+				{ soql: job.reads.matched, scanAll: false },
+			]
+		: [{ soql: engine.fullReadQuery(job.segment), scanAll: false }];
 	const rssBefore = Math.round(process.memoryUsage().rss / 1024 / 1024);
+	const recordsPerRead: number[] = [];
 	const started = performance.now();
-	// What a plain jsforce read does: every page fetched and kept in memory.
-	const result = await conn.query(soql, { autoFetch: true, maxFetch: (job.expected ?? 0) + 1 });
+	for (const { soql, scanAll } of reads) {
+		// What a plain jsforce read does: every page fetched and kept in memory.
+		const result = await conn.query(soql, {
+			autoFetch: true,
+			maxFetch: (job.expected ?? 0) + 1,
+			scanAll,
+		});
+		recordsPerRead.push(result.records.length);
+	}
 	const ms = performance.now() - started;
-	return { records: result.records.length, ms, rssBeforeMb: rssBefore, peakRssMb: peakRssMb() };
+	const records = recordsPerRead.reduce((sum, count) => sum + count, 0);
+	return { records, recordsPerRead, ms, rssBeforeMb: rssBefore, peakRssMb: peakRssMb() };
 }
 
 async function main(): Promise<void> {
