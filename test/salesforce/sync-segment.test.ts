@@ -253,6 +253,50 @@ describe('full sync', () => {
 		expect(Date.parse(again.syncedAt)).toBeLessThanOrEqual(fake.now());
 	});
 
+	it('a first sync goes to Bulk with no REST page when Salesforce counts the object above the threshold', async () => {
+		for (let i = 0; i < 120; i++) addContact(i);
+		// 20 of the 120 match: the object's count, not the segment's size, picks Bulk.
+		for (let i = 0; i < 20; i++) addContact(200 + i, { Trial_Status__c: 'Customer' });
+		const sentDuring = async (run: () => Promise<unknown>) => {
+			const before = fake.requests.length;
+			await run();
+			return fake.requests.slice(before).map((r) => `${r.method} ${r.path.split('?')[0]}`);
+		};
+		const options = { api, store, sleep: async () => undefined };
+		const counted = trialDefinition({ segmentId: 'counted', bulkThreshold: 130 });
+		let report: Awaited<ReturnType<typeof syncSegment>> | undefined;
+		const sent = await sentDuring(async () => {
+			report = await syncSegment({ ...options, definition: counted });
+		});
+		expect(report).toMatchObject({ mode: 'full', via: 'bulk', entered: 120, recordsRead: 120 });
+		expect(sent).toContain('GET /services/data/v62.0/limits/recordCount');
+		expect(sent.indexOf('GET /services/data/v62.0/limits/recordCount')).toBeLessThan(
+			sent.indexOf('POST /services/data/v62.0/jobs/query'),
+		);
+		expect(sent.filter((line) => /\/v62\.0\/query(All)?(\/|$)/.test(line))).toEqual([]);
+
+		// Salesforce has not counted the object (or the count is below): the first REST page
+		// decides, as before, here REST for 120 records under a threshold of 130.
+		fake.recordCountsHidden = true;
+		const uncounted = trialDefinition({ segmentId: 'uncounted', bulkThreshold: 130 });
+		const sentUncounted = await sentDuring(async () => {
+			report = await syncSegment({ ...options, definition: uncounted });
+		});
+		expect(report).toMatchObject({ mode: 'full', via: 'rest', entered: 120 });
+		expect(sentUncounted).toContain('GET /services/data/v62.0/query');
+		// A count Salesforce cannot give (an error) leaves the same choice to the REST page.
+		fake.recordCountsHidden = false;
+		fake.failNext(
+			{ method: 'GET', pathIncludes: '/limits/recordCount' },
+			{ status: 403, body: [{ errorCode: 'INSUFFICIENT_ACCESS', message: 'no access' }] },
+		);
+		const failed = await syncSegment({
+			...options,
+			definition: trialDefinition({ segmentId: 'count-failed', bulkThreshold: 50 }),
+		});
+		expect(failed).toMatchObject({ mode: 'full', via: 'bulk', entered: 120 });
+	});
+
 	it('maps a record to the existing user with the same email when it has no user id', async () => {
 		await store.upsertProfiles([{ userId: 'web-42', email: 'Mixed.Case@Example.com' }], T0);
 		addContact(1, { App_User_Id__c: null, Email: 'mixed.case@example.com' });
@@ -335,7 +379,7 @@ describe('incremental sync', () => {
 		clearDescribeCache();
 		addContact(1);
 		const first = await syncSegment({ api, store, definition: trialDefinition() });
-		expect(first.apiCalls).toBe(2); // describe Contact, one read
+		expect(first.apiCalls).toBe(3); // describe Contact, its record count, one read
 		fake.advance(10 * 60_000);
 		// A new client in the same process (n8n builds one per poll) shares the describe.
 		const nextPoll = await syncSegment({

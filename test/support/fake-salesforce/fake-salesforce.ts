@@ -83,6 +83,8 @@ export class FakeSalesforce {
 	private readonly apiVersions: string[];
 	private readonly queryPageSize: number;
 	private readonly bulkPollsUntilComplete: number;
+	/** True: the Record Count resource lists no object, as for objects Salesforce has not counted yet. */
+	recordCountsHidden = false;
 	private clock: number;
 	private server: Server | undefined;
 	private baseUrl = '';
@@ -463,6 +465,11 @@ export class FakeSalesforce {
 		}
 		switch (resource) {
 			case 'limits':
+				if (tail[0] === 'recordCount' && tail.length === 1) {
+					sendJson(res, 200, { sObjects: this.recordCounts(url.searchParams.get('sObjects')) });
+					return;
+				}
+				if (tail.length > 0) throw notFound();
 				sendJson(res, 200, {
 					DailyApiRequests: {
 						Max: DAILY_API_LIMIT,
@@ -508,6 +515,20 @@ export class FakeSalesforce {
 			default:
 				throw notFound();
 		}
+	}
+
+	/**
+	 * The Record Count resource: objects named in `sObjects` (comma-separated; all when absent)
+	 * with their number of rows. Salesforce's counts are estimates it refreshes now and then,
+	 * and objects it has not counted yet are left out (`recordCountsHidden` leaves out all).
+	 */
+	private recordCounts(names: string | null): Array<{ count: number; name: string }> {
+		if (this.recordCountsHidden) return [];
+		const wanted = names === null ? undefined : new Set(names.split(',').map((name) => name.trim()));
+		return this.store
+			.allTables()
+			.filter((table) => wanted === undefined || wanted.has(table.name))
+			.map((table) => ({ count: table.size(), name: table.name }));
 	}
 
 	private sobjectsRoute(request: RouteRequest, version: string, tail: string[]): void {
