@@ -48,7 +48,18 @@ async function openSession(job: Job) {
 	return session;
 }
 
-function summary(report: import('../src/index').SegmentSyncReport, ms: number, rssBefore: number) {
+/** CPU milliseconds of this process (all its threads, a sync thread's too) since `since`. */
+const cpuMsSince = (since: NodeJS.CpuUsage) => {
+	const used = process.cpuUsage(since);
+	return Math.round((used.user + used.system) / 1000);
+};
+
+function summary(
+	report: import('../src/index').SegmentSyncReport,
+	ms: number,
+	rssBefore: number,
+	cpuMs: number,
+) {
 	return {
 		mode: report.mode,
 		via: report.via,
@@ -59,6 +70,7 @@ function summary(report: import('../src/index').SegmentSyncReport, ms: number, r
 		members: report.memberCount,
 		apiCalls: report.apiCalls,
 		ms,
+		cpuMs,
 		rssBeforeMb: rssBefore,
 		peakRssMb: peakRssMb(),
 	};
@@ -70,6 +82,7 @@ const rssMb = () => Math.round(process.memoryUsage().rss / 1024 / 1024);
 async function runOnThread(job: Job): Promise<void> {
 	const session = await openSession(job);
 	const rssBefore = rssMb();
+	const cpuBefore = process.cpuUsage();
 	const started = performance.now();
 	const report = await engine.syncSegmentOnThread({
 		storeConfig: { backend: 'sqlite', filePath: job.file! },
@@ -79,7 +92,7 @@ async function runOnThread(job: Job): Promise<void> {
 		firstSync: 'trackOnly',
 		bulkPollIntervalMs: BULK_POLL_INTERVAL_MS,
 	});
-	print(summary(report, performance.now() - started, rssBefore));
+	print(summary(report, performance.now() - started, rssBefore, cpuMsSince(cpuBefore)));
 }
 
 /** Syncs on this thread; `resync` runs a second one after the orchestrator changed records. */
@@ -93,6 +106,7 @@ async function runHere(job: Job): Promise<void> {
 		// The mark an incremental sync reads from, taken before the clock starts.
 		const { mark } = (await store.getSegmentState(job.segment.segmentId)) ?? {};
 		const rssBefore = rssMb();
+		const cpuBefore = process.cpuUsage();
 		const started = performance.now();
 		const report = await engine.syncSegment({
 			api,
@@ -102,12 +116,13 @@ async function runHere(job: Job): Promise<void> {
 			bulkPollIntervalMs: BULK_POLL_INTERVAL_MS,
 		});
 		const ms = performance.now() - started;
+		const cpuMs = cpuMsSince(cpuBefore);
 		// The queries it sent, built by the function the sync builds them with, for the baseline.
 		const reads =
 			report.mode === 'incremental' && mark !== undefined
 				? engine.incrementalReadQueries(job.segment, mark)
 				: undefined;
-		print({ ...summary(report, ms, rssBefore), ...(reads ? { reads } : {}) });
+		print({ ...summary(report, ms, rssBefore, cpuMs), ...(reads ? { reads } : {}) });
 	};
 	await sync();
 	if (job.mode === 'resync') {
@@ -152,6 +167,7 @@ async function runAutoFetch(job: Job): Promise<Record<string, unknown>> {
 		: [{ soql: engine.fullReadQuery(job.segment), scanAll: false }];
 	const rssBefore = Math.round(process.memoryUsage().rss / 1024 / 1024);
 	const recordsPerRead: number[] = [];
+	const cpuBefore = process.cpuUsage();
 	const started = performance.now();
 	for (const { soql, scanAll } of reads) {
 		// What a plain jsforce read does: every page fetched and kept in memory.
@@ -163,8 +179,9 @@ async function runAutoFetch(job: Job): Promise<Record<string, unknown>> {
 		recordsPerRead.push(result.records.length);
 	}
 	const ms = performance.now() - started;
+	const cpuMs = cpuMsSince(cpuBefore);
 	const records = recordsPerRead.reduce((sum, count) => sum + count, 0);
-	return { records, recordsPerRead, ms, rssBeforeMb: rssBefore, peakRssMb: peakRssMb() };
+	return { records, recordsPerRead, ms, cpuMs, rssBeforeMb: rssBefore, peakRssMb: peakRssMb() };
 }
 
 async function main(): Promise<void> {

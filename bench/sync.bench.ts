@@ -79,6 +79,15 @@ async function startFake(now: number): Promise<FakeProcess> {
 	return { url, stop: () => child.kill('SIGTERM') };
 }
 
+/** CPU the fake's process has used so far, in ms (its `stats` admin route). */
+async function fakeCpuMs(url: string): Promise<number> {
+	const response = await fetch(`${url}/__fake/stats`);
+	if (!response.ok) throw new Error(`fake stats: ${response.status}`);
+	return ((await response.json()) as { cpuMs: number }).cpuMs;
+}
+
+const cpu = (ms: number | string) => `${(Number(ms) / 1000).toFixed(1)} s`;
+
 async function admin(url: string, path: string, body: unknown): Promise<unknown> {
 	const response = await fetch(`${url}/__fake/${path}`, {
 		method: 'POST',
@@ -147,7 +156,9 @@ async function benchSize(count: number): Promise<boolean> {
 
 		// The Segment Trigger runs a full read on a sync thread; the same sync on the calling
 		// thread is measured beside it, into a fresh file.
+		let fakeCpu = await fakeCpuMs(fake.url);
 		const [full] = await worker({ mode: 'thread', url: fake.url, file });
+		const fakeCpuForFull = (await fakeCpuMs(fake.url)) - fakeCpu;
 		const [here] = await worker({ mode: 'sync', url: fake.url, file: join(folder, 'here.sqlite') });
 		const changeOnePercent = async () => {
 			await admin(fake.url, 'clock', { advance: 10 * 60_000 });
@@ -165,7 +176,9 @@ async function benchSize(count: number): Promise<boolean> {
 			await changeOnePercent();
 			stdin.end('go\n');
 		});
+		fakeCpu = await fakeCpuMs(fake.url);
 		const [baseline] = await worker({ mode: 'autofetch', url: fake.url, expected: count });
+		const fakeCpuForBaseline = (await fakeCpuMs(fake.url)) - fakeCpu;
 		// Nothing changes after the later poll: autoFetch over its queries reads what it read.
 		if (warm.mode !== 'incremental' || warm.reads === undefined) {
 			throw new Error(`the later poll was a ${warm.mode} sync: no incremental read to compare`);
@@ -192,7 +205,7 @@ async function benchSize(count: number): Promise<boolean> {
 		const seconds = (m: Measurement, digits = 1) => (Number(m.ms) / 1000).toFixed(digits);
 		console.log(`\n${fmt(count)} contacts (Contact with Account.Name, Email != null)`);
 		console.log(
-			`  full sync on a sync thread (${full.via}): ${fmt(Number(full.records))} records in ${seconds(full)} s = ${fmt(fullRate)} records/s, peak RSS ${full.peakRssMb} MB (${full.rssBeforeMb} MB before the sync), ${full.apiCalls} API calls`,
+			`  full sync on a sync thread (${full.via}): ${fmt(Number(full.records))} records in ${seconds(full)} s = ${fmt(fullRate)} records/s, peak RSS ${full.peakRssMb} MB (${full.rssBeforeMb} MB before the sync), ${full.apiCalls} API calls; CPU ${cpu(full.cpuMs)} in the syncing process, ${cpu(fakeCpuForFull)} in the fake for it`,
 		);
 		console.log(
 			`  same full sync on the calling thread: ${seconds(here)} s, peak RSS ${here.peakRssMb} MB (V8's young generation grows to its default maximum)`,
@@ -204,7 +217,7 @@ async function benchSize(count: number): Promise<boolean> {
 			`  re-sync after 1% changed, first poll of a fresh process: ${fmt(Number(cold.records))} records read in ${seconds(cold, 3)} s (${cold.apiCalls} API calls, peak RSS ${cold.peakRssMb} MB): ${coldSpeedup.toFixed(0)}×`,
 		);
 		console.log(
-			`  baseline jsforce autoFetch: ${fmt(Number(baseline.records))} records in ${seconds(baseline)} s = ${fmt(baseRate)} records/s, peak RSS ${baseline.peakRssMb} MB (${baseline.rssBeforeMb} MB before; records only held in memory, nothing stored)`,
+			`  baseline jsforce autoFetch: ${fmt(Number(baseline.records))} records in ${seconds(baseline)} s = ${fmt(baseRate)} records/s, peak RSS ${baseline.peakRssMb} MB (${baseline.rssBeforeMb} MB before; records only held in memory, nothing stored); CPU ${cpu(baseline.cpuMs)} in its process, ${cpu(fakeCpuForBaseline)} in the fake for it`,
 		);
 		console.log(
 			`  baseline jsforce autoFetch over the later poll's queries (queryAll of changes, then matching changes, from ${modstampFilter(warm.reads.matched)}): ${fmt(Number(resyncBaseline.records))} records (${(resyncBaseline.recordsPerRead ?? []).map(fmt).join(' + ')}; the re-sync read ${fmt(Number(warm.records))}) in ${seconds(resyncBaseline, 3)} s = ${fmt(resyncBaseRate)} records/s`,

@@ -18,7 +18,7 @@
  *   POST /__fake/expire-sessions {afterRequests?}
  *   POST /__fake/fail-next {match, response, times?}
  *   POST /__fake/fail-bulk-job {errorMessage}
- *   GET  /__fake/stats                      → {apiRequestCount, tokenRequestCount, requestCount, rssBytes, heapUsedBytes}
+ *   GET  /__fake/stats                      → {apiRequestCount, tokenRequestCount, requestCount, rssBytes, heapUsedBytes, cpuMs}
  *   GET  /__fake/requests?since=N           → request log entries from N on
  */
 import { BUILT_IN_GENERATORS } from './generators';
@@ -150,12 +150,15 @@ function adminRoute(
 			return undefined;
 		case 'GET stats': {
 			const memory = process.memoryUsage();
+			const cpu = process.cpuUsage();
 			return {
 				apiRequestCount: fake.apiRequestCount(),
 				tokenRequestCount: fake.tokenRequestCount(),
 				requestCount: fake.requests.length,
 				rssBytes: memory.rss,
 				heapUsedBytes: memory.heapUsed,
+				// CPU the fake's process has used so far (all its threads), for benchmarks.
+				cpuMs: Math.round((cpu.user + cpu.system) / 1000),
 			};
 		}
 		case 'GET requests':
