@@ -18,6 +18,18 @@ export const COUNTED_COLUMNS =
  * never asked for their tags, and those that are decode them once (`tagsOf`).
  */
 export const COUNTED_COLUMNS_TAGS_AS_TEXT = COUNTED_COLUMNS.replace('tags', 'tags::text AS tags');
+/**
+ * The conflict clause of a reservation's INSERT, the same on both stores: the key's stored row
+ * (failed, released or expired) takes the request's fields, reserved, with no outcome yet.
+ * PostgreSQL follows it with a `WHERE` that leaves a live row alone (`REUSE_NOT_LIVE_KEY_ROW`);
+ * SQLite decides under its write lock, where a live row is a duplicate before anything is written.
+ */
+export const REUSE_KEY_ROW = `ON CONFLICT (idempotency_key) DO UPDATE SET
+	campaign_id = excluded.campaign_id, step_id = excluded.step_id, entry_id = excluded.entry_id,
+	user_id = excluded.user_id, channel = excluded.channel, tags = excluded.tags,
+	state = 'reserved', reserved_at = excluded.reserved_at, expires_at = excluded.expires_at,
+	sent_at = NULL, counts_toward_cap = excluded.counts_toward_cap,
+	variant = NULL, provider_message_id = NULL, content_hash = NULL, error = NULL`;
 export type CountedRow = Pick<
 	SendRow,
 	| 'idempotency_key'

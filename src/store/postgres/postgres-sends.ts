@@ -9,6 +9,7 @@ import {
 	COUNTED_COLUMNS_TAGS_AS_TEXT,
 	decideBatch,
 	recentSendsBound,
+	REUSE_KEY_ROW,
 	type CountedRow,
 } from '../send-decisions';
 import { reservedSend, type PreparedCount, type PreparedReservation } from '../send-requests';
@@ -29,6 +30,14 @@ export const NEEDS_READ_COMMITTED = 'TCRC1';
 /** `sent`, or `reserved` and not expired at `now`: counted, and a duplicate for its key. */
 const live = (row: string, now: string) =>
 	`(${row}.state = 'sent' OR (${row}.state = 'reserved' AND coalesce(${row}.expires_at > ${now}, false)))`;
+
+/**
+ * A reservation's conflict clause on PostgreSQL: a live row of the key is left alone (the key
+ * of another user's request, reserved meanwhile under that user's lock), so the INSERT writes
+ * nothing for it and the request answers as a duplicate.
+ */
+export const REUSE_NOT_LIVE_KEY_ROW = `${REUSE_KEY_ROW}
+	WHERE NOT ${live('s', 'excluded.reserved_at')}`;
 
 /** The user's sends that count toward caps at the request's time, for a request row `r`. */
 const counted = `s.user_id = r.user_id AND s.counts_toward_cap AND ${live('s', 'r.now_ms')}`;
@@ -100,13 +109,7 @@ const DECIDE_WAVE = `WITH decided AS (
 		FROM decided AS d
 		WHERE NOT d.duplicate AND cardinality(d.violated) = 0 AND NOT d.check_only
 		ORDER BY d.key COLLATE "C"
-		ON CONFLICT (idempotency_key) DO UPDATE SET
-			campaign_id = excluded.campaign_id, step_id = excluded.step_id, entry_id = excluded.entry_id,
-			user_id = excluded.user_id, channel = excluded.channel, tags = excluded.tags,
-			state = 'reserved', reserved_at = excluded.reserved_at, expires_at = excluded.expires_at,
-			sent_at = NULL, counts_toward_cap = excluded.counts_toward_cap,
-			variant = NULL, provider_message_id = NULL, content_hash = NULL, error = NULL
-		WHERE NOT ${live('s', 'excluded.reserved_at')}
+		${REUSE_NOT_LIVE_KEY_ROW}
 		RETURNING 1
 	)
 	SELECT
@@ -256,13 +259,7 @@ BEGIN
 		state, reserved_at, expires_at, sent_at, counts_toward_cap, variant, provider_message_id, error)
 	VALUES (send_key, send_campaign_id, send_step_id, send_entry_id, send_user_id, send_channel, send_tags,
 		'reserved', now_ms, send_expires_at, NULL, send_counts, NULL, NULL, NULL)
-	ON CONFLICT (idempotency_key) DO UPDATE SET
-		campaign_id = excluded.campaign_id, step_id = excluded.step_id, entry_id = excluded.entry_id,
-		user_id = excluded.user_id, channel = excluded.channel, tags = excluded.tags,
-		state = 'reserved', reserved_at = excluded.reserved_at, expires_at = excluded.expires_at,
-		sent_at = NULL, counts_toward_cap = excluded.counts_toward_cap,
-		variant = NULL, provider_message_id = NULL, content_hash = NULL, error = NULL
-	WHERE NOT ${live('s', 'excluded.reserved_at')}
+	${REUSE_NOT_LIVE_KEY_ROW}
 	RETURNING true INTO written;
 	IF written THEN
 		outcome := 'reserved';
@@ -537,13 +534,7 @@ export function postgresSendStatements(schema: string) {
 				$8::bigint[], $9::bigint[], $10::boolean[])
 				AS r(key, campaign_id, step_id, entry_id, user_id, channel, tags, now_ms, expires_at, counts)
 			ORDER BY r.key COLLATE "C"
-			ON CONFLICT (idempotency_key) DO UPDATE SET
-				campaign_id = excluded.campaign_id, step_id = excluded.step_id, entry_id = excluded.entry_id,
-				user_id = excluded.user_id, channel = excluded.channel, tags = excluded.tags,
-				state = 'reserved', reserved_at = excluded.reserved_at, expires_at = excluded.expires_at,
-				sent_at = NULL, counts_toward_cap = excluded.counts_toward_cap,
-				variant = NULL, provider_message_id = NULL, content_hash = NULL, error = NULL
-			WHERE NOT ${live('s', 'excluded.reserved_at')}
+			${REUSE_NOT_LIVE_KEY_ROW}
 			RETURNING s.idempotency_key`,
 		),
 		getSend: `SELECT * FROM ${s}.sends WHERE idempotency_key = $1`,

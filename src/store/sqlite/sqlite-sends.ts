@@ -7,7 +7,13 @@ import type {
 	SendReservationResult,
 } from '../campaign-store';
 import { sendFromRow, type SendRow } from '../rows';
-import { COUNTED_COLUMNS, decideBatch, recentSendsBound, type CountedRow } from '../send-decisions';
+import {
+	COUNTED_COLUMNS,
+	decideBatch,
+	recentSendsBound,
+	REUSE_KEY_ROW,
+	type CountedRow,
+} from '../send-decisions';
 import type { PreparedCount, PreparedReservation } from '../send-requests';
 
 /** The store's cache of prepared statements. */
@@ -33,12 +39,7 @@ const SQL = {
 	reserve: `INSERT INTO sends (idempotency_key, campaign_id, step_id, entry_id, user_id, channel, tags,
 			state, reserved_at, expires_at, sent_at, counts_toward_cap, variant, provider_message_id, error)
 		VALUES (?, ?, ?, ?, ?, ?, ?, 'reserved', ?, ?, NULL, ?, NULL, NULL, NULL)
-		ON CONFLICT (idempotency_key) DO UPDATE SET
-			campaign_id = excluded.campaign_id, step_id = excluded.step_id, entry_id = excluded.entry_id,
-			user_id = excluded.user_id, channel = excluded.channel, tags = excluded.tags,
-			state = 'reserved', reserved_at = excluded.reserved_at, expires_at = excluded.expires_at,
-			sent_at = NULL, counts_toward_cap = excluded.counts_toward_cap,
-			variant = NULL, provider_message_id = NULL, content_hash = NULL, error = NULL`,
+		${REUSE_KEY_ROW}`,
 	/** A `sent` send is never changed again. */
 	completeSent: `UPDATE sends SET state = 'sent', sent_at = ?, provider_message_id = ?, variant = ?,
 			content_hash = ?, error = NULL
