@@ -31,7 +31,10 @@ import {
 	type CapRequest,
 	type FrequencyPolicy,
 } from '../src';
+import { REUSE_NOT_LIVE_KEY_ROW } from '../src/store/postgres/postgres-sends';
+import { REUSE_KEY_ROW } from '../src/store/send-decisions';
 import { testConnection } from '../test/support/postgres';
+import { latencyQuantiles, median } from './stats';
 
 const USERS = 10_000;
 const SINGLE = Number(process.env.BENCH_SINGLE ?? 3000);
@@ -92,11 +95,9 @@ interface Measure {
 }
 
 function summarise(latencies: number[], operations: number, seconds: number): Measure {
-	latencies.sort((a, b) => a - b);
 	return {
 		perSecond: operations / seconds,
-		p50: latencies[Math.floor(latencies.length * 0.5)],
-		p99: latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * 0.99))],
+		...latencyQuantiles(latencies),
 	};
 }
 
@@ -154,23 +155,15 @@ const rowValues = (n: number) => [
 const reservationRowValues = (n: number) => [...rowValues(n), `entry-${n}`, n + 3_600_000];
 
 /**
- * The write of a reservation with no decision: the row, and the key's conflict clause that
- * makes a retried key reuse a failed or expired row and leave a live one alone (the same
- * clause as the store's; `$k` placeholders for PostgreSQL, `?` for SQLite).
+ * The write of a reservation with no decision: the row, and the store's own conflict clause
+ * (`conflict`: `REUSE_KEY_ROW` on SQLite, `REUSE_NOT_LIVE_KEY_ROW` on PostgreSQL), which makes
+ * a retried key reuse a failed or expired row (`$k` placeholders for PostgreSQL, `?` for SQLite).
  */
-function reservationWrite(table: string, values: string): string {
-	const live = (row: string) =>
-		`(${row}.state = 'sent' OR (${row}.state = 'reserved' AND coalesce(${row}.expires_at > excluded.reserved_at, false)))`;
+function reservationWrite(table: string, values: string, conflict: string): string {
 	return `INSERT INTO ${table} AS s (idempotency_key, campaign_id, step_id, user_id, channel, tags, reserved_at,
 			entry_id, expires_at, state, counts_toward_cap)
 		${values}
-		ON CONFLICT (idempotency_key) DO UPDATE SET
-			campaign_id = excluded.campaign_id, step_id = excluded.step_id, entry_id = excluded.entry_id,
-			user_id = excluded.user_id, channel = excluded.channel, tags = excluded.tags,
-			state = 'reserved', reserved_at = excluded.reserved_at, expires_at = excluded.expires_at,
-			sent_at = NULL, counts_toward_cap = excluded.counts_toward_cap,
-			variant = NULL, provider_message_id = NULL, content_hash = NULL, error = NULL
-		WHERE NOT ${live('s')}`;
+		${conflict}`;
 }
 
 /** One round's measures; `concurrent` on PostgreSQL only. */
@@ -210,7 +203,11 @@ async function benchSqlite(): Promise<Result> {
 		storeDb.close();
 		for (const { sql } of ddl) db.exec(sql);
 		const insertReservation = db.prepare(
-			reservationWrite('sends', `VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'reserved', 1)`),
+			reservationWrite(
+				'sends',
+				`VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'reserved', 1)`,
+				REUSE_KEY_ROW,
+			),
 		);
 		const rounds: Round[] = [];
 		let row = 0;
@@ -318,11 +315,13 @@ async function benchPostgres(): Promise<Result> {
 		const writeOne = reservationWrite(
 			`${schema}.indexed_sends`,
 			`VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'reserved', true)`,
+			REUSE_NOT_LIVE_KEY_ROW,
 		);
 		const writeMany = reservationWrite(
 			`${schema}.indexed_sends`,
 			`SELECT k, c, st, u, ch, t, r, e, x, 'reserved', true FROM unnest($1::text[], $2::text[], $3::text[],
 				$4::text[], $5::text[], $6::jsonb[], $7::bigint[], $8::text[], $9::bigint[]) AS v(k, c, st, u, ch, t, r, e, x)`,
+			REUSE_NOT_LIVE_KEY_ROW,
 		);
 		const columns = (rows: unknown[][]) =>
 			rows[0].map((_, column) => rows.map((values) => values[column]));
@@ -428,12 +427,6 @@ async function benchPostgres(): Promise<Result> {
 		await pool.end();
 	}
 }
-
-const median = (values: number[]): number => {
-	const sorted = [...values].sort((a, b) => a - b);
-	const middle = Math.floor(sorted.length / 2);
-	return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-};
 
 /** The median of each figure over the rounds. */
 function medianMeasure(measures: Measure[]): Measure {

@@ -43,6 +43,7 @@ import {
 	type WorkflowJson,
 } from '../test/e2e/n8n-harness';
 import { postgresStoreCredentialData, testConnection } from '../test/support/postgres';
+import { median } from './stats';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -266,11 +267,6 @@ function triggerWorkflow(
 }
 
 const rate = (c: Configuration) => c.events / (c.ms / 1000);
-const median = (values: number[]) => {
-	const sorted = [...values].sort((a, b) => a - b);
-	const middle = sorted.length >> 1;
-	return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-};
 /** The median over the rounds of trigger / minimal, each round's two measured minutes apart. */
 const roundRatio = (c: Configuration, baseline: Configuration) =>
 	median(c.roundRates.map((value, round) => value / baseline.roundRates[round]));

@@ -32,6 +32,7 @@ import {
 	type TriggerRule,
 } from '../src';
 import { testConnection } from '../test/support/postgres';
+import { latencyQuantiles, median } from './stats';
 
 const BATCH_SIZE = 1000;
 const BATCHES = Number(process.env.BENCH_BATCHES ?? 40);
@@ -111,11 +112,9 @@ async function measure(bodies: Buffer[], run: (body: Buffer) => Promise<void>): 
 		latencies.push(Number(process.hrtime.bigint() - t) / 1e6);
 	}
 	const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-	latencies.sort((a, b) => a - b);
 	return {
 		eventsPerSecond: (bodies.length * BATCH_SIZE) / seconds,
-		p50: latencies[Math.floor(latencies.length * 0.5)],
-		p99: latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * 0.99))],
+		...latencyQuantiles(latencies),
 	};
 }
 
@@ -321,12 +320,6 @@ function reportEntries(entriesByBody: EntriesByBody): void {
 	for (const triggered of entriesByBody.values()) entered += triggered.length;
 	console.log(`    (${entered} users entered the campaign)`);
 }
-
-const median = (values: number[]): number => {
-	const sorted = [...values].sort((a, b) => a - b);
-	const middle = Math.floor(sorted.length / 2);
-	return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-};
 
 function medianMeasure(measures: Measure[]): Measure {
 	return {

@@ -25,6 +25,7 @@ import {
 	type ScheduleStepRequest,
 } from '../src';
 import { testConnection } from '../test/support/postgres';
+import { latencyQuantiles } from './stats';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 100_000);
 const BIG = Number(process.env.BENCH_BIG ?? 1_000_000);
@@ -95,12 +96,10 @@ async function timed(step: (i: number) => Promise<number>, times = Infinity): Pr
 		rows += n;
 	}
 	const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-	latencies.sort((a, b) => a - b);
 	return {
 		rows,
 		seconds,
-		p50: latencies[Math.floor(latencies.length * 0.5)] ?? 0,
-		p99: latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * 0.99))] ?? 0,
+		...latencyQuantiles(latencies),
 	};
 }
 
